@@ -1,0 +1,261 @@
+// The CUDA backend: a caching allocator and the copies/fills core needs.
+//
+// Freed blocks are kept in per-size free lists and reused, so after the
+// first training step no cudaMalloc/cudaFree happens inside a step (which
+// would synchronise the device and break CUDA-graph capture). When the
+// device runs out, the cache is returned to the driver and the allocation
+// retried once; if it still fails the error says what was asked, what is
+// free, and suggests a smaller batch.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <map>
+#include <memory>
+#include <type_traits>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "core/cuda_check.h"
+#include "core/device.h"
+
+namespace posenet {
+namespace {
+
+constexpr size_t kSmallRound = 512;
+constexpr size_t kLargeRound = 2u << 20;
+
+size_t round_size(size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  if (bytes < (1u << 20)) return (bytes + kSmallRound - 1) / kSmallRound * kSmallRound;
+  return (bytes + kLargeRound - 1) / kLargeRound * kLargeRound;
+}
+
+template <typename T>
+__device__ __forceinline__ float load_as_float(const T* p, size_t i) { return float(p[i]); }
+template <>
+__device__ __forceinline__ float load_as_float(const __nv_bfloat16* p, size_t i) { return __bfloat162float(p[i]); }
+template <>
+__device__ __forceinline__ float load_as_float(const __half* p, size_t i) { return __half2float(p[i]); }
+
+template <typename T>
+__device__ __forceinline__ void store_from_double(T* p, size_t i, double v) { p[i] = T(v); }
+template <>
+__device__ __forceinline__ void store_from_double(__nv_bfloat16* p, size_t i, double v) { p[i] = __float2bfloat16(float(v)); }
+template <>
+__device__ __forceinline__ void store_from_double(__half* p, size_t i, double v) { p[i] = __float2half(float(v)); }
+
+template <typename T>
+__global__ void fill_kernel(T* dst, size_t n, double value) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+    store_from_double(dst, i, value);
+}
+
+template <typename T>
+__global__ void add_inplace_kernel(T* dst, const T* src, size_t n) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+      dst[i] += src[i];
+    } else {
+      store_from_double(dst, i, double(load_as_float(dst, i) + load_as_float(src, i)));
+    }
+  }
+}
+
+template <typename D, typename S>
+__global__ void convert_kernel(D* dst, const S* src, size_t n) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+    if constexpr (std::is_same_v<S, double>) store_from_double(dst, i, src[i]);
+    else store_from_double(dst, i, double(load_as_float(src, i)));
+  }
+}
+
+unsigned grid_for(size_t n) {
+  size_t blocks = (n + 255) / 256;
+  return unsigned(blocks > 65535 * 8 ? 65535 * 8 : (blocks == 0 ? 1 : blocks));
+}
+
+template <typename Fn>
+void with_type(DType t, Fn&& fn) {
+  switch (t) {
+    case DType::F32: fn(static_cast<float*>(nullptr)); break;
+    case DType::F64: fn(static_cast<double*>(nullptr)); break;
+    case DType::BF16: fn(static_cast<__nv_bfloat16*>(nullptr)); break;
+    case DType::F16: fn(static_cast<__half*>(nullptr)); break;
+  }
+}
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int index) : index_(index) {}
+
+  void* allocate(size_t bytes) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    const size_t size = round_size(bytes);
+    auto it = free_.lower_bound(size);
+    // Reuse a cached block of the same size class (large blocks may be up to
+    // 2x larger, to bound waste).
+    if (it != free_.end() && it->first <= size * 2) {
+      void* p = it->second;
+      size_t block = it->first;
+      free_.erase(it);
+      cached_bytes_ -= block;
+      note_alloc(p, block);
+      return p;
+    }
+    DeviceGuard guard(index_);
+    void* p = nullptr;
+    cudaError_t err = cudaMalloc(&p, size);
+    if (err == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      release_cache_locked();
+      err = cudaMalloc(&p, size);
+    }
+    if (err == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      size_t free_b = 0, total_b = 0;
+      cudaMemGetInfo(&free_b, &total_b);
+      PN_FAIL("CUDA out of memory on cuda:", index_, ": tried to allocate ", bytes / 1048576.0, " MiB; ",
+              free_b / 1048576.0, " MiB free of ", total_b / 1048576.0, " MiB, ", in_use_ / 1048576.0,
+              " MiB held by posenet tensors. Lower --batch-size (or the input size) and try again.");
+    }
+    PN_CUDA_CHECK(err);
+    note_alloc(p, size);
+    return p;
+  }
+
+  void deallocate(void* ptr, size_t) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = live_.find(ptr);
+    if (it == live_.end()) return;
+    size_t block = it->second;
+    live_.erase(it);
+    in_use_ -= block;
+    free_.emplace(block, ptr);
+    cached_bytes_ += block;
+  }
+
+  void copy_device_to_device(void* dst, const void* src, size_t bytes) override {
+    PN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream()));
+  }
+  void copy_host_to_device(void* dst, const void* src, size_t bytes) override {
+    PN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream()));
+    PN_CUDA_CHECK(cudaStreamSynchronize(stream()));  // the host buffer may be freed next
+  }
+  void copy_device_to_host(void* dst, const void* src, size_t bytes) override {
+    PN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream()));
+    PN_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  }
+  void fill(void* dst, DType dtype, size_t n, double value) override {
+    if (n == 0) return;
+    with_type(dtype, [&](auto* tag) {
+      using T = std::remove_pointer_t<decltype(tag)>;
+      fill_kernel<T><<<grid_for(n), 256, 0, stream()>>>(static_cast<T*>(dst), n, value);
+    });
+    PN_CUDA_CHECK_LAUNCH();
+  }
+  void add_inplace(void* dst, const void* src, DType dtype, size_t n) override {
+    if (n == 0) return;
+    with_type(dtype, [&](auto* tag) {
+      using T = std::remove_pointer_t<decltype(tag)>;
+      add_inplace_kernel<T><<<grid_for(n), 256, 0, stream()>>>(static_cast<T*>(dst), static_cast<const T*>(src), n);
+    });
+    PN_CUDA_CHECK_LAUNCH();
+  }
+  void convert(void* dst, DType dst_type, const void* src, DType src_type, size_t n) override {
+    if (n == 0) return;
+    if (dst_type == src_type) {
+      copy_device_to_device(dst, src, n * dtype_size(dst_type));
+      return;
+    }
+    with_type(dst_type, [&](auto* dtag) {
+      using D = std::remove_pointer_t<decltype(dtag)>;
+      with_type(src_type, [&](auto* stag) {
+        using S = std::remove_pointer_t<decltype(stag)>;
+        convert_kernel<D, S><<<grid_for(n), 256, 0, stream()>>>(static_cast<D*>(dst), static_cast<const S*>(src), n);
+      });
+    });
+    PN_CUDA_CHECK_LAUNCH();
+  }
+  void synchronize() override { PN_CUDA_CHECK(cudaStreamSynchronize(stream())); }
+  size_t bytes_in_use() const override { return in_use_; }
+  size_t peak_bytes() const override { return peak_; }
+  void reset_peak() override { peak_ = in_use_; }
+
+  cudaStream_t stream() {
+    if (!stream_) {
+      DeviceGuard guard(index_);
+      PN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    }
+    return stream_;
+  }
+
+ private:
+  struct DeviceGuard {
+    int previous = 0;
+    explicit DeviceGuard(int index) {
+      cudaGetDevice(&previous);
+      if (previous != index) PN_CUDA_CHECK(cudaSetDevice(index));
+    }
+    ~DeviceGuard() { cudaSetDevice(previous); }
+  };
+
+  void note_alloc(void* p, size_t block) {
+    live_[p] = block;
+    in_use_ += block;
+    if (in_use_ > peak_) peak_ = in_use_;
+  }
+  void release_cache_locked() {
+    PN_CUDA_CHECK(cudaDeviceSynchronize());
+    for (auto& [size, p] : free_) cudaFree(p);
+    free_.clear();
+    cached_bytes_ = 0;
+  }
+
+  int index_;
+  std::mutex mu_;
+  std::multimap<size_t, void*> free_;
+  std::unordered_map<void*, size_t> live_;
+  size_t in_use_ = 0, peak_ = 0, cached_bytes_ = 0;
+  cudaStream_t stream_ = nullptr;
+};
+
+// Never destroyed: tensors freed during static destruction still need it.
+std::vector<CudaBackend*>& backends() {
+  static auto* all = new std::vector<CudaBackend*>();
+  return *all;
+}
+std::mutex& backends_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+}  // namespace
+
+int cuda_runtime_device_count() {
+  static int count = [] {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+      cudaGetLastError();  // no driver or no device: the CPU backend still works
+      return 0;
+    }
+    return n;
+  }();
+  return count;
+}
+
+Backend& cuda_backend(int index) {
+  std::lock_guard<std::mutex> lock(backends_mutex());
+  auto& all = backends();
+  if (all.empty()) {
+    for (int i = 0; i < cuda_runtime_device_count(); ++i) all.push_back(new CudaBackend(i));
+  }
+  return *all.at(size_t(index));
+}
+
+cudaStream_t current_stream(int device_index) {
+  if (device_index < 0) PN_CUDA_CHECK(cudaGetDevice(&device_index));
+  return static_cast<CudaBackend&>(cuda_backend(device_index)).stream();
+}
+
+}  // namespace posenet

@@ -1,0 +1,53 @@
+#include "core/device.h"
+
+#include "core/error.h"
+
+namespace posenet {
+
+Backend& cpu_backend();
+#ifdef POSENET_WITH_CUDA
+Backend& cuda_backend(int index);  // core/cuda_backend.cu
+int cuda_runtime_device_count();
+#endif
+
+std::string Device::str() const {
+  if (kind == DeviceKind::CPU) return "cpu";
+  return "cuda:" + std::to_string(index);
+}
+
+Device parse_device(const std::string& text) {
+  if (text == "cpu") return Device::cpu();
+  if (text == "cuda" || text == "gpu") return Device::cuda(0);
+  if (text.rfind("cuda:", 0) == 0) {
+    const std::string idx = text.substr(5);
+    bool digits = !idx.empty() && idx.size() < 4;
+    for (char c : idx) digits = digits && c >= '0' && c <= '9';
+    if (digits) return Device::cuda(std::stoi(idx));
+  }
+  throw Error("unknown device '" + text + "': expected cpu, cuda or cuda:N");
+}
+
+int cuda_device_count() {
+#ifdef POSENET_WITH_CUDA
+  return cuda_runtime_device_count();
+#else
+  return 0;
+#endif
+}
+
+bool cuda_available() { return cuda_device_count() > 0; }
+
+Backend& backend_for(Device device) {
+  if (device.is_cpu()) return cpu_backend();
+#ifdef POSENET_WITH_CUDA
+  int count = cuda_runtime_device_count();
+  PN_CHECK(count > 0, "device ", device.str(), " requested but no CUDA device is present");
+  PN_CHECK(device.index >= 0 && device.index < count, "device ", device.str(), " does not exist (", count,
+           " CUDA device(s) present)");
+  return cuda_backend(device.index);
+#else
+  PN_FAIL("device ", device.str(), " requested but this posenet was built without CUDA (-DPOSENET_CUDA=ON)");
+#endif
+}
+
+}  // namespace posenet

@@ -1,0 +1,62 @@
+// Devices and the per-device backend interface. The CPU backend lives in
+// core; the CUDA backend (core/cuda_backend.cu) fills in the same interface
+// when posenet is built with CUDA.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/dtype.h"
+
+namespace posenet {
+
+enum class DeviceKind : uint8_t { CPU, CUDA };
+
+struct Device {
+  DeviceKind kind = DeviceKind::CPU;
+  int index = 0;
+
+  static Device cpu() { return {DeviceKind::CPU, 0}; }
+  static Device cuda(int index = 0) { return {DeviceKind::CUDA, index}; }
+  bool is_cpu() const { return kind == DeviceKind::CPU; }
+  bool is_cuda() const { return kind == DeviceKind::CUDA; }
+  bool operator==(const Device& o) const { return kind == o.kind && (kind == DeviceKind::CPU || index == o.index); }
+  bool operator!=(const Device& o) const { return !(*this == o); }
+  std::string str() const;  // "cpu", "cuda:0"
+};
+
+// Parses "cpu", "cuda", "cuda:1". Throws on anything else.
+Device parse_device(const std::string& text);
+
+// True when posenet was built with CUDA and a device is present.
+bool cuda_available();
+int cuda_device_count();
+
+// What a device must provide to hold tensors. Allocation goes through the
+// backend so that the CUDA one can cache blocks (no cudaMalloc inside a
+// training step); copies and fills are what core itself needs (autograd's
+// gradient accumulation, dtype conversion, moves between devices).
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void deallocate(void* ptr, size_t bytes) = 0;
+  // dst/src on this device unless the other side is explicitly the host.
+  virtual void copy_device_to_device(void* dst, const void* src, size_t bytes) = 0;
+  virtual void copy_host_to_device(void* dst, const void* host_src, size_t bytes) = 0;
+  virtual void copy_device_to_host(void* host_dst, const void* src, size_t bytes) = 0;
+  virtual void fill(void* dst, DType dtype, size_t count, double value) = 0;
+  // dst[i] += src[i] (same dtype).
+  virtual void add_inplace(void* dst, const void* src, DType dtype, size_t count) = 0;
+  // Element conversion between dtypes on this device.
+  virtual void convert(void* dst, DType dst_type, const void* src, DType src_type, size_t count) = 0;
+  virtual void synchronize() = 0;
+  // Bytes currently held for tensors and the peak since start (or reset).
+  virtual size_t bytes_in_use() const = 0;
+  virtual size_t peak_bytes() const = 0;
+  virtual void reset_peak() = 0;
+};
+
+Backend& backend_for(Device device);
+
+}  // namespace posenet
