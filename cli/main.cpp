@@ -1,18 +1,32 @@
-// posenet: the command-line tool.
-#include <CLI/CLI.hpp>
+// posenet: the command-line tool. Subcommands live one per file in cli/.
+#include <algorithm>
 #include <iostream>
 
+#include "cli/command.h"
 #include "core/error.h"
+
+namespace posenet::cli {
+std::vector<CommandEntry>& command_registry() {
+  static std::vector<CommandEntry> registry;
+  return registry;
+}
+}  // namespace posenet::cli
 
 int main(int argc, char** argv) {
   CLI::App app{"posenet: multi-stage ResNet-hourglass human pose estimation"};
   app.require_subcommand(1);
-  app.add_subcommand("version", "print the version")->callback([] { std::cout << "posenet 0.1.0\n"; });
+  app.set_version_flag("--version", "posenet 0.1.0");
+  auto& registry = posenet::cli::command_registry();
+  std::sort(registry.begin(), registry.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  for (auto& entry : registry) entry.setup(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const posenet::Error& e) {
+    std::cerr << "posenet: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
     std::cerr << "posenet: error: " << e.what() << "\n";
     return 1;
   }
