@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -49,6 +50,48 @@ struct VarFreer {
 using MatFile = std::unique_ptr<mat_t, MatCloser>;
 using MatVar = std::unique_ptr<matvar_t, VarFreer>;
 
+// matio reads a truncated v5 file without complaint (the missing bytes are
+// left as they were), so we walk the top-level data elements ourselves: each
+// must end within the file.
+void check_v5_complete(const std::filesystem::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  char header[128];
+  if (!f.read(header, sizeof header)) return;  // not v5: matio has decided already
+  const auto u16 = [&](int off) { return uint16_t(uint8_t(header[off]) | (uint8_t(header[off + 1]) << 8)); };
+  const bool little = header[126] == 'I' && header[127] == 'M';
+  const bool big = header[126] == 'M' && header[127] == 'I';
+  if (!little && !big) return;
+  const uint16_t version = little ? u16(124) : uint16_t((u16(124) >> 8) | (u16(124) << 8));
+  if (version != 0x0100) return;  // v7.3 (HDF5) files are checked by the HDF5 library
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) return;
+  uint64_t offset = 128;
+  while (offset < size) {
+    unsigned char tag[8];
+    f.seekg(std::streamoff(offset));
+    if (!f.read(reinterpret_cast<char*>(tag), 8))
+      throw InputError(detail::concat(path.string(), ": truncated .mat file (incomplete element tag at byte ", offset,
+                                      " of ", size, ")"));
+    auto word = [&](int at) {
+      return little ? uint32_t(tag[at]) | uint32_t(tag[at + 1]) << 8 | uint32_t(tag[at + 2]) << 16 |
+                          uint32_t(tag[at + 3]) << 24
+                    : uint32_t(tag[at + 3]) | uint32_t(tag[at + 2]) << 8 | uint32_t(tag[at + 1]) << 16 |
+                          uint32_t(tag[at]) << 24;
+    };
+    const uint32_t type = word(0);
+    uint64_t length = 8;
+    if ((type >> 16) == 0) {  // long format; small-format elements fit in their 8-byte tag
+      const uint64_t bytes = word(4);
+      length = 8 + (type == 15 /* miCOMPRESSED */ ? bytes : (bytes + 7) / 8 * 8);
+    }
+    if (offset + length > size)
+      throw InputError(detail::concat(path.string(), ": truncated .mat file (the element at byte ", offset, " needs ",
+                                      length, " bytes, the file ends at byte ", size, ")"));
+    offset += length;
+  }
+}
+
 MatFile open_for_reading(const std::filesystem::path& path) {
   install_matio_log();
   g_last_matio_message.clear();
@@ -60,6 +103,7 @@ MatFile open_for_reading(const std::filesystem::path& path) {
   MatFile mat(Mat_Open(path.string().c_str(), MAT_ACC_RDONLY));
   if (!mat)
     throw InputError(detail::concat(path.string(), ": not a readable MATLAB .mat file", matio_detail()));
+  check_v5_complete(path);
   return mat;
 }
 
