@@ -13,34 +13,39 @@ namespace {
 
 constexpr int kPelvis = 6, kThorax = 7;
 
-// Accuracy per joint at one threshold: 100 * #{visible, err <= thr} / #visible.
-// `scaled` holds err / headsize, NaN where the joint is not visible.
-std::array<double, kMpiiJointCount> pck_at(const std::vector<std::array<double, kMpiiJointCount>>& scaled,
-                                           const std::array<long, kMpiiJointCount>& count, double threshold) {
+// Visible joints with err / headsize <= threshold, per joint. `scaled` holds
+// err / headsize, NaN where the joint is not visible: a NaN error (invisible
+// joint, or a NaN prediction) never counts. <= as in the standard script and
+// the official computePCK.m.
+std::array<long, kMpiiJointCount> hits_at(const std::vector<std::array<double, kMpiiJointCount>>& scaled,
+                                          double threshold) {
   std::array<long, kMpiiJointCount> hits{};
   for (const auto& person : scaled)
     for (int j = 0; j < kMpiiJointCount; ++j)
-      // A NaN error (invisible joint, or a NaN prediction) never counts;
-      // <= as in the standard script and the official computePCK.m.
       if (person[j] <= threshold) ++hits[j];
+  return hits;
+}
+
+// PCKh_j = 100 * hits_j / count_j (NaN when the joint is never visible).
+std::array<double, kMpiiJointCount> pck_of(const std::array<long, kMpiiJointCount>& hits,
+                                           const std::array<long, kMpiiJointCount>& count) {
   std::array<double, kMpiiJointCount> pck{};
   for (int j = 0; j < kMpiiJointCount; ++j)
     pck[j] = count[j] > 0 ? 100.0 * double(hits[j]) / double(count[j]) : std::numeric_limits<double>::quiet_NaN();
   return pck;
 }
 
-// The standard Mean: sum_j PCKh_j * jnt_ratio_j with jnt_ratio = count / sum
-// of counts over the 14 joints other than pelvis and thorax. A joint with no
-// visible instance has ratio 0 and is left out (numpy would give NaN).
-double weighted_mean(const std::array<double, kMpiiJointCount>& pck, const std::array<long, kMpiiJointCount>& count) {
-  double total = 0;
+// The standard Mean is sum_j PCKh_j * jnt_ratio_j with jnt_ratio = count_j /
+// sum of counts over the 14 joints other than pelvis and thorax. Since
+// PCKh_j * count_j = 100 * hits_j this is the pooled accuracy
+// 100 * sum_j hits_j / sum_j count_j, which we compute directly (exact in
+// integers; it agrees with numpy's form to ~1e-14). A joint with no visible
+// instance adds nothing (numpy would give NaN).
+double pooled_mean(const std::array<long, kMpiiJointCount>& hits, const std::array<long, kMpiiJointCount>& count) {
+  long total = 0, hit = 0;
   for (int j = 0; j < kMpiiJointCount; ++j)
-    if (j != kPelvis && j != kThorax) total += double(count[j]);
-  if (total == 0) return std::numeric_limits<double>::quiet_NaN();
-  double mean = 0;
-  for (int j = 0; j < kMpiiJointCount; ++j)
-    if (j != kPelvis && j != kThorax && count[j] > 0) mean += pck[j] * (double(count[j]) / total);
-  return mean;
+    if (j != kPelvis && j != kThorax) total += count[j], hit += hits[j];
+  return total > 0 ? 100.0 * double(hit) / double(total) : std::numeric_limits<double>::quiet_NaN();
 }
 
 }  // namespace
@@ -71,7 +76,8 @@ PckhResult evaluate_pckh(const Predictions& preds, const GroundTruth& gt) {
     }
   }
 
-  r.joint_pckh = pck_at(scaled, r.joint_count, kPckhThreshold);
+  const auto hits = hits_at(scaled, kPckhThreshold);
+  r.joint_pckh = pck_of(hits, r.joint_count);
   const auto& p = r.joint_pckh;
   r.head = p[9];
   r.shoulder = 0.5 * (p[12] + p[13]);
@@ -80,12 +86,12 @@ PckhResult evaluate_pckh(const Predictions& preds, const GroundTruth& gt) {
   r.hip = 0.5 * (p[2] + p[3]);
   r.knee = 0.5 * (p[1] + p[4]);
   r.ankle = 0.5 * (p[0] + p[5]);
-  r.mean = weighted_mean(p, r.joint_count);
-  r.mean_at_0_1 = weighted_mean(pck_at(scaled, r.joint_count, 0.1), r.joint_count);
+  r.mean = pooled_mean(hits, r.joint_count);
+  r.mean_at_0_1 = pooled_mean(hits_at(scaled, 0.1), r.joint_count);
 
   // Thresholds r * 0.01 as numpy's arange(0, 0.51, 0.01) produces them.
   for (int s = 0; s <= kPckhCurveSteps; ++s)
-    r.mean_curve[s] = weighted_mean(pck_at(scaled, r.joint_count, s * 0.01), r.joint_count);
+    r.mean_curve[s] = pooled_mean(hits_at(scaled, s * 0.01), r.joint_count);
   r.mean_at_0_11_legacy = r.mean_curve[11];
 
   // AUC as the official MPII toolkit computes it (area_under_curve of
