@@ -180,6 +180,15 @@ void to_image_coordinates(DecodedJoints& decoded, const std::vector<Point2>& cen
   }
 }
 
+Predictions to_mpii_predictions(const DecodedJoints& decoded) {
+  PN_CHECK(decoded.joints == kMpiiJointCount, "to_mpii_predictions: expected ", kMpiiJointCount, " joints, got ",
+           decoded.joints);
+  Predictions preds(size_t(decoded.batch));
+  for (int64_t b = 0; b < decoded.batch; ++b)
+    for (int j = 0; j < kMpiiJointCount; ++j) preds[size_t(b)][j] = {decoded.at(b, j).x + 1.0, decoded.at(b, j).y + 1.0};
+  return preds;
+}
+
 const std::vector<std::pair<int, int>>& mpii_flip_pairs() {
   static const std::vector<std::pair<int, int>> pairs = {{0, 5}, {1, 4}, {2, 3}, {10, 15}, {11, 14}, {12, 13}};
   return pairs;

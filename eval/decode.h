@@ -10,6 +10,7 @@
 
 #include "core/tensor.h"
 #include "eval/geometry.h"
+#include "eval/mat_io.h"
 
 namespace posenet::eval {
 
@@ -63,6 +64,10 @@ std::vector<double> opencv_gaussian_kernel(int k);
 // including the 1.25 enlargement.
 void to_image_coordinates(DecodedJoints& decoded, const std::vector<Point2>& centers,
                           const std::vector<Point2>& scales, int heatmap_w, int heatmap_h);
+
+// 0-based image coordinates (after to_image_coordinates) as MPII predictions:
+// 1-based pixels, the pred.mat layout. Requires 16 joints.
+Predictions to_mpii_predictions(const DecodedJoints& decoded);
 
 // MPII flip pairs (0,5) (1,4) (2,3) (10,15) (11,14) (12,13).
 const std::vector<std::pair<int, int>>& mpii_flip_pairs();

@@ -197,6 +197,15 @@ TEST(Geometry, HeatmapPointsMapBackToTheImage) {
   EXPECT_NEAR(d.at(1, 0).x, 100.0 + (50 - 32) * 200.0 / 64, 1e-9);
   EXPECT_NEAR(d.at(1, 0).y, 80.0 + (10 - 32) * 200.0 / 64, 1e-9);
   EXPECT_THROW(eval::to_image_coordinates(d, {c}, {s}, 64, 64), Error);
+  EXPECT_THROW(eval::to_mpii_predictions(d), Error) << "pred.mat needs 16 joints";
+  Maps all(1, 64, 64, 16);
+  for (int j = 0; j < 16; ++j) all.at(0, 2 + j, 3 * j, j) = 1.0f;
+  auto d16 = eval::argmax_joints(all.t);
+  eval::to_image_coordinates(d16, {c}, {s}, 64, 64);
+  const auto preds = eval::to_mpii_predictions(d16);
+  ASSERT_EQ(preds.size(), 1u);
+  EXPECT_NEAR(preds[0][7].x, 500.0 + (21 - 32) * 500.0 / 64 + 1.0, 1e-9) << "1-based";
+  EXPECT_NEAR(preds[0][7].y, 300.0 + (9 - 32) * 500.0 / 64 + 1.0, 1e-9);
 }
 
 TEST(Decode, FlipSwapsPairsAndMirrors) {

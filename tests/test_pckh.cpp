@@ -271,6 +271,22 @@ TEST(EvalCli, TableAndErrors) {
   EXPECT_NE(out.find("Shoulder"), std::string::npos) << out;
   EXPECT_NE(out.find("100.00"), std::string::npos) << out;
 
+  // Two prediction files (e.g. two stages): one row each; JSON keyed by file name.
+  Predictions off = predictions_equal_to(gt);
+  off[0][9].x += 20.0;  // head top of person 0 beyond 0.5 * 30 px
+  eval::write_predictions_mat(dir / "stage1.mat", off);
+  std::tie(status, out) = run_cli("eval --predictions \"" + (dir / "stage1.mat").string() + "\" \"" +
+                                  (dir / "pred.mat").string() + "\" --gt \"" + (dir / "gt.mat").string() + "\"");
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("\nstage1 "), std::string::npos) << out;
+  EXPECT_NE(out.find("\npred "), std::string::npos) << out;
+  std::tie(status, out) = run_cli("eval --json --predictions \"" + (dir / "stage1.mat").string() + "\" \"" +
+                                  (dir / "pred.mat").string() + "\" --gt \"" + (dir / "gt.mat").string() + "\"");
+  ASSERT_EQ(status, 0) << out;
+  const auto both = nlohmann::json::parse(out);
+  EXPECT_EQ(both.at("stage1").at("Head").get<double>(), 50.0);
+  EXPECT_EQ(both.at("pred").at("Head").get<double>(), 100.0);
+
   // Person counts differ: an error naming both files.
   eval::write_predictions_mat(dir / "short.mat", Predictions(1));
   std::tie(status, out) = run_cli("eval --predictions \"" + (dir / "short.mat").string() + "\" --gt \"" +
