@@ -109,9 +109,13 @@ DecodedJoints decode_second_max(const Tensor& heatmaps, const SecondMaxOptions& 
   const float* p = hm.data<float>();
   const int64_t B = options.border, PH = d.h + 2 * B, PW = d.w + 2 * B;
   DecodedJoints out = make_decoded(d);
-  std::vector<double> padded(size_t(PH * PW)), tmp(size_t(PH * PW));
-  for (int64_t b = 0; b < d.n; ++b)
-    for (int64_t c = 0; c < d.j; ++c) {
+  // Maps are independent: one per iteration, each thread with its buffers.
+#pragma omp parallel if (d.n * d.j > 1)
+  {
+    std::vector<double> padded(size_t(PH * PW)), tmp(size_t(PH * PW));
+#pragma omp for schedule(static)
+    for (int64_t bc = 0; bc < d.n * d.j; ++bc) {
+      const int64_t b = bc / d.j, c = bc % d.j;
       std::fill(padded.begin(), padded.end(), 0.0);
       for (int64_t y = 0; y < d.h; ++y)
         for (int64_t x = 0; x < d.w; ++x) padded[size_t((y + B) * PW + x + B)] = p[d.index(b, y, x, c)];
@@ -165,6 +169,7 @@ DecodedJoints decode_second_max(const Tensor& heatmaps, const SecondMaxOptions& 
       out.at(b, c) = {x, y};
       out.maxvals[size_t(b * d.j + c)] = p[d.index(b, int64_t(std::lround(y)), int64_t(std::lround(x)), c)];
     }
+  }
   return out;
 }
 
