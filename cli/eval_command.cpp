@@ -19,7 +19,7 @@ namespace {
 
 struct EvalOptions {
   std::vector<std::string> predictions;  // pred.mat files (N x 16 x 2, 1-based pixels)
-  std::string ground_truth; // gt_valid.mat
+  std::string ground_truth;              // gt_valid.mat
   bool json = false;
 };
 
@@ -69,7 +69,7 @@ const CommandRegistrar kRegisterEval("eval", [](CLI::App& app) {
                   "pred.mat file(s) with `preds` (N x 16 x 2, 1-based pixels, ground-truth order); several files "
                   "(e.g. one per stage) print one row each");
   cmd->add_option("--gt", opt->ground_truth, "ground truth gt_valid.mat (dataset_joints, jnt_missing, pos_gt_src, headboxes_src)");
-  cmd->add_flag("--json", opt->json, "print one JSON object instead of the table");
+  cmd->add_flag("--json", opt->json, "print JSON instead of the table (one object; with several files, one per file keyed by its name)");
   cmd->callback([opt] { run_eval(*opt); });
 });
 
