@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -13,12 +14,14 @@ namespace posenet::kernels::cpu {
 
 namespace {
 
+std::atomic<size_t> g_column_buffer_bytes{size_t(64) << 20};
+
 // Below this many elements the copies are not worth waking the OpenMP team.
 constexpr int64_t kParallelGrain = 32768;
 
 int64_t rows_per_chunk(const ConvGeometry& g, size_t elem_bytes) {
   const int64_t row_bytes = g.patch_size() * int64_t(elem_bytes);
-  const int64_t rows = std::max<int64_t>(1, int64_t(kColumnBufferBytes) / row_bytes);
+  const int64_t rows = std::max<int64_t>(1, int64_t(g_column_buffer_bytes.load()) / row_bytes);
   return std::min(rows, g.output_pixels());
 }
 
@@ -143,6 +146,9 @@ void backward_weight_impl(const T* x, const T* dy, T* dw, const ConvGeometry& g)
 }
 
 }  // namespace
+
+size_t column_buffer_bytes() { return g_column_buffer_bytes.load(); }
+void set_column_buffer_bytes(size_t bytes) { g_column_buffer_bytes.store(bytes); }
 
 void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g) {
   dispatch_float(x.dtype(), "conv2d", [&](auto tag) {

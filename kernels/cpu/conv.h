@@ -7,7 +7,7 @@
 //   dcol = dy * w  (then col2im adds dcol back onto dx),  dw = dy^T * col.
 // A 1x1 stride-1 unpadded convolution skips im2col: col is x itself.
 // The batch is processed in chunks of output pixels so that the column
-// buffer stays under kColumnBufferBytes, whatever the batch size.
+// buffer stays under column_buffer_bytes() (64 MiB), whatever the batch size.
 #pragma once
 #include <cstddef>
 
@@ -16,7 +16,9 @@
 
 namespace posenet::kernels::cpu {
 
-constexpr size_t kColumnBufferBytes = size_t(64) << 20;
+// Bound on the im2col buffer. Settable so that tests can force many chunks.
+size_t column_buffer_bytes();
+void set_column_buffer_bytes(size_t bytes);
 
 // y [N, P, Q, K] = conv2d(x [N, H, W, C], w [K, R, S, C]); y is overwritten.
 void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g);
