@@ -1,7 +1,5 @@
 #include "kernels/cpu/conv.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -16,8 +14,12 @@ namespace {
 
 std::atomic<size_t> g_column_buffer_bytes{size_t(64) << 20};
 
-// Below this many elements the copies are not worth waking the OpenMP team.
-constexpr int64_t kParallelGrain = 32768;
+// The copies around the GEMMs (im2col, col2im, bias) run on the calling
+// thread. OpenBLAS (pthreads build) keeps its own workers; an OpenMP team
+// that spin-waits after a parallel copy takes a core from the GEMM that
+// follows. Measured on 2 cores, OpenMP im2col left the convolution 30-40 %
+// below its GEMM alone; serial copies keep it within a few percent (the
+// copies are memory-bound and small next to the GEMM).
 
 int64_t rows_per_chunk(const ConvGeometry& g, size_t elem_bytes) {
   const int64_t row_bytes = g.patch_size() * int64_t(elem_bytes);
@@ -32,7 +34,6 @@ template <typename T>
 void im2col(const T* x, const ConvGeometry& g, int64_t m0, int64_t rows, T* col) {
   const int64_t PQ = g.P * g.Q, C = g.C, ld = g.patch_size();
   const int64_t image = g.H * g.W * C;
-#pragma omp parallel for schedule(static) if (rows * ld > kParallelGrain)
   for (int64_t i = 0; i < rows; ++i) {
     const int64_t m = m0 + i, n = m / PQ, pq = m % PQ, p = pq / g.Q, q = pq % g.Q;
     const T* xn = x + n * image;
@@ -55,32 +56,24 @@ void im2col(const T* x, const ConvGeometry& g, int64_t m0, int64_t rows, T* col)
 }
 
 // Adds column rows [m0, m0 + rows) back onto dx (the adjoint of im2col).
-// Windows of neighbouring output pixels overlap in dx, so the threads split
-// the channels rather than the rows: no two threads touch the same element.
 template <typename T>
 void col2im_add(const T* col, const ConvGeometry& g, int64_t m0, int64_t rows, T* dx) {
   const int64_t PQ = g.P * g.Q, C = g.C, ld = g.patch_size();
   const int64_t image = g.H * g.W * C;
-  const int slices = int(std::clamp<int64_t>(C / 16, 1, omp_get_max_threads()));
-#pragma omp parallel num_threads(slices) if (slices > 1 && rows * ld > kParallelGrain)
-  {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    const int64_t c0 = C * t / nt, c1 = C * (t + 1) / nt;
-    for (int64_t i = 0; i < rows; ++i) {
-      const int64_t m = m0 + i, n = m / PQ, pq = m % PQ, p = pq / g.Q, q = pq % g.Q;
-      T* dxn = dx + n * image;
-      const T* src_row = col + i * ld;
-      for (int64_t r = 0; r < g.R; ++r) {
-        const int64_t h = p * g.stride_h - g.pad_h + r * g.dilation_h;
-        if (h < 0 || h >= g.H) continue;
-        for (int64_t s = 0; s < g.S; ++s) {
-          const int64_t w = q * g.stride_w - g.pad_w + s * g.dilation_w;
-          if (w < 0 || w >= g.W) continue;
-          T* dst = dxn + (h * g.W + w) * C;
-          const T* src = src_row + (r * g.S + s) * C;
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t m = m0 + i, n = m / PQ, pq = m % PQ, p = pq / g.Q, q = pq % g.Q;
+    T* dxn = dx + n * image;
+    const T* src_row = col + i * ld;
+    for (int64_t r = 0; r < g.R; ++r) {
+      const int64_t h = p * g.stride_h - g.pad_h + r * g.dilation_h;
+      if (h < 0 || h >= g.H) continue;
+      for (int64_t s = 0; s < g.S; ++s) {
+        const int64_t w = q * g.stride_w - g.pad_w + s * g.dilation_w;
+        if (w < 0 || w >= g.W) continue;
+        T* dst = dxn + (h * g.W + w) * C;
+        const T* src = src_row + (r * g.S + s) * C;
 #pragma omp simd
-          for (int64_t c = c0; c < c1; ++c) dst[c] += src[c];
-        }
+        for (int64_t c = 0; c < C; ++c) dst[c] += src[c];
       }
     }
   }
@@ -119,9 +112,7 @@ void backward_data_impl(const T* dy, const T* w, T* dx, const ConvGeometry& g) {
     gemm(false, false, M, g.C, g.K, T(1), dy, g.K, w, g.C, T(0), dx, g.C);
     return;
   }
-  const int64_t n_dx = g.N * g.H * g.W * g.C;
-#pragma omp parallel for simd if (n_dx > kParallelGrain)
-  for (int64_t i = 0; i < n_dx; ++i) dx[i] = T(0);
+  std::fill_n(dx, g.N * g.H * g.W * g.C, T(0));
   ColumnBuffer<T> col(g);
   for (int64_t m0 = 0; m0 < M; m0 += col.rows) {
     const int64_t rows = std::min(col.rows, M - m0);
@@ -177,7 +168,6 @@ void conv_bias_add(Tensor& y, const Tensor& bias) {
     using T = decltype(tag);
     T* py = y.data<T>();
     const T* pb = bias.data<T>();
-#pragma omp parallel for schedule(static) if (M * K > kParallelGrain)
     for (int64_t m = 0; m < M; ++m) {
       T* row = py + m * K;
 #pragma omp simd
@@ -191,27 +181,15 @@ void conv_bias_backward(const Tensor& dy, Tensor& db) {
   dispatch_float(dy.dtype(), "conv_bias_backward", [&](auto tag) {
     using T = decltype(tag);
     const T* pdy = dy.data<T>();
-    // Fixed blocks of rows, summed in double and then combined in block
-    // order: the result does not depend on the number of threads.
-    constexpr int64_t kBlockRows = 1024;
-    const int64_t blocks = (M + kBlockRows - 1) / kBlockRows;
-    std::vector<double> partial(size_t(blocks * K), 0.0);
-#pragma omp parallel for schedule(static) if (M * K > kParallelGrain)
-    for (int64_t b = 0; b < blocks; ++b) {
-      double* acc = partial.data() + b * K;
-      const int64_t end = std::min(M, (b + 1) * kBlockRows);
-      for (int64_t m = b * kBlockRows; m < end; ++m) {
-        const T* row = pdy + m * K;
+    // Summed in double, row by row (contiguous), in a fixed order.
+    std::vector<double> acc(size_t(K), 0.0);
+    for (int64_t m = 0; m < M; ++m) {
+      const T* row = pdy + m * K;
 #pragma omp simd
-        for (int64_t k = 0; k < K; ++k) acc[k] += double(row[k]);
-      }
+      for (int64_t k = 0; k < K; ++k) acc[size_t(k)] += double(row[k]);
     }
     T* out = db.data<T>();
-    for (int64_t k = 0; k < K; ++k) {
-      double total = 0.0;
-      for (int64_t b = 0; b < blocks; ++b) total += partial[size_t(b * K + k)];
-      out[k] = T(total);
-    }
+    for (int64_t k = 0; k < K; ++k) out[k] = T(acc[size_t(k)]);
   });
 }
 
