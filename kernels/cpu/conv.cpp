@@ -46,6 +46,13 @@ void im2col(const T* x, const ConvGeometry& g, int64_t m0, int64_t rows, T* col)
         continue;
       }
       const T* row = xn + h * g.W * C;
+      const int64_t w0 = q * g.stride_w - g.pad_w;
+      if (g.dilation_w == 1 && w0 >= 0 && w0 + g.S <= g.W) {
+        // The whole kernel row lies inside the image: one contiguous run.
+        std::memcpy(dst, row + w0 * C, size_t(g.S * C) * sizeof(T));
+        dst += g.S * C;
+        continue;
+      }
       for (int64_t s = 0; s < g.S; ++s, dst += C) {
         const int64_t w = q * g.stride_w - g.pad_w + s * g.dilation_w;
         if (w < 0 || w >= g.W) std::memset(static_cast<void*>(dst), 0, size_t(C) * sizeof(T));
@@ -67,6 +74,15 @@ void col2im_add(const T* col, const ConvGeometry& g, int64_t m0, int64_t rows, T
     for (int64_t r = 0; r < g.R; ++r) {
       const int64_t h = p * g.stride_h - g.pad_h + r * g.dilation_h;
       if (h < 0 || h >= g.H) continue;
+      const int64_t w0 = q * g.stride_w - g.pad_w;
+      if (g.dilation_w == 1 && w0 >= 0 && w0 + g.S <= g.W) {
+        T* dst = dxn + (h * g.W + w0) * C;
+        const T* src = src_row + r * g.S * C;
+        const int64_t len = g.S * C;
+#pragma omp simd
+        for (int64_t j = 0; j < len; ++j) dst[j] += src[j];
+        continue;
+      }
       for (int64_t s = 0; s < g.S; ++s) {
         const int64_t w = q * g.stride_w - g.pad_w + s * g.dilation_w;
         if (w < 0 || w >= g.W) continue;
