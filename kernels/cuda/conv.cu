@@ -6,12 +6,14 @@
 // a tensor, so that no cudaMalloc happens once shapes have been seen.
 // Selection uses cuDNN's heuristics (the *_v7 queries): they run no kernels,
 // so a first call inside a CUDA graph capture is still safe.
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <climits>
 #include <map>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv.h"
