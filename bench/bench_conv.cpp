@@ -147,7 +147,21 @@ void run_sgemm(benchmark::State& state, const Layer& l) {
   set_rate(state, g.flops());
 }
 
+// The machine's sgemm rate on a large square product: the ceiling the
+// per-layer GEMMs are measured against.
+void run_sgemm_square(benchmark::State& state, int64_t n) {
+  Tensor a = random_input({n, n}, 1, Device::cpu()), b = random_input({n, n}, 2, Device::cpu());
+  Tensor c = Tensor::empty({n, n});
+  for (auto _ : state) {
+    kernels::cpu::gemm(false, true, n, n, n, 1.0f, a.data<float>(), n, b.data<float>(), n, 0.0f, c.data<float>(), n);
+    benchmark::ClobberMemory();
+  }
+  set_rate(state, 2.0 * double(n) * double(n) * double(n));
+}
+
 int register_all() {
+  benchmark::RegisterBenchmark("conv_cpu_sgemm_only/square_2048", [](benchmark::State& s) { run_sgemm_square(s, 2048); })
+      ->Unit(benchmark::kMillisecond)->UseRealTime();
   for (const Layer& l : cpu_layers()) {
     benchmark::RegisterBenchmark(("conv_cpu_forward/" + l.name).c_str(),
                                  [l](benchmark::State& s) { run_forward(s, l, Device::cpu()); })

@@ -8,18 +8,19 @@
 #include "kernels/cpu/blas.h"
 #include "kernels/dispatch.h"
 
+// Threading: the copies around the GEMMs (im2col, col2im, bias) run on the
+// calling thread and only the GEMMs are parallel. OpenBLAS (pthreads build)
+// keeps its own workers; an OpenMP team that spin-waits after a parallel
+// copy takes a core from the GEMM that follows. Measured on 2 cores, OpenMP
+// im2col left the convolution 30-40 % below its GEMM alone; with serial
+// copies it runs within a few percent of it (the copies are memory-bound
+// and small next to the GEMM).
+
 namespace posenet::kernels::cpu {
 
 namespace {
 
 std::atomic<size_t> g_column_buffer_bytes{size_t(64) << 20};
-
-// The copies around the GEMMs (im2col, col2im, bias) run on the calling
-// thread. OpenBLAS (pthreads build) keeps its own workers; an OpenMP team
-// that spin-waits after a parallel copy takes a core from the GEMM that
-// follows. Measured on 2 cores, OpenMP im2col left the convolution 30-40 %
-// below its GEMM alone; serial copies keep it within a few percent (the
-// copies are memory-bound and small next to the GEMM).
 
 int64_t rows_per_chunk(const ConvGeometry& g, size_t elem_bytes) {
   const int64_t row_bytes = g.patch_size() * int64_t(elem_bytes);
