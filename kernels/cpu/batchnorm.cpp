@@ -1,6 +1,9 @@
 #include "kernels/cpu/batchnorm.h"
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/chunks.h"
@@ -14,6 +17,29 @@ constexpr int64_t kMinRowsPerChunk = 16;
 constexpr int64_t kMaxChunks = 256;
 
 int64_t channels_of(const Tensor& x) { return x.dim(-1); }
+
+// g where y > 0, else 0, written as a bit mask so that it vectorises (a
+// conditional load compiles to a branch, and the ReLU mask is unpredictable).
+// Same result as the select, NaN and infinite gradients included.
+template <typename T>
+inline T relu_mask(T y, T g) {
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  Bits gb;
+  std::memcpy(&gb, &g, sizeof(T));
+  const Bits keep = y > T(0) ? ~Bits(0) : Bits(0);
+  gb &= keep;
+  T out;
+  std::memcpy(&out, &gb, sizeof(T));
+  return out;
+}
+
+// Per-thread scratch row of C elements (reused across calls).
+template <typename T>
+T* row_buffer(int64_t C) {
+  thread_local std::vector<T> buffer;
+  if (buffer.size() < size_t(C)) buffer.resize(size_t(C));
+  return buffer.data();
+}
 
 // Per-chunk partial sums of f(row, c) into partials[chunk * C + c] (double),
 // then combined in chunk order into out[c]: deterministic for any thread count.
@@ -155,15 +181,24 @@ void batch_norm_backward(const Tensor& x, const Tensor& y, const Tensor& dy, con
       for (int64_t k = 0; k < chunks.count; ++k) {
         double* ag = partials.data() + k * 2 * C;
         double* ax = ag + C;
+        T* masked = py ? row_buffer<T>(C) : nullptr;
         for (int64_t r = chunks.begin(k); r < chunks.end(k); ++r) {
           const T* xr = px + r * C;
           const T* gr = pdy + r * C;
-          const T* yr = py ? py + r * C : nullptr;
+          const T* g = gr;
+          if (py) {
+            // Mask into a scratch row first: a separate same-type select
+            // vectorises, the mixed float/double one does not.
+            const T* yr = py + r * C;
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) masked[c] = relu_mask(yr[c], gr[c]);
+            g = masked;
+          }
 #pragma omp simd
           for (int64_t c = 0; c < C; ++c) {
-            const double g = (yr && !(yr[c] > T(0))) ? 0.0 : double(gr[c]);
-            ag[c] += g;
-            ax[c] += g * (double(xr[c]) - double(pm[c]));
+            const double gd = double(g[c]);
+            ag[c] += gd;
+            ax[c] += gd * (double(xr[c]) - double(pm[c]));
           }
         }
       }
@@ -200,14 +235,23 @@ void batch_norm_backward(const Tensor& x, const Tensor& y, const Tensor& dy, con
     for (int64_t r = 0; r < rows; ++r) {
       const T* xr = px + r * C;
       const T* gr = pdy + r * C;
-      const T* yr = py ? py + r * C : nullptr;
-      T* dxr = pdx ? pdx + r * C : nullptr;
-      T* drr = pdr ? pdr + r * C : nullptr;
+      const T* g = gr;
+      if (py) {
+        // The masked gradient goes straight into dresidual (or a row buffer).
+        T* masked = pdr ? pdr + r * C : row_buffer<T>(C);
+        const T* yr = py + r * C;
 #pragma omp simd
-      for (int64_t c = 0; c < C; ++c) {
-        const T g = (yr && !(yr[c] > T(0))) ? T(0) : gr[c];
-        if (drr) drr[c] = g;
-        if (dxr) dxr[c] = q1[c] * g + q2[c] * (xr[c] - pm[c]) + q3[c];
+        for (int64_t c = 0; c < C; ++c) masked[c] = relu_mask(yr[c], gr[c]);
+        g = masked;
+      } else if (pdr) {
+        T* drr = pdr + r * C;
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) drr[c] = gr[c];
+      }
+      if (pdx) {
+        T* dxr = pdx + r * C;
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) dxr[c] = q1[c] * g[c] + q2[c] * (xr[c] - pm[c]) + q3[c];
       }
     }
   });
