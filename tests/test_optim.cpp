@@ -221,7 +221,10 @@ TEST(Optimizer, StateNamesAndLoadErrors) {
 TEST(OptimizerCuda, MultiTensorKernelsMatchCpu) {
   PN_REQUIRE_CUDA();
   Generator gen(35);
-  const std::vector<Shape> shapes{{3, 3, 16, 32}, {32}, {32}, {10000}, {1}};
+  // Chunk boundaries inside and across parameters, and more parameters than
+  // one launch's table holds (320).
+  std::vector<Shape> shapes{{3, 3, 16, 32}, {32}, {32}, {10000}, {1}, {8193}};
+  for (int i = 0; i < 330; ++i) shapes.push_back({1 + i % 7});
   for (int which = 0; which < 2; ++which) {
     std::vector<Tensor> pc, pg;
     for (const auto& s : shapes) {

@@ -1,5 +1,6 @@
-// Optimizer CUDA kernels: one multi-tensor launch per dtype updates every
-// parameter (a table of pointers and sizes split into fixed-size chunks).
+// Optimizer CUDA kernels: one multi-tensor launch per dtype (and per 320
+// parameters) updates every parameter from a table of pointers and sizes
+// passed as the kernel argument.
 #pragma once
 #include <vector>
 
