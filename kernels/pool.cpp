@@ -51,9 +51,12 @@ Tensor max_pool2d(const Tensor& x, const MaxPool2dParams& p) {
            "max_pool2d: input ", shape_str(x.shape()), " is smaller than the ", p.kernel_h, "x", p.kernel_w,
            " kernel (padding ", p.pad_h, "x", p.pad_w, ")");
   Tensor y = Tensor::empty({N, P, Q, C}, x.dtype(), x.device());
-  auto argmax = std::make_shared<Storage>(size_t(std::max<int64_t>(y.numel(), 1)) * sizeof(int32_t), x.device());
-  PN_DISPATCH(x.device(), max_pool2d_forward, x, p, y, static_cast<int32_t*>(argmax->data()));
-  if (any_requires_grad({&x})) {
+  const bool need_grad = any_requires_grad({&x});
+  std::shared_ptr<Storage> argmax;
+  if (need_grad)
+    argmax = std::make_shared<Storage>(size_t(std::max<int64_t>(y.numel(), 1)) * sizeof(int32_t), x.device());
+  PN_DISPATCH(x.device(), max_pool2d_forward, x, p, y, argmax ? static_cast<int32_t*>(argmax->data()) : nullptr);
+  if (need_grad) {
     auto node = std::make_shared<MaxPoolNode>();
     node->argmax = std::move(argmax);
     node->input_shape = x.shape();

@@ -195,6 +195,34 @@ TEST(BatchNorm, ResidualGradientIsTheReluMaskedGradient) {
   EXPECT_FALSE(x.grad().defined());
 }
 
+TEST(BatchNorm, Float32BackwardMatchesFloat64) {
+  Generator gen(6);
+  for (const Shape& shape : {Shape{2, 5, 6, 7}, Shape{12, 33}}) {  // NHWC and a plain [N, C] input
+    const int64_t C = shape.back();
+    Tensor x = random_tensor(shape, gen, DType::F64, -1.0, 2.0), res = random_tensor(shape, gen);
+    Tensor w = random_tensor({C}, gen, DType::F64, 0.5, 1.5), b = random_tensor({C}, gen);
+    Tensor dy = random_tensor(shape, gen);
+    // Pre-activations away from the ReLU kink so both precisions agree on the mask.
+    {
+      Tensor rm = Tensor::zeros({C}, DType::F64), rv = Tensor::full({C}, 1.0, DType::F64);
+      auto z = ops::batch_norm_add_relu(x, w, b, rm, rv, {}, res, false).to_vector();
+      double* pr = res.data<double>();
+      for (size_t i = 0; i < z.size(); ++i)
+        if (std::abs(z[i]) < 1e-3) pr[i] += 0.01;
+    }
+    std::vector<Tensor> grads[2];
+    for (int k = 0; k < 2; ++k) {
+      const DType dt = k ? DType::F32 : DType::F64;
+      Tensor xk = x.to(dt).set_requires_grad(true), wk = w.to(dt).set_requires_grad(true);
+      Tensor bk = b.to(dt).set_requires_grad(true), rk = res.to(dt).set_requires_grad(true);
+      Tensor rm = Tensor::zeros({C}, dt), rv = Tensor::full({C}, 1.0, dt);
+      ops::sum(ops::mul(ops::batch_norm_add_relu(xk, wk, bk, rm, rv, {}, rk, true), dy.to(dt))).backward();
+      grads[k] = {xk.grad(), wk.grad(), bk.grad(), rk.grad()};
+    }
+    for (size_t i = 0; i < 4; ++i) EXPECT_TENSOR_NEAR(grads[1][i].to(DType::F64), grads[0][i], 1e-5, 1e-4);
+  }
+}
+
 TEST(BatchNorm, DeterministicAcrossThreadCounts) {
   Generator gen(4);
   const Shape shape{4, 40, 40, 24};  // large enough to run in parallel

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "kernels/dispatch.h"
 
@@ -22,7 +23,10 @@ void max_pool2d_forward(const Tensor& x, const ops::MaxPool2dParams& p, Tensor& 
       const int64_t hs = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + p.kernel_h, H);
       const int64_t ws = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + p.kernel_w, W);
       T* yo = py + npq * C;
-      int32_t* io = argmax + npq * C;
+      // Without argmax (no gradient needed) the indices go to a scratch row.
+      thread_local std::vector<int32_t> scratch;
+      if (!argmax && scratch.size() < size_t(C)) scratch.resize(size_t(C));
+      int32_t* io = argmax ? argmax + npq * C : scratch.data();
       // Padding never wins: start from -inf at the first real position.
       for (int64_t c = 0; c < C; ++c) {
         yo[c] = -std::numeric_limits<T>::infinity();

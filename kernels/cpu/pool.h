@@ -1,6 +1,6 @@
 // Max-pool CPU kernels (NHWC). argmax holds, per output element, the index
 // h * W + w of the winning input position within its image plane (as
-// PyTorch's indices), int32.
+// PyTorch's indices), int32; argmax may be null when no gradient is needed.
 #pragma once
 #include <cstdint>
 

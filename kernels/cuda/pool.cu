@@ -33,7 +33,7 @@ __global__ void max_pool_forward_kernel(const T* x, Geometry g, T* y, int32_t* a
         }
       }
     y[i] = best;
-    argmax[i] = best_idx;
+    if (argmax) argmax[i] = best_idx;
   }
 }
 
