@@ -10,6 +10,7 @@ BatchNorm2d::BatchNorm2d(int64_t channels, double eps, double momentum)
   bias_ = register_parameter("bias", Tensor::zeros({channels}));
   running_mean_ = register_buffer("running_mean", Tensor::zeros({channels}));
   running_var_ = register_buffer("running_var", Tensor::full({channels}, 1.0));
+  register_counter("num_batches_tracked", &num_batches_tracked_);
 }
 
 ops::BatchNormParams BatchNorm2d::params() const {
@@ -21,11 +22,15 @@ ops::BatchNormParams BatchNorm2d::params() const {
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
-  return ops::batch_norm(x, weight_, bias_, running_mean_, running_var_, params());
+  Tensor y = ops::batch_norm(x, weight_, bias_, running_mean_, running_var_, params());
+  if (is_training()) ++num_batches_tracked_;
+  return y;
 }
 
 Tensor BatchNorm2d::forward_add_relu(const Tensor& x, const Tensor& residual, bool relu) {
-  return ops::batch_norm_add_relu(x, weight_, bias_, running_mean_, running_var_, params(), residual, relu);
+  Tensor y = ops::batch_norm_add_relu(x, weight_, bias_, running_mean_, running_var_, params(), residual, relu);
+  if (is_training()) ++num_batches_tracked_;
+  return y;
 }
 
 }  // namespace posenet

@@ -22,12 +22,15 @@ class BatchNorm2d : public Module {
   const Tensor& bias() const { return bias_; }
   const Tensor& running_mean() const { return running_mean_; }
   const Tensor& running_var() const { return running_var_; }
+  // Training-mode forward calls, as PyTorch's num_batches_tracked.
+  int64_t num_batches_tracked() const { return num_batches_tracked_; }
 
  private:
   ops::BatchNormParams params() const;
   int64_t channels_;
   double eps_, momentum_;
   Tensor weight_, bias_, running_mean_, running_var_;
+  int64_t num_batches_tracked_ = 0;
 };
 
 }  // namespace posenet

@@ -100,7 +100,8 @@ void Module::check_new_name(const std::string& name) const {
   };
   PN_CHECK(!taken(params_, [](const Slot& s) { return s.name; }) &&
                !taken(buffers_, [](const Slot& s) { return s.name; }) &&
-               !taken(children_, [](const auto& c) { return c.first; }),
+               !taken(children_, [](const auto& c) { return c.first; }) &&
+               !taken(counters_, [](const auto& c) { return c.first; }),
            "module ", type_name_, ": name '", name, "' registered twice");
 }
 
@@ -118,6 +119,19 @@ Tensor Module::register_buffer(const std::string& name, Tensor value) {
   PN_CHECK(value.defined(), "module ", type_name_, ": buffer '", name, "' is undefined");
   buffers_.push_back({name, value, TorchLayout::Same});
   return value;
+}
+
+void Module::register_counter(const std::string& name, int64_t* value) {
+  check_new_name(name);
+  PN_CHECK(value != nullptr, "module ", type_name_, ": counter '", name, "' is null");
+  counters_.emplace_back(name, value);
+}
+
+std::vector<std::pair<std::string, int64_t*>> Module::named_counters() const {
+  std::vector<std::pair<std::string, int64_t*>> out(counters_);
+  for (const auto& [name, child] : children_)
+    for (auto& [sub, value] : child->named_counters()) out.emplace_back(name + "." + sub, value);
+  return out;
 }
 
 void Module::add_child(const std::string& name, std::shared_ptr<Module> child) {
@@ -245,7 +259,13 @@ LoadReport Module::load_state_dict(const std::map<std::string, Tensor>& state, b
 void Module::save(const std::filesystem::path& path, const std::map<std::string, std::string>& metadata) const {
   std::map<std::string, std::string> meta = metadata;
   meta.emplace("format", "pt");  // what safetensors' PyTorch loader expects
-  safetensors::save(path, state_dict(), meta);
+  std::map<std::string, safetensors::RawTensor> counters;
+  for (const auto& [name, value] : named_counters()) {
+    safetensors::RawTensor raw{"I64", {}, std::vector<uint8_t>(8)};
+    for (int i = 0; i < 8; ++i) raw.bytes[size_t(i)] = uint8_t(uint64_t(*value) >> (8 * i));
+    counters.emplace(name, std::move(raw));
+  }
+  safetensors::save(path, state_dict(), meta, counters);
 }
 
 LoadReport Module::load(const std::filesystem::path& path, bool strict) {
@@ -253,7 +273,22 @@ LoadReport Module::load(const std::filesystem::path& path, bool strict) {
   std::map<std::string, Tensor> state;
   for (const auto& e : file.entries())
     if (!ignored_on_load(e.name)) state.emplace(e.name, file.tensor(e.name));
-  return load_state_dict(state, strict, path.string());
+  LoadReport report = load_state_dict(state, strict, path.string());
+  // Counters are restored when the file has them (an I64 or float scalar).
+  for (const auto& [name, value] : named_counters()) {
+    if (!file.contains(name)) continue;
+    const auto& e = file.entry(name);
+    if (e.numel() != 1)
+      throw InputError(path.string() + ": counter '" + name + "' has shape " + shape_str(e.shape) + ", not a scalar");
+    if (e.dtype == "I64") {
+      uint64_t v = 0;
+      for (int i = 7; i >= 0; --i) v = (v << 8) | e.data[i];
+      *value = int64_t(v);
+    } else {
+      *value = int64_t(file.tensor(name).item());  // InputError for other dtypes
+    }
+  }
+  return report;
 }
 
 }  // namespace posenet

@@ -76,6 +76,10 @@ class Module {
   NamedTensors named_parameters() const;
   NamedTensors named_buffers() const;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const { return children_; }
+  // Integer counters (BatchNorm's num_batches_tracked): not tensors, not in
+  // state_dict(), but written by save() as I64 scalars (so PyTorch's strict
+  // load_state_dict accepts posenet checkpoints) and restored by load().
+  std::vector<std::pair<std::string, int64_t*>> named_counters() const;
   // The layout of a parameter or buffer given by its dotted name.
   TorchLayout layout_of(const std::string& dotted_name) const;
 
@@ -100,12 +104,14 @@ class Module {
   LoadReport load_state_dict(const std::map<std::string, Tensor>& state, bool strict = true,
                              const std::string& source = "state dict");
 
-  // safetensors checkpoints holding state_dict().
+  // safetensors checkpoints holding state_dict() and the counters.
   void save(const std::filesystem::path& path, const std::map<std::string, std::string>& metadata = {}) const;
   LoadReport load(const std::filesystem::path& path, bool strict = true);
 
  protected:
   virtual void on_train(bool) {}
+  // `value` lives in the registering module (modules never move).
+  void register_counter(const std::string& name, int64_t* value);
 
  private:
   struct Slot {
@@ -121,6 +127,7 @@ class Module {
   std::string type_name_;
   bool training_ = true;
   std::vector<Slot> params_, buffers_;
+  std::vector<std::pair<std::string, int64_t*>> counters_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
 };
 

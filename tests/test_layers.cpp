@@ -92,6 +92,29 @@ TEST(Layers, BottleneckNamesMatchTorchvision) {
   EXPECT_EQ(first.downsample->named_parameters().front().second.shape(), (Shape{256, 1, 1, 64}));
 }
 
+// The keys of a saved block are exactly torchvision's state_dict keys,
+// num_batches_tracked (I64 scalars) included.
+TEST(Layers, SavedBlockHasTorchvisionStateDictKeys) {
+  Generator gen(15);
+  BasicBlock block(4, 8, 2, gen);
+  auto dir = testing::temp_dir("layers_keys");
+  block.save(dir / "block.safetensors");
+  auto file = safetensors::File::read(dir / "block.safetensors");
+  std::vector<std::string> keys;
+  for (const auto& e : file.entries()) keys.push_back(e.name);
+  std::vector<std::string> torchvision = {
+      "conv1.weight", "bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var", "bn1.num_batches_tracked",
+      "conv2.weight", "bn2.weight", "bn2.bias", "bn2.running_mean", "bn2.running_var", "bn2.num_batches_tracked",
+      "downsample.0.weight", "downsample.1.weight", "downsample.1.bias", "downsample.1.running_mean",
+      "downsample.1.running_var", "downsample.1.num_batches_tracked"};
+  std::sort(torchvision.begin(), torchvision.end());
+  EXPECT_EQ(keys, torchvision);
+  EXPECT_EQ(file.entry("bn2.num_batches_tracked").dtype, "I64");
+  EXPECT_EQ(file.entry("bn2.num_batches_tracked").shape, Shape{});
+  EXPECT_EQ(file.entry("conv1.weight").dtype, "F32");
+  fs::remove_all(dir);
+}
+
 TEST(Layers, NestedSequentialNamesAreDotted) {
   Generator gen(3);
   Sequential layer1;
@@ -207,11 +230,12 @@ TEST(Layers, LoadsTorchvisionStyleFileWithInt64Counters) {
   auto dir = testing::temp_dir("layers_tv");
   auto sd = bn.state_dict();
   sd["weight"] = Tensor::from_data({3}, std::vector<float>{1, 2, 3});
-  safetensors::RawTensor counter{"I64", {}, std::vector<uint8_t>(8, 0)};
+  safetensors::RawTensor counter{"I64", {}, {5, 1, 0, 0, 0, 0, 0, 0}};  // 261
   safetensors::save(dir / "bn.safetensors", sd, {}, {{"num_batches_tracked", counter}});
   BatchNorm2d loaded(3);
   EXPECT_TRUE(loaded.load(dir / "bn.safetensors").ok());
   EXPECT_EQ(loaded.weight().to_vector(), (std::vector<double>{1, 2, 3}));
+  EXPECT_EQ(loaded.num_batches_tracked(), 261);
 
   // Another integer entry is an error naming the file and the entry.
   safetensors::save(dir / "bad.safetensors", sd, {}, {{"weight_int", counter}});
@@ -248,6 +272,7 @@ TEST(Layers, BatchNormTrainAndEvalModes) {
   BatchNorm2d bn(3);
   Tensor x = random_tensor({2, 4, 4, 3}, gen, DType::F32, 1.0, 3.0);  // mean ~2
   Tensor y = bn.forward(x);
+  EXPECT_EQ(bn.num_batches_tracked(), 1);
   // Training: batch statistics (output ~ zero mean) and updated running stats.
   auto yv = y.to_vector();
   for (int c = 0; c < 3; ++c) {
@@ -260,6 +285,7 @@ TEST(Layers, BatchNormTrainAndEvalModes) {
   // Eval: running statistics, nothing updated.
   bn.eval();
   Tensor ye = bn.forward(x);
+  EXPECT_EQ(bn.num_batches_tracked(), 1);
   EXPECT_EQ(bn.running_mean().to_vector(), rm);
   auto rv = bn.running_var().to_vector();
   auto xv = x.to_vector(), yev = ye.to_vector();
