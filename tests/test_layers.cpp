@@ -117,12 +117,12 @@ TEST(Layers, SavedBlockHasTorchvisionStateDictKeys) {
 
 TEST(Layers, NestedSequentialNamesAreDotted) {
   Generator gen(3);
-  Sequential layer1;
-  layer1.push_back(std::make_shared<BasicBlock>(8, 8, 1, gen));
-  layer1.push_back(std::make_shared<BasicBlock>(8, 8, 1, gen));
+  auto layer1 = std::make_shared<Sequential>();
+  layer1->push_back(std::make_shared<BasicBlock>(8, 8, 1, gen));
+  layer1->push_back(std::make_shared<BasicBlock>(8, 8, 1, gen));
   Sequential net;
   net.push_back(std::make_shared<ReLU>());
-  net.push_back(std::shared_ptr<Sequential>(&layer1, [](Sequential*) {}));
+  net.push_back(layer1);
   auto names = names_of(net.named_parameters());
   ASSERT_EQ(names.size(), 12u);
   EXPECT_EQ(names.front(), "1.0.conv1.weight");
