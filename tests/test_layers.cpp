@@ -362,6 +362,37 @@ TEST(Layers, ToCudaAndBackKeepsValues) {
   for (auto& [n, t] : block.state_dict()) EXPECT_EQ(t.to_vector(), values[n]) << n;
 }
 
+// The layers hand their options to the ops: output extents follow PyTorch's
+// formulas, and a layer equals the op called with its own weights.
+TEST(Layers, ForwardPassesOptionsToTheOps) {
+  Generator gen(16);
+  Conv2d conv({.in_channels = 3, .out_channels = 4, .kernel_size = 3, .stride = 2, .padding = 2, .dilation = 2}, gen);
+  Tensor x = random_tensor({1, 9, 9, 3}, gen, DType::F32);
+  Tensor y = conv.forward(x);
+  EXPECT_EQ(y.shape(), (Shape{1, 5, 5, 4}));  // (9 + 4 - 4 - 1) / 2 + 1
+  EXPECT_TENSOR_NEAR(y, ops::conv2d(x, conv.weight(), conv.bias(), ops::Conv2dParams::square(2, 2, 2)), 1e-6, 0);
+
+  ConvTranspose2d deconv({.in_channels = 3, .out_channels = 2, .kernel_size = 4, .stride = 2, .padding = 1}, gen);
+  Tensor z = deconv.forward(random_tensor({1, 5, 5, 3}, gen, DType::F32));
+  EXPECT_EQ(z.shape(), (Shape{1, 10, 10, 2}));  // (5 - 1) * 2 - 2 + 3 + 1
+  ConvTranspose2d odd({.in_channels = 3, .out_channels = 2, .kernel_size = 3, .stride = 2, .padding = 1,
+                       .output_padding = 1},
+                      gen);
+  EXPECT_EQ(odd.forward(random_tensor({1, 5, 5, 3}, gen, DType::F32)).shape(), (Shape{1, 10, 10, 2}));
+  EXPECT_THROW(ConvTranspose2d({.in_channels = 3, .out_channels = 2, .kernel_size = 3, .stride = 2,
+                                .output_padding = 2},
+                               gen),
+               Error);
+
+  MaxPool2d pool(3, 2, 1);
+  EXPECT_EQ(pool.forward(random_tensor({2, 8, 8, 5}, gen, DType::F32)).shape(), (Shape{2, 4, 4, 5}));
+  EXPECT_THROW(MaxPool2d(2, 2, 2), Error);
+
+  // A Bottleneck with stride 2 halves the extent and expands the channels.
+  Bottleneck block(8, 4, 2, gen);
+  EXPECT_EQ(block.forward(random_tensor({2, 6, 6, 8}, gen, DType::F32)).shape(), (Shape{2, 3, 3, 16}));
+}
+
 // 0.5 * mean((pred - target)^2), built from elementwise ops.
 Tensor mse(const Tensor& pred, const Tensor& target) {
   Tensor d = ops::add(pred, ops::scale(target, -1.0));
