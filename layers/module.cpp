@@ -224,7 +224,12 @@ LoadReport Module::load_state_dict(const std::map<std::string, Tensor>& state, b
   LoadReport report;
   const auto slots = all_slots();
   std::set<std::string> known;
-  std::vector<std::pair<const Slot*, const Tensor*>> to_load;
+  struct Match {
+    const std::string* name;
+    const Slot* slot;
+    const Tensor* value;
+  };
+  std::vector<Match> to_load;
   for (auto& [name, s] : slots) {
     known.insert(name);
     auto it = state.find(name);
@@ -238,7 +243,7 @@ LoadReport Module::load_state_dict(const std::map<std::string, Tensor>& state, b
                                   (it->second.defined() ? shape_str(it->second.shape()) : "undefined"));
       continue;
     }
-    to_load.emplace_back(s, &it->second);
+    to_load.push_back({&name, s, &it->second});
   }
   for (auto& [name, t] : state)
     if (!known.count(name) && !ignored_on_load(name)) report.unexpected.push_back(name);
@@ -246,13 +251,11 @@ LoadReport Module::load_state_dict(const std::map<std::string, Tensor>& state, b
   if (strict && !report.ok())
     throw InputError(source + ": does not match the parameters of " + type_name_ + "\n" + report.str());
   NoGradGuard no_grad;
-  for (auto& [slot, value] : to_load) {
-    Tensor target = slot->tensor;
-    target.copy_(from_torch_layout(*value, slot->layout));
+  for (const Match& m : to_load) {
+    Tensor target = m.slot->tensor;  // a handle: writes into the module
+    target.copy_(from_torch_layout(*m.value, m.slot->layout));
+    report.loaded.push_back(*m.name);
   }
-  for (auto& [name, s] : slots)
-    for (auto& [slot, value] : to_load)
-      if (slot == s) report.loaded.push_back(name);
   return report;
 }
 
