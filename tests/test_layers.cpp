@@ -189,6 +189,17 @@ TEST(Layers, StateDictConvertsKRSCToOIHWAndBack) {
   fs::remove_all(dir);
 }
 
+TEST(Layers, LoadConvertsCheckpointDtypes) {
+  Generator gen(17);
+  Conv2d conv({.in_channels = 2, .out_channels = 3, .kernel_size = 3}, gen);
+  std::map<std::string, Tensor> half;
+  for (const auto& [name, t] : conv.state_dict()) half[name] = t.to(DType::BF16);
+  Conv2d other({.in_channels = 2, .out_channels = 3, .kernel_size = 3}, gen);
+  EXPECT_TRUE(other.load_state_dict(half).ok());
+  EXPECT_EQ(other.weight().dtype(), DType::F32);
+  EXPECT_EQ(other.state_dict().at("weight").to_vector(), half.at("weight").to_vector());
+}
+
 TEST(Layers, StrictLoadListsEveryProblemByName) {
   Generator gen(5);
   BasicBlock block(4, 8, 2, gen);
