@@ -83,7 +83,13 @@ Batch DataLoader::build_batch(int64_t epoch, int64_t batch_index, const std::vec
   for (int64_t i = 0; i < B; ++i) {
     const int64_t index = order[size_t(begin + i)];
     const Sample& sample = (*dataset_)[size_t(index)];
-    const Image image = read_image(sample.image);
+    Image image;
+    try {
+      image = read_image(sample.image);
+    } catch (const InputError& e) {
+      // Name the annotation entry too, so the bad record can be found.
+      throw InputError(detail::concat(e.what(), " (sample of ", sample.source, ": entry ", sample.source_index, ")"));
+    }
     PreparedSample p = prepare_sample(sample, image, sample_params(epoch, index), config_, batch.sigmas);
     std::memcpy(images + size_t(i) * image_floats, p.image.data(), image_floats * sizeof(float));
     for (size_t s = 0; s < p.targets.size(); ++s)
