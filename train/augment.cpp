@@ -59,22 +59,27 @@ void warp(const Image& image, const Affine2x3& image_to_input, int out_w, int ou
   const Affine2x3 inv = image_to_input.inverse();
   const int W = image.width, H = image.height;
   const uint8_t* px = image.pixels.data();
+  const size_t row = size_t(W) * 3;
   for (int y = 0; y < out_h; ++y) {
-    for (int x = 0; x < out_w; ++x) {
-      const double sx = inv.m[0] * x + inv.m[1] * y + inv.m[2];
-      const double sy = inv.m[3] * x + inv.m[4] * y + inv.m[5];
+    // Source position of (0, y), then one step per output column.
+    double sx = inv.m[1] * y + inv.m[2], sy = inv.m[4] * y + inv.m[5];
+    for (int x = 0; x < out_w; ++x, sx += inv.m[0], sy += inv.m[3]) {
       float rgb[3] = {0, 0, 0};
       if (sx > -1 && sy > -1 && sx < W && sy < H) {
         const int x0 = int(std::floor(sx)), y0 = int(std::floor(sy));
         const float fx = float(sx - x0), fy = float(sy - y0);
-        const float w[4] = {(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy};
-        const int xs[4] = {x0, x0 + 1, x0, x0 + 1}, ys[4] = {y0, y0, y0 + 1, y0 + 1};
-        for (int k = 0; k < 4; ++k) {
-          if (xs[k] < 0 || ys[k] < 0 || xs[k] >= W || ys[k] >= H) continue;
-          const uint8_t* p = px + (size_t(ys[k]) * size_t(W) + size_t(xs[k])) * 3;
-          rgb[0] += w[k] * p[0];
-          rgb[1] += w[k] * p[1];
-          rgb[2] += w[k] * p[2];
+        const float w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
+        if (x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H) {  // all four neighbours inside
+          const uint8_t* p = px + size_t(y0) * row + size_t(x0) * 3;
+          for (int c = 0; c < 3; ++c) rgb[c] = w00 * p[c] + w01 * p[3 + c] + w10 * p[row + c] + w11 * p[row + 3 + c];
+        } else {
+          const float w[4] = {w00, w01, w10, w11};
+          const int xs[4] = {x0, x0 + 1, x0, x0 + 1}, ys[4] = {y0, y0, y0 + 1, y0 + 1};
+          for (int k = 0; k < 4; ++k) {
+            if (xs[k] < 0 || ys[k] < 0 || xs[k] >= W || ys[k] >= H) continue;
+            const uint8_t* p = px + size_t(ys[k]) * row + size_t(xs[k]) * 3;
+            for (int c = 0; c < 3; ++c) rgb[c] += w[k] * p[c];
+          }
         }
       }
       emit(x, y, rgb);
