@@ -1,5 +1,6 @@
 // The threaded loader: determinism across worker counts, shuffling, resume,
 // drop_last, error propagation and shutdown; targets on real MPII crops.
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -60,15 +61,19 @@ std::vector<Batch> run_epoch(DataLoader& loader, int64_t epoch, int64_t first = 
 
 TEST(Loader, BatchesAreBitwiseIdenticalForAnyWorkerCount) {
   auto d = synthetic_dataset();
-  DataLoader one(d, small_config(1)), three(d, small_config(3)), inline_(d, small_config(0));
+  LoaderConfig narrow = small_config(4);
+  narrow.queue_depth = 1;  // all four workers share one batch
+  DataLoader one(d, small_config(1)), three(d, small_config(3)), inline_(d, small_config(0)), four(d, narrow);
   for (int64_t epoch : {0, 1}) {
-    auto a = run_epoch(one, epoch), b = run_epoch(three, epoch), c = run_epoch(inline_, epoch);
+    auto a = run_epoch(one, epoch), b = run_epoch(three, epoch), c = run_epoch(inline_, epoch), e = run_epoch(four, epoch);
     ASSERT_EQ(a.size(), 5u);  // 23 samples, batch 4, drop_last
     ASSERT_EQ(b.size(), a.size());
     ASSERT_EQ(c.size(), a.size());
+    ASSERT_EQ(e.size(), a.size());
     for (size_t i = 0; i < a.size(); ++i) {
       expect_same_batch(a[i], b[i]);
       expect_same_batch(a[i], c[i]);
+      expect_same_batch(a[i], e[i]);
     }
   }
 }

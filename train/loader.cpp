@@ -63,46 +63,56 @@ AugmentParams DataLoader::sample_params(int64_t epoch, int64_t sample_index) con
   return draw_augmentation(config_.augmentation, gen);
 }
 
-Batch DataLoader::build_batch(int64_t epoch, int64_t batch_index, const std::vector<int64_t>& order) const {
-  const int64_t begin = batch_index * config_.batch_size;
-  const int64_t end = std::min<int64_t>(begin + config_.batch_size, int64_t(order.size()));
-  PN_CHECK(begin < end, "DataLoader: batch ", batch_index, " is past the end of the epoch");
-  const int64_t B = end - begin;
+Batch DataLoader::allocate_batch(int64_t epoch, int64_t batch_index, int64_t rows) const {
   const int64_t H = config_.crop.input_height, W = config_.crop.input_width;
   const int64_t Hh = config_.heatmap_height, Wh = config_.heatmap_width;
   Batch batch;
   batch.epoch = epoch;
   batch.index = batch_index;
   batch.sigmas = config_.sigmas.at_epoch(int(epoch));
-  batch.images = Tensor::empty({B, H, W, 3}, DType::F32);
-  for (size_t s = 0; s < batch.sigmas.size(); ++s) batch.targets.push_back(Tensor::empty({B, Hh, Wh, kNumJoints}, DType::F32));
-  batch.target_weight = Tensor::empty({B, kNumJoints}, DType::F32);
-  float* images = batch.images.data<float>();
-  float* weights = batch.target_weight.data<float>();
-  const size_t image_floats = size_t(H * W * 3), target_floats = size_t(Hh * Wh * kNumJoints);
-  for (int64_t i = 0; i < B; ++i) {
-    const int64_t index = order[size_t(begin + i)];
-    const Sample& sample = (*dataset_)[size_t(index)];
-    Image image;
-    try {
-      image = read_image(sample.image);
-    } catch (const InputError& e) {
-      // Name the annotation entry too, so the bad record can be found.
-      throw InputError(detail::concat(e.what(), " (sample of ", sample.source, ": entry ", sample.source_index, ")"));
-    }
-    PreparedSample p = prepare_sample(sample, image, sample_params(epoch, index), config_, batch.sigmas);
-    std::memcpy(images + size_t(i) * image_floats, p.image.data(), image_floats * sizeof(float));
-    for (size_t s = 0; s < p.targets.size(); ++s)
-      std::memcpy(batch.targets[s].data<float>() + size_t(i) * target_floats, p.targets[s].data(),
-                  target_floats * sizeof(float));
-    std::memcpy(weights + size_t(i) * kNumJoints, p.weight.data(), kNumJoints * sizeof(float));
-    batch.sample_indices.push_back(index);
-    batch.centers.push_back(p.crop.center);
-    batch.scales.push_back(p.crop.scale);
-    batch.rotations.push_back(p.params.rotation_deg);
-    batch.flipped.push_back(p.params.flip ? 1 : 0);
-    batch.image_sizes.push_back({double(p.image_width), double(p.image_height)});
+  batch.images = Tensor::empty({rows, H, W, 3}, DType::F32);
+  for (size_t s = 0; s < batch.sigmas.size(); ++s) batch.targets.push_back(Tensor::empty({rows, Hh, Wh, kNumJoints}, DType::F32));
+  batch.target_weight = Tensor::empty({rows, kNumJoints}, DType::F32);
+  batch.sample_indices.resize(size_t(rows));
+  batch.centers.resize(size_t(rows));
+  batch.scales.resize(size_t(rows));
+  batch.rotations.resize(size_t(rows));
+  batch.flipped.resize(size_t(rows));
+  batch.image_sizes.resize(size_t(rows));
+  return batch;
+}
+
+void DataLoader::fill_row(Batch& batch, int64_t row, int64_t index) const {
+  const Sample& sample = (*dataset_)[size_t(index)];
+  Image image;
+  try {
+    image = read_image(sample.image);
+  } catch (const InputError& e) {
+    // Name the annotation entry too, so the bad record can be found.
+    throw InputError(detail::concat(e.what(), " (sample of ", sample.source, ": entry ", sample.source_index, ")"));
   }
+  const PreparedSample p = prepare_sample(sample, image, sample_params(batch.epoch, index), config_, batch.sigmas);
+  const size_t image_floats = p.image.size(), target_floats = p.targets.empty() ? 0 : p.targets[0].size();
+  std::memcpy(batch.images.data<float>() + size_t(row) * image_floats, p.image.data(), image_floats * sizeof(float));
+  for (size_t s = 0; s < p.targets.size(); ++s)
+    std::memcpy(batch.targets[s].data<float>() + size_t(row) * target_floats, p.targets[s].data(),
+                target_floats * sizeof(float));
+  std::memcpy(batch.target_weight.data<float>() + size_t(row) * kNumJoints, p.weight.data(), kNumJoints * sizeof(float));
+  const size_t r = size_t(row);
+  batch.sample_indices[r] = index;
+  batch.centers[r] = p.crop.center;
+  batch.scales[r] = p.crop.scale;
+  batch.rotations[r] = p.params.rotation_deg;
+  batch.flipped[r] = p.params.flip ? 1 : 0;
+  batch.image_sizes[r] = {double(p.image_width), double(p.image_height)};
+}
+
+Batch DataLoader::build_batch(int64_t epoch, int64_t batch_index, const std::vector<int64_t>& order) const {
+  const int64_t begin = batch_index * config_.batch_size;
+  const int64_t end = std::min<int64_t>(begin + config_.batch_size, int64_t(order.size()));
+  PN_CHECK(begin < end, "DataLoader: batch ", batch_index, " is past the end of the epoch");
+  Batch batch = allocate_batch(epoch, batch_index, end - begin);
+  for (int64_t i = begin; i < end; ++i) fill_row(batch, i - begin, order[size_t(i)]);
   return batch;
 }
 
@@ -116,7 +126,7 @@ void DataLoader::stop_workers() {
   threads_.clear();
   std::lock_guard<std::mutex> lock(mutex_);
   stop_ = false;
-  ready_.clear();
+  pending_.clear();
 }
 
 void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
@@ -128,29 +138,54 @@ void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
     std::lock_guard<std::mutex> lock(mutex_);
     epoch_ = epoch;
     order_ = epoch_order(epoch);
-    next_claim_ = next_deliver_ = first_batch;
+    next_deliver_ = first_batch;
     end_ = total;
+    next_position_ = first_batch * config_.batch_size;
+    end_position_ = std::min<int64_t>(total * config_.batch_size, int64_t(order_.size()));
   }
   for (int i = 0; i < config_.workers; ++i) threads_.emplace_back([this] { worker_loop(); });
 }
 
 void DataLoader::worker_loop() {
+  const int64_t B = config_.batch_size;
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    cv_.wait(lock, [&] { return stop_ || next_claim_ >= end_ || next_claim_ < next_deliver_ + config_.queue_depth; });
-    if (stop_ || next_claim_ >= end_) return;
-    const int64_t b = next_claim_++;
-    const int64_t epoch = epoch_;
+    cv_.wait(lock, [&] {
+      return stop_ || next_position_ >= end_position_ || next_position_ / B < next_deliver_ + config_.queue_depth;
+    });
+    if (stop_ || next_position_ >= end_position_) return;
+    const int64_t position = next_position_++;
+    const int64_t b = position / B, row = position % B;
+    std::unique_ptr<Pending>& slot = pending_[b];
+    if (!slot) {
+      slot = std::make_unique<Pending>();
+      const int64_t rows = std::min(B, end_position_ - b * B);
+      slot->remaining = rows;
+      try {
+        slot->batch = allocate_batch(epoch_, b, rows);
+      } catch (...) {
+        slot->error = std::current_exception();
+        slot->error_row = 0;
+      }
+    }
+    Pending* pending = slot.get();  // stays valid: only the consumer erases, after remaining hits 0
+    const bool allocated = pending->batch.images.defined();
+    const int64_t index = order_[size_t(position)];
     lock.unlock();
-    Slot slot;
-    try {
-      slot.batch = build_batch(epoch, b, order_);
-    } catch (...) {
-      slot.error = std::current_exception();
+    std::exception_ptr error;
+    if (allocated) {
+      try {
+        fill_row(pending->batch, row, index);
+      } catch (...) {
+        error = std::current_exception();
+      }
     }
     lock.lock();
-    ready_[b] = std::move(slot);
-    cv_.notify_all();
+    if (error && (pending->error_row < 0 || row < pending->error_row)) {
+      pending->error = error;
+      pending->error_row = row;
+    }
+    if (--pending->remaining == 0) cv_.notify_all();
   }
 }
 
@@ -163,14 +198,17 @@ std::optional<Batch> DataLoader::next() {
     lock.unlock();
     return build_batch(epoch_, b, order_);
   }
-  cv_.wait(lock, [&] { return ready_.count(b) > 0; });
-  Slot slot = std::move(ready_[b]);
-  ready_.erase(b);
+  cv_.wait(lock, [&] {
+    auto it = pending_.find(b);
+    return it != pending_.end() && it->second->remaining == 0;
+  });
+  std::unique_ptr<Pending> done = std::move(pending_[b]);
+  pending_.erase(b);
   ++next_deliver_;
   lock.unlock();
   cv_.notify_all();
-  if (slot.error) std::rethrow_exception(slot.error);
-  return std::move(slot.batch);
+  if (done->error) std::rethrow_exception(done->error);
+  return std::move(done->batch);
 }
 
 }  // namespace posenet::train

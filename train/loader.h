@@ -90,28 +90,38 @@ class DataLoader {
   std::vector<int64_t> epoch_order(int64_t epoch) const;
   // The augmentation of one sample in one epoch.
   AugmentParams sample_params(int64_t epoch, int64_t sample_index) const;
-  // Builds one batch synchronously (what the workers run).
+  // Builds one batch synchronously (what workers=0 runs).
   Batch build_batch(int64_t epoch, int64_t batch_index, const std::vector<int64_t>& order) const;
 
  private:
+  // An empty batch of `rows` samples (tensors allocated, metadata sized).
+  Batch allocate_batch(int64_t epoch, int64_t batch_index, int64_t rows) const;
+  // Prepares dataset sample `index` into row `row` of batch.
+  void fill_row(Batch& batch, int64_t row, int64_t index) const;
   void stop_workers();
   void worker_loop();
 
   std::shared_ptr<const Dataset> dataset_;
   LoaderConfig config_;
 
+  // Workers claim single samples (epoch positions) of the batches in the
+  // window [next_deliver_, next_deliver_ + queue_depth), so all of them work
+  // even on one batch; a batch is ready when all its rows are filled.
+  struct Pending {
+    Batch batch;
+    int64_t remaining = 0;
+    int64_t error_row = -1;  // the lowest failing row, so the error is deterministic
+    std::exception_ptr error;
+  };
   std::mutex mutex_;
   std::condition_variable cv_;
   std::vector<std::thread> threads_;
   bool stop_ = false;
   int64_t epoch_ = 0;
   std::vector<int64_t> order_;
-  int64_t next_claim_ = 0, next_deliver_ = 0, end_ = 0;
-  struct Slot {
-    std::optional<Batch> batch;
-    std::exception_ptr error;
-  };
-  std::map<int64_t, Slot> ready_;
+  int64_t next_position_ = 0, end_position_ = 0;  // sample positions in the epoch
+  int64_t next_deliver_ = 0, end_ = 0;            // batch indices
+  std::map<int64_t, std::unique_ptr<Pending>> pending_;
 };
 
 }  // namespace posenet::train
