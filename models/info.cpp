@@ -215,9 +215,11 @@ std::string ModelInfo::table() const {
                   human(double(a), "B").c_str());
     os << line;
   };
-  for (size_t i = 0; i < stages.size(); ++i)
-    row(std::to_string(i + 1), "r" + std::to_string(stages[i].depth), stages[i].params, stages[i].macs,
-        stages[i].activation_bytes);
+  for (size_t i = 0; i < stages.size(); ++i) {
+    std::string depth = "r";
+    depth += std::to_string(stages[i].depth);  // (not "r" + ...: GCC 12 warns falsely on that)
+    row(std::to_string(i + 1), depth, stages[i].params, stages[i].macs, stages[i].activation_bytes);
+  }
   row("total", "", params, macs, activation_bytes);
   return os.str();
 }
