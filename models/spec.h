@@ -11,11 +11,18 @@
 // ModelOptions overrides a name's defaults.
 #pragma once
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/rng.h"
+#include "core/tensor.h"
+
 namespace posenet::models {
+
+class PoseModel;
 
 enum class ModelKind { SimpleBaseline, Hourglass, MultiStage };
 
@@ -54,5 +61,26 @@ struct ModelOptions {
 // options and validates. Throws posenet::InputError for an unknown model, a
 // malformed or unsupported depth list, or invalid options.
 ModelSpec parse_model_spec(const std::string& name, const ModelOptions& options = {});
+
+// The registry: a SingleStageModel for simplebaseline/hourglass, a
+// MultiStageModel for multistage; weights initialised from gen (float32, CPU).
+std::shared_ptr<PoseModel> build_model(const ModelSpec& spec, Generator& gen);
+
+// Stage-by-stage growth (the paper trains a triple-stage model, then turns it
+// into a quad-stage one). grown_spec appends a stage of new_depth (0: the
+// last stage's depth); a single-stage hourglass grows into a 2-stage model.
+ModelSpec grown_spec(const ModelSpec& from, int new_depth = 0);
+
+// Builds grown_spec(from, new_depth) and fills it from from_state (the
+// N-stage model's state_dict(), PyTorch layouts): stages 1..N are copied
+// exactly; the new stage's encoder comes from `imagenet` (a torchvision/timm
+// ResNet state dict, fc.* ignored) when given, with its decoder, head and
+// tick freshly initialised; otherwise the whole new stage (layer1..4,
+// decoder, head, and the tick when the last stage has one) copies the last
+// stage's weights. Throws InputError naming every missing, unexpected or
+// mis-shaped key of from_state (source names it in messages).
+std::shared_ptr<PoseModel> grow_model(const ModelSpec& from, const std::map<std::string, Tensor>& from_state,
+                                      Generator& gen, const std::map<std::string, Tensor>* imagenet = nullptr,
+                                      int new_depth = 0, const std::string& source = "checkpoint");
 
 }  // namespace posenet::models
