@@ -2,7 +2,8 @@
 // training forward (statistics + apply), the fused BN + residual + ReLU
 // forward, and the backward passes. bytes_per_second counts the minimum
 // traffic of each op (every tensor read or written once); the CPU kernels
-// read x more than once, so their rate is an effective one.
+// read x more than once, so their rate is an effective one. Read the rates
+// against BM_CopyReference of the same run (the machine's copy bandwidth).
 #include <benchmark/benchmark.h>
 
 #include "core/device.h"
@@ -95,16 +96,32 @@ void BM_BatchNormBackward(benchmark::State& state, Device device, bool fused) {
   report(state, in.x, fused ? 5 : 3);  // x, dy (+ y) read; dx (+ dresidual) written
 }
 
+// The reference the rates above are read against: a plain copy of the same
+// activation (one read, one write) on the same device in the same run.
+void BM_CopyReference(benchmark::State& state, Device device) {
+  if (!device_ready(state, device)) return;
+  BnInputs in(device.is_cuda() ? kCudaBatch : kCpuBatch, int(state.range(0)), device);
+  Tensor y = Tensor::empty(in.x.shape(), DType::F32, device);
+  for (auto _ : state) {
+    y.copy_(in.x);
+    sync(device);
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  report(state, in.x, 2);
+}
+
 void stages(benchmark::internal::Benchmark* b) {
   for (int s = 0; s < 4; ++s) b->Arg(s);
   b->ArgName("stage")->Unit(benchmark::kMicrosecond)->UseRealTime();
 }
 
+BENCHMARK_CAPTURE(BM_CopyReference, cpu, Device::cpu())->Apply(stages);
 BENCHMARK_CAPTURE(BM_BatchNormForward, cpu, Device::cpu(), false)->Apply(stages);
 BENCHMARK_CAPTURE(BM_BatchNormForward, cpu_add_relu, Device::cpu(), true)->Apply(stages);
 BENCHMARK_CAPTURE(BM_BatchNormBackward, cpu, Device::cpu(), false)->Apply(stages);
 BENCHMARK_CAPTURE(BM_BatchNormBackward, cpu_add_relu, Device::cpu(), true)->Apply(stages);
 #ifdef POSENET_WITH_CUDA
+BENCHMARK_CAPTURE(BM_CopyReference, cuda, Device::cuda())->Apply(stages);
 BENCHMARK_CAPTURE(BM_BatchNormForward, cuda, Device::cuda(), false)->Apply(stages);
 BENCHMARK_CAPTURE(BM_BatchNormForward, cuda_add_relu, Device::cuda(), true)->Apply(stages);
 BENCHMARK_CAPTURE(BM_BatchNormBackward, cuda, Device::cuda(), false)->Apply(stages);

@@ -1,5 +1,6 @@
 #include "kernels/pool.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>

@@ -94,6 +94,25 @@ TEST(BatchNorm, RunningStatsHandExample) {
   EXPECT_NEAR(y.to_vector()[3], 3.0 / std::sqrt(3.5 + 1e-5), 1e-12);
 }
 
+TEST(BatchNorm, LargeMeanSmallSpreadKeepsItsVariance) {
+  // Mean 1000, spread 0.01: E[x^2] - mean^2 would lose every digit in float.
+  Generator gen(8);
+  for (DType dtype : {DType::F64, DType::F32}) {
+    Tensor x = random_tensor({4, 8, 8, 3}, gen, dtype, 1000.0 - 0.01, 1000.0 + 0.01);
+    Tensor w = Tensor::full({3}, 1.0, dtype), b = Tensor::zeros({3}, dtype);
+    Tensor rm = Tensor::zeros({3}, dtype), rv = Tensor::full({3}, 1.0, dtype);
+    ops::BatchNormParams p;
+    p.eps = 1e-12;
+    Tensor y = ops::batch_norm(x, w, b, rm, rv, p);
+    BnReference ref = naive_batch_norm(x, w, b, Tensor(), false, nullptr, nullptr, 1e-12);
+    // In float the mean itself is stored to ulp(1000) / 2 = 3e-5, i.e. 5e-3
+    // after scaling by invstd (~170): y can be no closer than that.
+    expect_vectors_near(y.to_vector(), ref.y, dtype == DType::F64 ? 1e-9 : 1e-2, "y");
+    for (size_t c = 0; c < 3; ++c)
+      EXPECT_NEAR(rv.to_vector()[c], 0.9 + 0.1 * ref.var_biased[c] * 256 / 255, dtype == DType::F64 ? 1e-12 : 1e-7);
+  }
+}
+
 TEST(BatchNorm, EvalUsesRunningStatsAndLeavesThemAlone) {
   Generator gen(2);
   const Shape shape{2, 3, 4, 5};

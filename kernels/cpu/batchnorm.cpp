@@ -1,5 +1,6 @@
 #include "kernels/cpu/batchnorm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -41,20 +42,21 @@ T* row_buffer(int64_t C) {
   return buffer.data();
 }
 
-// Per-chunk partial sums of f(row, c) into partials[chunk * C + c] (double),
-// then combined in chunk order into out[c]: deterministic for any thread count.
+// Per-chunk partial sums row_fn(row, acc) into `width` double accumulators
+// per chunk, then combined in chunk order into out[0, width): deterministic
+// for any thread count.
 template <typename RowFn>
-void channel_reduce(int64_t rows, int64_t C, std::vector<double>& out, RowFn&& row_fn) {
+void channel_reduce(int64_t rows, int64_t width, std::vector<double>& out, RowFn&& row_fn) {
   FixedChunks chunks(rows, kMinRowsPerChunk, kMaxChunks);
-  std::vector<double> partials(size_t(chunks.count * C), 0.0);
-#pragma omp parallel for schedule(static) if (rows * C > 32768)
+  std::vector<double> partials(size_t(chunks.count * width), 0.0);
+#pragma omp parallel for schedule(static) if (rows * width > 32768)
   for (int64_t k = 0; k < chunks.count; ++k) {
-    double* acc = partials.data() + k * C;
+    double* acc = partials.data() + k * width;
     for (int64_t r = chunks.begin(k); r < chunks.end(k); ++r) row_fn(r, acc);
   }
-  out.assign(size_t(C), 0.0);
+  out.assign(size_t(width), 0.0);
   for (int64_t k = 0; k < chunks.count; ++k)
-    for (int64_t c = 0; c < C; ++c) out[size_t(c)] += partials[size_t(k * C + c)];
+    for (int64_t i = 0; i < width; ++i) out[size_t(i)] += partials[size_t(k * width + i)];
 }
 
 }  // namespace
@@ -66,25 +68,30 @@ void batch_norm_train_stats(const Tensor& x, double eps, double momentum, Tensor
   dispatch_float(x.dtype(), "batch_norm", [&](auto tag) {
     using T = decltype(tag);
     const T* px = x.data<T>();
-    // Two passes (mean, then squared deviations) in double: no cancellation
-    // for channels with a large mean.
-    std::vector<double> sum, sq;
-    channel_reduce(rows, C, sum, [&](int64_t r, double* acc) {
+    // One pass over x: sums of (x - K) and (x - K)^2 in double, shifted by
+    // K = the channel's first value. K lies within a few standard deviations
+    // of the mean, so sq - s^2/n does not cancel even for channels whose mean
+    // is large against their spread.
+    std::vector<double> shift(static_cast<size_t>(C));
+    for (int64_t c = 0; c < C; ++c) shift[size_t(c)] = double(px[c]);
+    const double* pk = shift.data();
+    std::vector<double> sums;
+    channel_reduce(rows, 2 * C, sums, [&](int64_t r, double* acc) {
       const T* row = px + r * C;
-#pragma omp simd
-      for (int64_t c = 0; c < C; ++c) acc[c] += double(row[c]);
-    });
-    std::vector<double> mu(static_cast<size_t>(C));
-    for (int64_t c = 0; c < C; ++c) mu[size_t(c)] = sum[size_t(c)] / double(rows);
-    const double* pmu = mu.data();
-    channel_reduce(rows, C, sq, [&](int64_t r, double* acc) {
-      const T* row = px + r * C;
+      double* acc_sq = acc + C;
 #pragma omp simd
       for (int64_t c = 0; c < C; ++c) {
-        const double d = double(row[c]) - pmu[c];
-        acc[c] += d * d;
+        const double d = double(row[c]) - pk[c];
+        acc[c] += d;
+        acc_sq[c] += d * d;
       }
     });
+    std::vector<double> mu(static_cast<size_t>(C)), sq(static_cast<size_t>(C));
+    for (int64_t c = 0; c < C; ++c) {
+      const double s1 = sums[size_t(c)], s2 = sums[size_t(C + c)];
+      mu[size_t(c)] = pk[c] + s1 / double(rows);
+      sq[size_t(c)] = std::max(0.0, s2 - s1 * s1 / double(rows));  // sum of squared deviations
+    }
     T* pm = mean.data<T>();
     T* pi = invstd.data<T>();
     T* prm = running_mean.data<T>();
@@ -122,21 +129,18 @@ void batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd,
   const int64_t rows = x.numel() / C;
   dispatch_float(x.dtype(), "batch_norm", [&](auto tag) {
     using T = decltype(tag);
-    // y = x * scale + shift per channel.
-    std::vector<T> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
+    // y = (x - mean) * scale + bias per channel. Not x * scale + shift: that
+    // cancels catastrophically in float when the mean is large against the spread.
+    std::vector<T> scale(static_cast<size_t>(C));
     const T* pm = mean.data<T>();
     const T* pi = invstd.data<T>();
     const T* pw = weight.data<T>();
     const T* pb = bias.data<T>();
-    for (int64_t c = 0; c < C; ++c) {
-      scale[size_t(c)] = pw[c] * pi[c];
-      shift[size_t(c)] = pb[c] - pm[c] * scale[size_t(c)];
-    }
+    for (int64_t c = 0; c < C; ++c) scale[size_t(c)] = pw[c] * pi[c];
     const T* px = x.data<T>();
     const T* pr = residual.defined() ? residual.data<T>() : nullptr;
     T* py = y.data<T>();
     const T* ps = scale.data();
-    const T* ph = shift.data();
 #pragma omp parallel for schedule(static) if (rows * C > 32768)
     for (int64_t r = 0; r < rows; ++r) {
       const T* xr = px + r * C;
@@ -144,10 +148,10 @@ void batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd,
       if (pr) {
         const T* rr = pr + r * C;
 #pragma omp simd
-        for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * ps[c] + ph[c] + rr[c];
+        for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - pm[c]) * ps[c] + pb[c] + rr[c];
       } else {
 #pragma omp simd
-        for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * ps[c] + ph[c];
+        for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - pm[c]) * ps[c] + pb[c];
       }
       if (relu) {
 #pragma omp simd
@@ -187,8 +191,7 @@ void batch_norm_backward(const Tensor& x, const Tensor& y, const Tensor& dy, con
           const T* gr = pdy + r * C;
           const T* g = gr;
           if (py) {
-            // Mask into a scratch row first: a separate same-type select
-            // vectorises, the mixed float/double one does not.
+            // Mask into a scratch row first, so both loops vectorise.
             const T* yr = py + r * C;
 #pragma omp simd
             for (int64_t c = 0; c < C; ++c) masked[c] = relu_mask(yr[c], gr[c]);

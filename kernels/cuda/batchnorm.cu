@@ -26,6 +26,12 @@ struct Chunks {
   }
 };
 
+// Channel of flat index i: 32-bit division when the tensor allows it (64-bit
+// division is many times slower and would bound the elementwise kernels).
+__device__ __forceinline__ int64_t channel_of(int64_t i, int64_t C, bool small) {
+  return small ? int64_t(uint32_t(i) % uint32_t(C)) : i % C;
+}
+
 template <typename T>
 __device__ void chan_combine(T& mean, T& m2, T& n, T mean_b, T m2_b, T n_b) {
   if (n_b == T(0)) return;
@@ -99,9 +105,9 @@ __global__ void eval_stats_kernel(const T* running_mean, const T* running_var, d
 // Normalise, scale, shift, add the residual and apply ReLU in one pass.
 template <typename T>
 __global__ void apply_kernel(const T* x, const T* mean, const T* invstd, const T* weight, const T* bias,
-                             const T* residual, bool relu, T* y, int64_t n, int64_t C) {
+                             const T* residual, bool relu, T* y, int64_t n, int64_t C, bool small) {
   PN_GRID_STRIDE(i, n) {
-    const int64_t c = i % C;
+    const int64_t c = channel_of(i, C, small);
     const T scale = weight[c] * invstd[c];
     T v = (x[i] - mean[c]) * scale + bias[c];
     if (residual) v += residual[i];
@@ -165,9 +171,9 @@ __global__ void backward_finalize_kernel(const T* ws, int64_t rows, int64_t C, i
 
 template <typename T>
 __global__ void backward_apply_kernel(const T* x, const T* y, const T* dy, const T* mean, const T* coef, T* dx,
-                                      T* dresidual, int64_t n, int64_t C) {
+                                      T* dresidual, int64_t n, int64_t C, bool small) {
   PN_GRID_STRIDE(i, n) {
-    const int64_t c = i % C;
+    const int64_t c = channel_of(i, C, small);
     const T g = (y && !(y[i] > T(0))) ? T(0) : dy[i];
     if (dresidual) dresidual[i] = g;
     if (dx) dx[i] = coef[c] * g + coef[C + c] * (x[i] - mean[c]) + coef[2 * C + c];
@@ -182,6 +188,8 @@ template <typename T>
 T* mptr(const Tensor& t) {
   return t.defined() ? static_cast<T*>(t.raw_data()) : nullptr;
 }
+
+bool fits_32bit(int64_t n) { return n < (int64_t(1) << 32); }
 
 dim3 tile_grid(int64_t C, const Chunks& chunks) {
   return dim3(unsigned((C + kTileC - 1) / kTileC), unsigned(chunks.count));
@@ -226,7 +234,8 @@ void batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd,
     using T = decltype(tag);
     apply_kernel<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(cptr<T>(x), cptr<T>(mean), cptr<T>(invstd),
                                                                        cptr<T>(weight), cptr<T>(bias),
-                                                                       cptr<T>(residual), relu, mptr<T>(y), n, C);
+                                                                       cptr<T>(residual), relu, mptr<T>(y), n, C,
+                                                                       fits_32bit(n));
   });
   PN_CUDA_CHECK_LAUNCH();
 }
@@ -256,7 +265,8 @@ void batch_norm_backward(const Tensor& x, const Tensor& y, const Tensor& dy, con
     PN_CUDA_CHECK_LAUNCH();
     if (dx.defined() || dresidual.defined()) {
       backward_apply_kernel<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(
-          cptr<T>(x), py, cptr<T>(dy), cptr<T>(mean), cptr<T>(coef), mptr<T>(dx), mptr<T>(dresidual), n, C);
+          cptr<T>(x), py, cptr<T>(dy), cptr<T>(mean), cptr<T>(coef), mptr<T>(dx), mptr<T>(dresidual), n, C,
+          fits_32bit(n));
       PN_CUDA_CHECK_LAUNCH();
     }
   });
