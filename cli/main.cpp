@@ -16,6 +16,11 @@ int main(int argc, char** argv) {
   CLI::App app{"posenet: multi-stage ResNet-hourglass human pose estimation"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "posenet 0.1.0");
+  // One config file for every subcommand: a TOML section per subcommand
+  // ([train], ...) holds its options by long name; the command line overrides
+  // it. Subcommands that take it call fallthrough() so `posenet train
+  // --config FILE` works.
+  app.set_config("--config", "", "TOML config file; section [train] holds posenet train's options by long name");
   auto& registry = posenet::cli::command_registry();
   std::sort(registry.begin(), registry.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   for (auto& entry : registry) entry.setup(app);
