@@ -49,6 +49,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--resume", c.resume, "continue the run in --out from its last checkpoint");
   cmd->add_option("--save-every", c.save_every, "also checkpoint every N steps (0: each epoch)")->capture_default_str();
   cmd->add_option("--max-steps", c.max_steps, "cap on steps per epoch (0: whole epochs)")->capture_default_str();
+  cmd->add_option("--stop-after", c.stop_after, "stop (resumably, with a checkpoint) after this many steps in all (0: never)")->capture_default_str();
   cmd->add_option("--val-every", c.val_every, "validate every N epochs (0: never)")->capture_default_str();
   cmd->add_option("--flip-test", c.flip_test, "flip test in validation")->capture_default_str();
   cmd->add_option("--progress", c.progress, "show the progress bar")->capture_default_str();

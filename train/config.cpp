@@ -42,6 +42,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"resume", resume},
           {"save_every", save_every},
           {"max_steps", max_steps},
+          {"stop_after", stop_after},
           {"val_every", val_every},
           {"flip_test", flip_test},
           {"progress", progress}};
@@ -70,7 +71,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& s
   PN_READ(optimizer); PN_READ(lr); PN_READ(lr_steps); PN_READ(lr_factor); PN_READ(weight_decay); PN_READ(momentum);
   PN_READ(sigmas); PN_READ(sigmas_final); PN_READ(scale_factor); PN_READ(rotation_factor); PN_READ(rotation_prob);
   PN_READ(flip); PN_READ(device); PN_READ(workers); PN_READ(seed); PN_READ(out); PN_READ(resume);
-  PN_READ(save_every); PN_READ(max_steps); PN_READ(val_every); PN_READ(flip_test); PN_READ(progress);
+  PN_READ(save_every); PN_READ(max_steps); PN_READ(stop_after); PN_READ(val_every); PN_READ(flip_test); PN_READ(progress);
 #undef PN_READ
   return c;
 }
@@ -96,7 +97,8 @@ void TrainConfig::validate() const {
     bad("input size must be a positive multiple of 32, got " + std::to_string(input_size));
   if (synthetic_count < 10) bad("synthetic-count must be at least 10");
   if (synthetic_size < 32) bad("synthetic-size must be at least 32");
-  if (save_every < 0 || max_steps < 0 || val_every < 0) bad("save-every, max-steps and val-every must not be negative");
+  if (save_every < 0 || max_steps < 0 || val_every < 0 || stop_after < 0)
+    bad("save-every, max-steps, val-every and stop-after must not be negative");
   if (scale_factor < 0 || scale_factor >= 1) bad("scale-factor must be in [0, 1)");
   if (rotation_prob < 0 || rotation_prob > 1) bad("rotation-prob must be in [0, 1]");
   if (out.empty()) bad("out must name a directory");

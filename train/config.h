@@ -50,6 +50,7 @@ struct TrainConfig {
   bool resume = false;
   int save_every = 0;        // also checkpoint every N steps (0: at the end of each epoch only)
   int max_steps = 0;         // cap on steps per epoch (0: the whole epoch)
+  int64_t stop_after = 0;    // stop as if interrupted after this global step (0: never); resumable
   int val_every = 1;         // validate every N epochs (0: never)
   bool flip_test = true;
   bool progress = true;      // progress bar on stderr

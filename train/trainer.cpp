@@ -31,6 +31,7 @@ void take_runtime_settings(TrainConfig& stored, const TrainConfig& now) {
   stored.workers = now.workers;
   stored.progress = now.progress;
   stored.out = now.out;
+  stored.stop_after = now.stop_after;
   stored.resume = true;
 }
 
@@ -293,7 +294,7 @@ TrainResult Trainer::run() {
                   {"images_per_second", step_seconds > 0 ? double(batch->size()) / step_seconds : 0.0}});
       if (config_.progress) bar.update(b + 1, loss, lr);
       if (config_.save_every > 0 && state_.global_step % config_.save_every == 0) save(last_checkpoint());
-      if (stop_requested()) {
+      if (stop_requested() || (config_.stop_after > 0 && state_.global_step >= config_.stop_after)) {
         if (config_.progress) bar.finish();
         save(last_checkpoint());
         log_.write({{"type", "stopped"}, {"epoch", epoch}, {"batch", state_.batch}, {"global_step", state_.global_step}});
