@@ -1,6 +1,7 @@
 #include <cmath>
 
 #include "core/safetensors.h"
+#include "kernels/loss.h"
 #include "kernels/optim.h"
 #include "layers/batchnorm2d.h"
 #include "layers/conv2d.h"
@@ -404,12 +405,6 @@ TEST(Layers, ForwardPassesOptionsToTheOps) {
   EXPECT_EQ(block.forward(random_tensor({2, 6, 6, 8}, gen, DType::F32)).shape(), (Shape{2, 3, 3, 16}));
 }
 
-// 0.5 * mean((pred - target)^2), built from elementwise ops.
-Tensor mse(const Tensor& pred, const Tensor& target) {
-  Tensor d = ops::add(pred, ops::scale(target, -1.0));
-  return ops::scale(ops::sum(ops::mul(d, d)), 0.5 / double(pred.numel()));
-}
-
 TEST(Layers, SmallConvNetLearnsUnderAdam) {
   Generator gen(13);
   Sequential net;
@@ -422,12 +417,13 @@ TEST(Layers, SmallConvNetLearnsUnderAdam) {
       Conv2dOptions{.in_channels = 16, .out_channels = 2, .kernel_size = 3, .padding = 1}, gen));
   Tensor x = random_tensor({2, 16, 16, 3}, gen, DType::F32);
   Tensor target = random_tensor({2, 8, 8, 2}, gen, DType::F32, -0.5, 0.5);
+  Tensor joint_weight = Tensor::full({2, 2}, 1.0);
 
   Adam adam(net.parameters(), AdamOptions{.lr = 0.02});
   double first = 0, last = 0;
   for (int step = 0; step < 50; ++step) {
     adam.zero_grad();
-    Tensor loss = mse(net.forward(x), target);
+    Tensor loss = ops::weighted_mse(net.forward(x), target, joint_weight);
     if (step == 0) first = loss.item();
     last = loss.item();
     loss.backward();
