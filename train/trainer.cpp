@@ -52,6 +52,18 @@ void check_writable_directory(const fs::path& dir) {
   fs::remove(probe, ec);
 }
 
+// A run killed while writing a checkpoint leaves its hidden temporary file
+// (".last.safetensors.tmp-<pid>-<n>"); the checkpoint itself is intact.
+void remove_stale_temporaries(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if ((name.rfind(".last.safetensors.tmp-", 0) == 0 || name.rfind(".best.safetensors.tmp-", 0) == 0 ||
+         name.rfind(".pred_valid.mat.tmp", 0) == 0 || name.rfind("pred_valid.mat.tmp", 0) == 0))
+      fs::remove(entry.path(), ec);
+  }
+}
+
 std::string mpii_dir_of(const std::string& spec) {
   // "mpii:DIR" or "mpii:DIR:split" (first spec of a ',' list)
   std::string first = spec.substr(0, spec.find(','));
@@ -83,6 +95,7 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
   config_.validate();
   device_ = parse_device(config_.device);
   check_writable_directory(out_dir_);
+  remove_stale_temporaries(out_dir_);
   prepare_data();
   build_model(resume_from.get());
   build_optimizer();
@@ -102,13 +115,18 @@ void Trainer::prepare_data() {
   std::string train_spec = config_.data, val_spec = config_.val_data, gt_path = config_.val_gt;
   if (config_.data == "synthetic") {
     const fs::path dir = out_dir_ / "synthetic";
-    if (!fs::exists(dir / "annot" / "train.json") || !fs::exists(dir / "annot" / "gt_valid.mat")) {
+    // The marker is written last: a run killed while rendering renders again.
+    const fs::path complete = dir / ".complete";
+    if (!fs::exists(complete)) {
       SyntheticConfig sc;
       sc.count = config_.synthetic_count;
       sc.seed = config_.seed;
       sc.size = config_.synthetic_size;
       std::cerr << "posenet: rendering " << sc.count << " synthetic images into " << dir.string() << "\n";
       write_synthetic_dataset(dir, sc);
+      std::ofstream marker(complete);
+      marker << "rendered " << sc.count << " images, seed " << sc.seed << ", size " << sc.size << "\n";
+      if (!marker.good()) throw InputError(complete.string() + ": cannot write (disk full?)");
     }
     train_spec = "mpii:" + dir.string() + ":train";
     if (val_spec.empty()) val_spec = "mpii:" + dir.string() + ":valid";
