@@ -44,6 +44,9 @@ TEST(ModelSpec, ParsesNamesWithDefaults) {
   EXPECT_TRUE(ms.tick && ms.tock);
   EXPECT_EQ(ms.name(), "multistage:r101,r50,r50");
 
+  EXPECT_EQ(parse_model_spec("multistage:3").name(), "multistage:r101,r50,r50");
+  EXPECT_EQ(parse_model_spec("multistage:2").depths, (std::vector<int>{101, 50}));
+
   ModelSpec tiny = parse_model_spec("tiny");
   EXPECT_EQ(tiny.name(), "hourglass:r18");
   EXPECT_EQ(tiny.width, 0.25);
@@ -82,6 +85,8 @@ TEST(ModelSpec, RejectsBadNamesAndOptions) {
   EXPECT_NE(error_of("multistage:r50").find("at least two"), std::string::npos);
   EXPECT_NE(error_of("multistage:r101,,r50").find("empty entry"), std::string::npos);
   EXPECT_NE(error_of("multistage:r101,r50,").find("empty entry"), std::string::npos);
+  EXPECT_NE(error_of("multistage:1").find("stage count"), std::string::npos);
+  EXPECT_NE(error_of("hourglass:3").find("'3' is not a ResNet depth"), std::string::npos);
   ModelOptions o;
   o.input_h = 100;
   EXPECT_NE(error_of("hourglass:r50", o).find("multiple of 32"), std::string::npos);
