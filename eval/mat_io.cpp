@@ -1,0 +1,393 @@
+#include "eval/mat_io.h"
+
+#include <matio.h>
+
+#include <cmath>
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <system_error>
+
+#include "core/error.h"
+
+namespace posenet::eval {
+
+const std::array<std::string, kMpiiJointCount>& mpii_joint_short_names() {
+  static const std::array<std::string, kMpiiJointCount> names = {
+      "rank", "rkne", "rhip", "lhip", "lkne", "lank", "pelv", "thor",
+      "neck", "head", "rwri", "relb", "rsho", "lsho", "lelb", "lwri"};
+  return names;
+}
+
+namespace {
+
+// matio reports problems through a log callback (by default to stderr). We
+// keep the last message of this thread and put it into our own error.
+thread_local std::string g_last_matio_message;
+
+void capture_matio_log(int /*level*/, char* message) {
+  if (message != nullptr) g_last_matio_message = message;
+}
+
+void install_matio_log() {
+  static std::once_flag once;
+  std::call_once(once, [] { Mat_LogInitFunc("posenet", &capture_matio_log); });
+}
+
+std::string matio_detail() {
+  if (g_last_matio_message.empty()) return "";
+  return " (matio: " + g_last_matio_message + ")";
+}
+
+struct MatCloser {
+  void operator()(mat_t* m) const { Mat_Close(m); }
+};
+struct VarFreer {
+  void operator()(matvar_t* v) const { Mat_VarFree(v); }
+};
+using MatFile = std::unique_ptr<mat_t, MatCloser>;
+using MatVar = std::unique_ptr<matvar_t, VarFreer>;
+
+// matio reads a truncated v5 file without complaint (the missing bytes are
+// left as they were), so we walk the top-level data elements ourselves: each
+// must end within the file.
+void check_v5_complete(const std::filesystem::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  char header[128];
+  if (!f.read(header, sizeof header)) return;  // not v5: matio has decided already
+  const auto u16 = [&](int off) { return uint16_t(uint8_t(header[off]) | (uint8_t(header[off + 1]) << 8)); };
+  const bool little = header[126] == 'I' && header[127] == 'M';
+  const bool big = header[126] == 'M' && header[127] == 'I';
+  if (!little && !big) return;
+  const uint16_t version = little ? u16(124) : uint16_t((u16(124) >> 8) | (u16(124) << 8));
+  if (version != 0x0100) return;  // v7.3 (HDF5) files are checked by the HDF5 library
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) return;
+  uint64_t offset = 128;
+  while (offset < size) {
+    unsigned char tag[8];
+    f.seekg(std::streamoff(offset));
+    if (!f.read(reinterpret_cast<char*>(tag), 8))
+      throw InputError(detail::concat(path.string(), ": truncated .mat file (incomplete element tag at byte ", offset,
+                                      " of ", size, ")"));
+    auto word = [&](int at) {
+      return little ? uint32_t(tag[at]) | uint32_t(tag[at + 1]) << 8 | uint32_t(tag[at + 2]) << 16 |
+                          uint32_t(tag[at + 3]) << 24
+                    : uint32_t(tag[at + 3]) | uint32_t(tag[at + 2]) << 8 | uint32_t(tag[at + 1]) << 16 |
+                          uint32_t(tag[at]) << 24;
+    };
+    const uint32_t type = word(0);
+    uint64_t length = 8;
+    if ((type >> 16) == 0) {  // long format; small-format elements fit in their 8-byte tag
+      const uint64_t bytes = word(4);
+      length = 8 + (type == 15 /* miCOMPRESSED */ ? bytes : (bytes + 7) / 8 * 8);
+    }
+    if (offset + length > size)
+      throw InputError(detail::concat(path.string(), ": truncated .mat file (the element at byte ", offset, " needs ",
+                                      length, " bytes, the file ends at byte ", size, ")"));
+    offset += length;
+  }
+}
+
+MatFile open_for_reading(const std::filesystem::path& path) {
+  install_matio_log();
+  g_last_matio_message.clear();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    throw InputError(detail::concat(path.string(), ": no such file"));
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(detail::concat(path.string(), ": is a directory, not a .mat file"));
+  MatFile mat(Mat_Open(path.string().c_str(), MAT_ACC_RDONLY));
+  if (!mat)
+    throw InputError(detail::concat(path.string(), ": not a readable MATLAB .mat file", matio_detail()));
+  check_v5_complete(path);
+  return mat;
+}
+
+std::string dims_str(const matvar_t* v) {
+  std::ostringstream os;
+  for (int i = 0; i < v->rank; ++i) os << (i ? "x" : "") << v->dims[i];
+  return os.str();
+}
+
+std::string class_name(matio_classes c) {
+  switch (c) {
+    case MAT_C_CELL: return "cell";
+    case MAT_C_STRUCT: return "struct";
+    case MAT_C_OBJECT: return "object";
+    case MAT_C_CHAR: return "char";
+    case MAT_C_SPARSE: return "sparse";
+    case MAT_C_DOUBLE: return "double";
+    case MAT_C_SINGLE: return "single";
+    case MAT_C_INT8: return "int8";
+    case MAT_C_UINT8: return "uint8";
+    case MAT_C_INT16: return "int16";
+    case MAT_C_UINT16: return "uint16";
+    case MAT_C_INT32: return "int32";
+    case MAT_C_UINT32: return "uint32";
+    case MAT_C_INT64: return "int64";
+    case MAT_C_UINT64: return "uint64";
+    default: return "unknown class";
+  }
+}
+
+// Reads a variable; a missing or unreadable one is an InputError that lists
+// what the file does hold.
+MatVar read_variable(mat_t* mat, const std::filesystem::path& path, const char* name) {
+  g_last_matio_message.clear();
+  MatVar var(Mat_VarRead(mat, name));
+  if (var) return var;
+  const std::string read_detail = matio_detail();
+  std::vector<std::string> names;
+  Mat_Rewind(mat);
+  while (matvar_t* info = Mat_VarReadNextInfo(mat)) {
+    if (info->name != nullptr) names.emplace_back(info->name);
+    Mat_VarFree(info);
+  }
+  bool present = false;
+  std::string listing;
+  for (const auto& n : names) {
+    present = present || n == name;
+    listing += (listing.empty() ? "" : ", ") + n;
+  }
+  if (present)
+    throw InputError(detail::concat(path.string(), ": variable '", name,
+                                    "' could not be read (truncated or corrupt file)", read_detail));
+  throw InputError(detail::concat(path.string(), ": missing variable '", name, "' (variables found: ",
+                                  listing.empty() ? "none" : listing, ")", read_detail));
+}
+
+// The elements of a real numeric array as doubles, in MATLAB (column-major) order.
+std::vector<double> numeric_values(const matvar_t* v, const std::filesystem::path& path, const char* name) {
+  if (v->isComplex)
+    throw InputError(detail::concat(path.string(), ": variable '", name, "' is complex, expected a real array"));
+  size_t count = 1;
+  for (int i = 0; i < v->rank; ++i) count *= v->dims[i];
+  std::vector<double> out(count);
+  if (count > 0 && v->data == nullptr)
+    throw InputError(detail::concat(path.string(), ": variable '", name, "' has no data"));
+  auto copy = [&](auto* p) {
+    for (size_t i = 0; i < count; ++i) out[i] = static_cast<double>(p[i]);
+  };
+  switch (v->class_type) {
+    case MAT_C_DOUBLE: copy(static_cast<const double*>(v->data)); break;
+    case MAT_C_SINGLE: copy(static_cast<const float*>(v->data)); break;
+    case MAT_C_INT8: copy(static_cast<const int8_t*>(v->data)); break;
+    case MAT_C_UINT8: copy(static_cast<const uint8_t*>(v->data)); break;
+    case MAT_C_INT16: copy(static_cast<const int16_t*>(v->data)); break;
+    case MAT_C_UINT16: copy(static_cast<const uint16_t*>(v->data)); break;
+    case MAT_C_INT32: copy(static_cast<const int32_t*>(v->data)); break;
+    case MAT_C_UINT32: copy(static_cast<const uint32_t*>(v->data)); break;
+    case MAT_C_INT64: copy(static_cast<const int64_t*>(v->data)); break;
+    case MAT_C_UINT64: copy(static_cast<const uint64_t*>(v->data)); break;
+    default:
+      throw InputError(detail::concat(path.string(), ": variable '", name, "' is a ", class_name(v->class_type),
+                                      " array, expected a numeric array"));
+  }
+  return out;
+}
+
+// Checks the variable's dimensions: expected[i] < 0 accepts any size there
+// (the person count N). Trailing singleton dimensions are ignored, so a
+// 16x2x1 array (one person, as MATLAB stores it) matches 16x2xN.
+void check_dims(const matvar_t* v, const std::filesystem::path& path, const char* name,
+                const std::vector<long>& expected, const char* expected_str) {
+  bool ok = v->rank >= 2;
+  for (int i = 0; ok && i < v->rank; ++i) {
+    if (i < int(expected.size())) {
+      ok = expected[i] < 0 || size_t(expected[i]) == v->dims[i];
+    } else {
+      ok = v->dims[i] == 1;
+    }
+  }
+  if (!ok)
+    throw InputError(detail::concat(path.string(), ": variable '", name, "' has shape ", dims_str(v),
+                                    ", expected ", expected_str));
+}
+
+size_t dim_or_one(const matvar_t* v, int i) { return i < v->rank ? v->dims[i] : 1; }
+
+std::string char_array_string(const matvar_t* v) {
+  if (v->class_type != MAT_C_CHAR || v->data == nullptr) return {};
+  size_t count = 1;
+  for (int i = 0; i < v->rank; ++i) count *= v->dims[i];
+  std::string s;
+  if (v->data_size == 2) {
+    const auto* p = static_cast<const uint16_t*>(v->data);
+    for (size_t i = 0; i < count; ++i) s.push_back(p[i] < 128 ? char(p[i]) : '?');
+  } else {
+    const auto* p = static_cast<const char*>(v->data);
+    s.assign(p, p + count);
+  }
+  return s;
+}
+
+void check_joint_names(matvar_t* v, const std::filesystem::path& path) {
+  const char* name = "dataset_joints";
+  if (v->class_type != MAT_C_CELL)
+    throw InputError(detail::concat(path.string(), ": variable '", name, "' is a ", class_name(v->class_type),
+                                    " array, expected a 1x16 cell of joint names"));
+  check_dims(v, path, name, {1, kMpiiJointCount}, "1x16");
+  const auto& expected = mpii_joint_short_names();
+  for (int j = 0; j < kMpiiJointCount; ++j) {
+    const matvar_t* cell = Mat_VarGetCell(v, j);
+    const std::string got = cell ? char_array_string(cell) : std::string();
+    if (got != expected[j])
+      throw InputError(detail::concat(path.string(), ": variable '", name, "' entry ", j, " is '", got,
+                                      "', expected '", expected[j],
+                                      "' (joints must be in the standard MPII order)"));
+  }
+}
+
+MatFile create_for_writing(const std::filesystem::path& path) {
+  install_matio_log();
+  g_last_matio_message.clear();
+  MatFile mat(Mat_CreateVer(path.string().c_str(), nullptr, MAT_FT_MAT5));
+  if (!mat) throw Error(detail::concat(path.string(), ": cannot create .mat file", matio_detail()));
+  return mat;
+}
+
+void write_array(mat_t* mat, const std::filesystem::path& path, const char* name, matio_classes cls,
+                 matio_types type, std::vector<size_t> dims, void* data) {
+  MatVar var(Mat_VarCreate(name, cls, type, int(dims.size()), dims.data(), data, MAT_F_DONT_COPY_DATA));
+  if (!var || Mat_VarWrite(mat, var.get(), MAT_COMPRESSION_NONE) != 0)
+    throw Error(detail::concat(path.string(), ": cannot write variable '", name, "'", matio_detail()));
+}
+
+// Writes through a temporary file renamed into place, so a failed write
+// never leaves a half-written file under the final name.
+template <typename Fn>
+void write_atomically(const std::filesystem::path& path, Fn&& fill) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    MatFile mat = create_for_writing(tmp);
+    try {
+      fill(mat.get(), tmp);
+    } catch (...) {
+      mat.reset();
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      throw;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw Error(detail::concat(path.string(), ": cannot rename ", tmp.string(), " into place: ", ec.message()));
+}
+
+}  // namespace
+
+GroundTruth read_ground_truth_mat(const std::filesystem::path& path) {
+  MatFile mat = open_for_reading(path);
+  MatVar names = read_variable(mat.get(), path, "dataset_joints");
+  MatVar missing = read_variable(mat.get(), path, "jnt_missing");
+  MatVar pos = read_variable(mat.get(), path, "pos_gt_src");
+  MatVar boxes = read_variable(mat.get(), path, "headboxes_src");
+  check_joint_names(names.get(), path);
+  check_dims(missing.get(), path, "jnt_missing", {kMpiiJointCount, -1}, "16xN");
+  check_dims(pos.get(), path, "pos_gt_src", {kMpiiJointCount, 2, -1}, "16x2xN");
+  check_dims(boxes.get(), path, "headboxes_src", {2, 2, -1}, "2x2xN");
+  const size_t n = dim_or_one(missing.get(), 1);
+  if (dim_or_one(pos.get(), 2) != n || dim_or_one(boxes.get(), 2) != n)
+    throw InputError(detail::concat(path.string(), ": person counts disagree: jnt_missing has ", n,
+                                    ", pos_gt_src has ", dim_or_one(pos.get(), 2), ", headboxes_src has ",
+                                    dim_or_one(boxes.get(), 2)));
+  const auto miss = numeric_values(missing.get(), path, "jnt_missing");
+  const auto xy = numeric_values(pos.get(), path, "pos_gt_src");
+  const auto hb = numeric_values(boxes.get(), path, "headboxes_src");
+
+  GroundTruth gt;
+  gt.joints.resize(n);
+  gt.missing.resize(n);
+  gt.headboxes.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    for (int j = 0; j < kMpiiJointCount; ++j) {
+      const double m = miss[j + kMpiiJointCount * i];
+      if (m != 0.0 && m != 1.0)
+        throw InputError(detail::concat(path.string(), ": variable 'jnt_missing' holds ", m, " at joint ", j,
+                                        " of person ", i, ", expected 0 or 1"));
+      gt.missing[i][j] = m != 0.0;
+      // column-major 16x2xN: (j, c, i) at j + 16 * (c + 2 * i)
+      gt.joints[i][j] = {xy[j + kMpiiJointCount * (0 + 2 * i)], xy[j + kMpiiJointCount * (1 + 2 * i)]};
+    }
+    // column-major 2x2xN: (corner, coord, i) at corner + 2 * (coord + 2 * i)
+    gt.headboxes[i] = {hb[0 + 2 * (0 + 2 * i)], hb[0 + 2 * (1 + 2 * i)], hb[1 + 2 * (0 + 2 * i)],
+                       hb[1 + 2 * (1 + 2 * i)]};
+  }
+  return gt;
+}
+
+void write_ground_truth_mat(const std::filesystem::path& path, const GroundTruth& gt) {
+  const size_t n = gt.size();
+  PN_CHECK(gt.missing.size() == n && gt.headboxes.size() == n, path.string(),
+           ": ground truth has inconsistent sizes (joints ", n, ", missing ", gt.missing.size(), ", headboxes ",
+           gt.headboxes.size(), ")");
+  std::vector<uint8_t> miss(kMpiiJointCount * n);
+  std::vector<double> xy(kMpiiJointCount * 2 * n), hb(4 * n);
+  for (size_t i = 0; i < n; ++i) {
+    for (int j = 0; j < kMpiiJointCount; ++j) {
+      miss[j + kMpiiJointCount * i] = gt.missing[i][j] ? 1 : 0;
+      xy[j + kMpiiJointCount * (0 + 2 * i)] = gt.joints[i][j].x;
+      xy[j + kMpiiJointCount * (1 + 2 * i)] = gt.joints[i][j].y;
+    }
+    hb[0 + 2 * (0 + 2 * i)] = gt.headboxes[i].x1;
+    hb[0 + 2 * (1 + 2 * i)] = gt.headboxes[i].y1;
+    hb[1 + 2 * (0 + 2 * i)] = gt.headboxes[i].x2;
+    hb[1 + 2 * (1 + 2 * i)] = gt.headboxes[i].y2;
+  }
+  write_atomically(path, [&](mat_t* mat, const std::filesystem::path& file) {
+    size_t cell_dims[2] = {1, kMpiiJointCount};
+    MatVar cell(Mat_VarCreate("dataset_joints", MAT_C_CELL, MAT_T_CELL, 2, cell_dims, nullptr, 0));
+    PN_CHECK(cell != nullptr, file.string(), ": cannot create variable 'dataset_joints'", matio_detail());
+    for (int j = 0; j < kMpiiJointCount; ++j) {
+      std::string name = mpii_joint_short_names()[j];
+      size_t dims[2] = {1, name.size()};
+      // Copied by matio (flag 0) and owned by the cell afterwards.
+      matvar_t* s = Mat_VarCreate(nullptr, MAT_C_CHAR, MAT_T_UINT8, 2, dims, name.data(), 0);
+      PN_CHECK(s != nullptr, file.string(), ": cannot create joint name '", name, "'", matio_detail());
+      Mat_VarSetCell(cell.get(), j, s);
+    }
+    if (Mat_VarWrite(mat, cell.get(), MAT_COMPRESSION_NONE) != 0)
+      throw Error(detail::concat(file.string(), ": cannot write variable 'dataset_joints'", matio_detail()));
+    write_array(mat, file, "jnt_missing", MAT_C_UINT8, MAT_T_UINT8, {size_t(kMpiiJointCount), n}, miss.data());
+    write_array(mat, file, "pos_gt_src", MAT_C_DOUBLE, MAT_T_DOUBLE, {size_t(kMpiiJointCount), 2, n}, xy.data());
+    write_array(mat, file, "headboxes_src", MAT_C_DOUBLE, MAT_T_DOUBLE, {2, 2, n}, hb.data());
+  });
+}
+
+Predictions read_predictions_mat(const std::filesystem::path& path) {
+  MatFile mat = open_for_reading(path);
+  MatVar var = read_variable(mat.get(), path, "preds");
+  if (var->class_type != MAT_C_DOUBLE && var->class_type != MAT_C_SINGLE)
+    throw InputError(detail::concat(path.string(), ": variable 'preds' is a ", class_name(var->class_type),
+                                    " array, expected double or single"));
+  if (var->rank != 3 || var->dims[1] != size_t(kMpiiJointCount) || var->dims[2] != 2)
+    throw InputError(detail::concat(path.string(), ": variable 'preds' has shape ", dims_str(var.get()),
+                                    ", expected Nx16x2"));
+  const size_t n = var->dims[0];
+  const auto v = numeric_values(var.get(), path, "preds");
+  Predictions preds(n);
+  for (size_t i = 0; i < n; ++i)
+    for (int j = 0; j < kMpiiJointCount; ++j)
+      // column-major Nx16x2: (i, j, c) at i + N * (j + 16 * c)
+      preds[i][j] = {v[i + n * (j + kMpiiJointCount * 0)], v[i + n * (j + kMpiiJointCount * 1)]};
+  return preds;
+}
+
+void write_predictions_mat(const std::filesystem::path& path, const Predictions& preds) {
+  const size_t n = preds.size();
+  std::vector<double> v(n * kMpiiJointCount * 2);
+  for (size_t i = 0; i < n; ++i)
+    for (int j = 0; j < kMpiiJointCount; ++j) {
+      v[i + n * (j + kMpiiJointCount * 0)] = preds[i][j].x;
+      v[i + n * (j + kMpiiJointCount * 1)] = preds[i][j].y;
+    }
+  write_atomically(path, [&](mat_t* mat, const std::filesystem::path& file) {
+    write_array(mat, file, "preds", MAT_C_DOUBLE, MAT_T_DOUBLE, {n, size_t(kMpiiJointCount), 2}, v.data());
+  });
+}
+
+}  // namespace posenet::eval

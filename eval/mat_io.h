@@ -1,0 +1,52 @@
+// MATLAB .mat files of the standard MPII evaluation: the ground truth
+// (gt_valid.mat) and the predictions (pred.mat), read and written with matio.
+#pragma once
+#include <array>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "eval/geometry.h"
+
+namespace posenet::eval {
+
+inline constexpr int kMpiiJointCount = 16;
+
+// The `dataset_joints` short names, in MPII joint order.
+const std::array<std::string, kMpiiJointCount>& mpii_joint_short_names();
+
+struct HeadBox {
+  double x1 = 0, y1 = 0, x2 = 0, y2 = 0;  // upper-left and bottom-right corners
+};
+
+// The content of gt_valid.mat, one entry per person. Coordinates are MATLAB
+// 1-based pixels; a missing joint is stored as (0, 0) with missing = true.
+struct GroundTruth {
+  std::vector<std::array<Point2, kMpiiJointCount>> joints;
+  std::vector<std::array<bool, kMpiiJointCount>> missing;
+  std::vector<HeadBox> headboxes;
+
+  size_t size() const { return joints.size(); }
+};
+
+// Per person, 16 joints in MPII order, 1-based pixels (the pred.mat layout).
+using Predictions = std::vector<std::array<Point2, kMpiiJointCount>>;
+
+// Reads dataset_joints (1x16 cell of the standard names), jnt_missing (16xN),
+// pos_gt_src (16x2xN) and headboxes_src (2x2xN). Any numeric class is
+// accepted. Throws InputError naming the file and the variable on a missing
+// variable, a wrong shape or class, an N mismatch, or an unreadable file.
+GroundTruth read_ground_truth_mat(const std::filesystem::path& path);
+
+// Writes the same four variables (MAT v5, uncompressed; jnt_missing as uint8,
+// the rest double), so read_ground_truth_mat and scipy's loadmat read it back.
+void write_ground_truth_mat(const std::filesystem::path& path, const GroundTruth& gt);
+
+// Reads `preds` (N x 16 x 2, double or single).
+Predictions read_predictions_mat(const std::filesystem::path& path);
+
+// Writes `preds` as an N x 16 x 2 double array (MAT v5), what
+// scipy.io.savemat(path, {'preds': preds}) writes for preds.shape == (N,16,2).
+void write_predictions_mat(const std::filesystem::path& path, const Predictions& preds);
+
+}  // namespace posenet::eval
