@@ -248,6 +248,46 @@ TEST(Models, RejectsInputOfTheWrongShape) {
   EXPECT_THROW(model->forward_heatmaps(testing::random_tensor({1, 80, 80, 3}, data, DType::F32)), Error);
 }
 
+TEST(Models, TickAndTockCanBeSwitchedOff) {
+  ModelOptions o;
+  o.width = 0.0625;
+  o.decoder_channels = 8;
+  o.input_h = o.input_w = 64;
+  Generator gen(13);
+  auto both = build_model(parse_model_spec("multistage:r18,r18", o), gen);
+  o.tock = false;
+  auto no_tock = build_model(parse_model_spec("multistage:r18,r18", o), gen);
+  o.tick = false;
+  o.tock = true;
+  auto no_tick = build_model(parse_model_spec("multistage:r18,r18", o), gen);
+  EXPECT_FALSE(no_tick->state_dict().count("stages.1.tick.weight"));
+  // Same weights everywhere; only the connections differ. The tick's init
+  // (std 0.001, then BN with fresh running statistics) is nearly silent in
+  // eval mode: give it weights that matter.
+  Generator data(14);
+  auto state = both->state_dict();
+  state["stages.1.tick.weight"] = testing::random_tensor(state.at("stages.1.tick.weight").shape(), data, DType::F32);
+  both->load_state_dict(state);
+  no_tock->load_state_dict(state);
+  auto without_tick = both->state_dict();
+  for (auto it = without_tick.begin(); it != without_tick.end();)
+    it = it->first.rfind("stages.1.tick", 0) == 0 ? without_tick.erase(it) : std::next(it);
+  no_tick->load_state_dict(without_tick);
+  for (auto* m : {both.get(), no_tock.get(), no_tick.get()}) m->eval();
+  const Tensor x = testing::random_tensor({1, 64, 64, 3}, data, DType::F32);
+  NoGradGuard no_grad;
+  const PoseOutput a = both->forward_outputs(x), b = no_tock->forward_outputs(x), c = no_tick->forward_outputs(x);
+  ASSERT_EQ(a.heatmaps.size(), 2u);
+  EXPECT_EQ(a.heatmaps[1].shape(), (Shape{1, 16, 16, 16}));
+  EXPECT_EQ(a.features[1].shape(), (Shape{1, 16, 16, 8}));
+  EXPECT_EQ(relative_to_max(b.heatmaps[0], a.heatmaps[0]), 0.0);
+  EXPECT_EQ(relative_to_max(c.heatmaps[0], a.heatmaps[0]), 0.0);
+  EXPECT_GT(relative_to_max(b.heatmaps[1], a.heatmaps[1]), 1e-3);
+  EXPECT_GT(relative_to_max(c.heatmaps[1], a.heatmaps[1]), 1e-3);
+  // Tock: P_2 = decoder_2(...) + P_1, so the difference is exactly P_1.
+  EXPECT_LE(relative_to_max(ops::add(b.features[1], a.features[0]), a.features[1]), 1e-6);
+}
+
 // ---- growth ----
 
 TEST(ModelGrowth, KeepsTheFirstStagesOutputs) {
