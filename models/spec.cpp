@@ -14,8 +14,8 @@ namespace posenet::models {
 namespace {
 
 const char* kKnownModels =
-    "expected simplebaseline:rD, hourglass:rD, multistage:rD,rD[,...] (D in 18, 34, 50, 101, 152), tiny or "
-    "tiny-multistage";
+    "expected simplebaseline:rD, hourglass:rD, multistage:rD,rD[,...] or multistage:N (D in 18, 34, 50, 101, "
+    "152), tiny or tiny-multistage";
 
 int parse_depth(const std::string& item, const std::string& name) {
   if (item.size() < 2 || item[0] != 'r')
@@ -121,7 +121,17 @@ ModelSpec parse_model_spec(const std::string& name, const ModelOptions& options)
     else if (kind == "multistage") spec.kind = ModelKind::MultiStage;
     else throw InputError(detail::concat("unknown model '", name, "': ", kKnownModels));
     if (list.empty()) throw InputError(detail::concat("model '", name, "': no ResNet depth after ':'"));
-    spec.depths = parse_depth_list(list, name);
+    int count = 0;
+    const auto [end, ec] = std::from_chars(list.data(), list.data() + list.size(), count);
+    if (spec.kind == ModelKind::MultiStage && ec == std::errc() && end == list.data() + list.size()) {
+      // multistage:N = the paper's configuration: ResNet-101, then ResNet-50s.
+      if (count < 2 || count > 16)
+        throw InputError(detail::concat("model '", name, "': stage count must be in 2..16, got ", count));
+      spec.depths.assign(size_t(count), 50);
+      spec.depths[0] = 101;
+    } else {
+      spec.depths = parse_depth_list(list, name);
+    }
     if (spec.kind != ModelKind::MultiStage && spec.depths.size() != 1)
       throw InputError(detail::concat("model '", name, "': ", kind, " takes one depth; use multistage:", list));
     if (spec.kind == ModelKind::MultiStage && spec.depths.size() < 2)

@@ -4,6 +4,7 @@
 //   simplebaseline:rD           ResNet-D + three deconvolutions (Simple Baselines)
 //   hourglass:rD                the same decoder with lateral "channel-wise plus"
 //   multistage:rD1,rD2,...      tick-tock multi-stage network, stage 1 first
+//   multistage:N                N stages: ResNet-101, then ResNet-50s (the paper's)
 //   tiny                        hourglass:r18, width 0.25, 64x64 input
 //   tiny-multistage             multistage:r18,r18,r18, width 0.25, 64x64 input
 // with D in {18, 34, 50, 101, 152}. Options (input size, joints, width

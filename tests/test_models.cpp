@@ -220,6 +220,7 @@ TEST(Models, NamesAndShapesFollowTheConvention) {
 TEST(Models, InitialisationFollowsSimpleBaselines) {
   Generator gen(3);
   ModelOptions o;
+  o.width = 0.5;  // decoder 128 channels: deconv1 has 256 * 128 * 16 weights
   o.input_h = o.input_w = 64;
   auto model = build_model(parse_model_spec("hourglass:r18", o), gen);
   const auto state = model->state_dict();
@@ -231,11 +232,11 @@ TEST(Models, InitialisationFollowsSimpleBaselines) {
   };
   EXPECT_NEAR(stddev(state.at("decoder.deconv1.weight")), 0.001, 0.00005);
   EXPECT_NEAR(stddev(state.at("decoder.lateral1.weight")), 0.001, 0.0001);
-  EXPECT_NEAR(stddev(state.at("head.weight")), 0.001, 0.0001);
+  EXPECT_NEAR(stddev(state.at("head.weight")), 0.001, 0.0002);
   for (double v : state.at("head.bias").to_vector()) EXPECT_EQ(v, 0.0);
   for (double v : state.at("decoder.deconv_bn1.weight").to_vector()) EXPECT_EQ(v, 1.0);
-  // torchvision's conv init: kaiming normal, fan_out = 64 * 3 * 3.
-  EXPECT_NEAR(stddev(state.at("encoder.layer1.0.conv1.weight")), std::sqrt(2.0 / (64 * 9)), 0.003);
+  // torchvision's conv init: kaiming normal, fan_out = 32 * 3 * 3 at width 1/2.
+  EXPECT_NEAR(stddev(state.at("encoder.layer1.0.conv1.weight")), std::sqrt(2.0 / (32 * 9)), 0.004);
 }
 
 TEST(Models, RejectsInputOfTheWrongShape) {
@@ -245,6 +246,46 @@ TEST(Models, RejectsInputOfTheWrongShape) {
   EXPECT_THROW(model->forward_heatmaps(testing::random_tensor({1, 64, 64, 4}, data, DType::F32)), Error);
   // 80 is not a multiple of 32: the lateral shapes cannot meet.
   EXPECT_THROW(model->forward_heatmaps(testing::random_tensor({1, 80, 80, 3}, data, DType::F32)), Error);
+}
+
+TEST(Models, TickAndTockCanBeSwitchedOff) {
+  ModelOptions o;
+  o.width = 0.0625;
+  o.decoder_channels = 8;
+  o.input_h = o.input_w = 64;
+  Generator gen(13);
+  auto both = build_model(parse_model_spec("multistage:r18,r18", o), gen);
+  o.tock = false;
+  auto no_tock = build_model(parse_model_spec("multistage:r18,r18", o), gen);
+  o.tick = false;
+  o.tock = true;
+  auto no_tick = build_model(parse_model_spec("multistage:r18,r18", o), gen);
+  EXPECT_FALSE(no_tick->state_dict().count("stages.1.tick.weight"));
+  // Same weights everywhere; only the connections differ. The tick's init
+  // (std 0.001, then BN with fresh running statistics) is nearly silent in
+  // eval mode: give it weights that matter.
+  Generator data(14);
+  auto state = both->state_dict();
+  state["stages.1.tick.weight"] = testing::random_tensor(state.at("stages.1.tick.weight").shape(), data, DType::F32);
+  both->load_state_dict(state);
+  no_tock->load_state_dict(state);
+  auto without_tick = both->state_dict();
+  for (auto it = without_tick.begin(); it != without_tick.end();)
+    it = it->first.rfind("stages.1.tick", 0) == 0 ? without_tick.erase(it) : std::next(it);
+  no_tick->load_state_dict(without_tick);
+  for (auto* m : {both.get(), no_tock.get(), no_tick.get()}) m->eval();
+  const Tensor x = testing::random_tensor({1, 64, 64, 3}, data, DType::F32);
+  NoGradGuard no_grad;
+  const PoseOutput a = both->forward_outputs(x), b = no_tock->forward_outputs(x), c = no_tick->forward_outputs(x);
+  ASSERT_EQ(a.heatmaps.size(), 2u);
+  EXPECT_EQ(a.heatmaps[1].shape(), (Shape{1, 16, 16, 16}));
+  EXPECT_EQ(a.features[1].shape(), (Shape{1, 16, 16, 8}));
+  EXPECT_EQ(relative_to_max(b.heatmaps[0], a.heatmaps[0]), 0.0);
+  EXPECT_EQ(relative_to_max(c.heatmaps[0], a.heatmaps[0]), 0.0);
+  EXPECT_GT(relative_to_max(b.heatmaps[1], a.heatmaps[1]), 1e-3);
+  EXPECT_GT(relative_to_max(c.heatmaps[1], a.heatmaps[1]), 1e-3);
+  // Tock: P_2 = decoder_2(...) + P_1, so the difference is exactly P_1.
+  EXPECT_LE(relative_to_max(ops::add(b.features[1], a.features[0]), a.features[1]), 1e-6);
 }
 
 // ---- growth ----
@@ -324,8 +365,8 @@ nlohmann::json torchvision_keys() {
   return nlohmann::json::parse(in);
 }
 
-// A checkpoint with exactly torchvision's entries (values random), written
-// as safetensors, num_batches_tracked as I64 as torchvision saves it.
+// A checkpoint with exactly torchvision's entries (random values), with
+// num_batches_tracked as I64 as torchvision saves it.
 std::map<std::string, Tensor> synthesize(const nlohmann::json& keys, std::map<std::string, safetensors::RawTensor>* raw,
                                          Generator& gen) {
   std::map<std::string, Tensor> out;
@@ -342,40 +383,90 @@ std::map<std::string, Tensor> synthesize(const nlohmann::json& keys, std::map<st
   return out;
 }
 
+// The same at a reduced width: a torchvision-named state dict taken from our
+// own encoder (whose names are torchvision's, see the test below), plus an fc
+// and the I64 counters. Small, so the error paths are cheap to test.
+std::map<std::string, Tensor> narrow_checkpoint(int depth, double width, std::map<std::string, safetensors::RawTensor>* raw,
+                                                Generator& gen) {
+  ResNetEncoder source(depth, width, true, gen);
+  std::map<std::string, Tensor> out;
+  for (const auto& [k, v] : source.state_dict()) {
+    if (k.find("num_batches_tracked") != std::string::npos) continue;
+    out[k] = testing::random_tensor(v.shape(), gen, DType::F32, 0.5, 1.5);
+    if (k.find("running_var") != std::string::npos)
+      (*raw)[k.substr(0, k.size() - 11) + "num_batches_tracked"] = safetensors::RawTensor{"I64", {}, std::vector<uint8_t>(8, 0)};
+  }
+  out["fc.weight"] = Tensor::zeros({10, source.out_channels()[3]});
+  out["fc.bias"] = Tensor::zeros({10});
+  return out;
+}
+
 TEST(PretrainedWeights, EncoderNamesAndShapesAreTorchvisions) {
   const nlohmann::json keys = torchvision_keys();
-  for (int depth : {18, 50}) {
-    SCOPED_TRACE(depth);
-    Generator gen(9);
-    ResNetEncoder encoder(depth, 1.0, true, gen);
-    std::map<std::string, Shape> ours, theirs;
-    for (const auto& [k, v] : encoder.state_dict()) ours[k] = v.shape();
+  auto torchvision = [&](int depth) {
+    std::map<std::string, Shape> out;
     const nlohmann::json& tv = keys.at("resnet" + std::to_string(depth));
     for (auto it = tv.begin(); it != tv.end(); ++it)
       if (it.key().rfind("fc.", 0) != 0 && it.key().find("num_batches_tracked") == std::string::npos)
-        theirs[it.key()] = it.value().at("shape").get<Shape>();
-    EXPECT_EQ(ours, theirs);
-    EXPECT_EQ(count_params(encoder), keys.at("params_without_fc").at("resnet" + std::to_string(depth)).get<int64_t>());
-  }
+        out[it.key()] = it.value().at("shape").get<Shape>();
+    return out;
+  };
+  Generator gen(9);
+  // ResNet-18 at full width: names and shapes; ResNet-50 (23 M parameters
+  // take long to draw) at width 1/8: names, and shapes checked via the
+  // parameter count of the shape tables in ModelInfo tests.
+  ResNetEncoder r18(18, 1.0, true, gen);
+  std::map<std::string, Shape> ours;
+  for (const auto& [k, v] : r18.state_dict())
+    if (k.find("num_batches_tracked") == std::string::npos) ours[k] = v.shape();
+  EXPECT_EQ(ours, torchvision(18));
+  EXPECT_EQ(count_params(r18), keys.at("params_without_fc").at("resnet18").get<int64_t>());
+
+  ResNetEncoder r50(50, 0.125, true, gen);
+  std::vector<std::string> ours50, theirs50;
+  for (const auto& [k, v] : r50.state_dict())
+    if (k.find("num_batches_tracked") == std::string::npos) ours50.push_back(k);
+  for (const auto& [k, v] : torchvision(50)) theirs50.push_back(k);
+  EXPECT_EQ(ours50, theirs50);
+  EXPECT_EQ(encoder_param_count(50), keys.at("params_without_fc").at("resnet50").get<int64_t>());
 }
 
-TEST(PretrainedWeights, LoadsIntoEveryEncoder) {
+TEST(PretrainedWeights, LoadsAFullSizeTorchvisionCheckpoint) {
   const nlohmann::json keys = torchvision_keys();
   Generator gen(10);
   std::map<std::string, safetensors::RawTensor> raw;
   const auto weights = synthesize(keys.at("resnet18"), &raw, gen);
   const auto path = testing::temp_dir("models_pretrained") / "resnet18.safetensors";
   safetensors::save(path, weights, {}, raw);
-
   ModelOptions o;
   o.input_h = o.input_w = 64;
-  auto model = build_model(parse_model_spec("multistage:r18,r18", o), gen);
+  o.decoder_channels = 16;
+  auto model = build_model(parse_model_spec("simplebaseline:r18", o), gen);
   const LoadReport report = load_pretrained(*model, path);
   EXPECT_TRUE(report.ok()) << report.str();
   const auto state = model->state_dict();
   for (const char* k : {"conv1.weight", "bn1.running_var", "layer2.0.downsample.0.weight", "layer4.1.conv2.weight"})
-    EXPECT_EQ(relative_to_max(state.at(std::string("stages.0.encoder.") + k), weights.at(k)), 0.0) << k;
-  EXPECT_EQ(relative_to_max(state.at("stages.1.encoder.layer3.1.bn1.weight"), weights.at("layer3.1.bn1.weight")), 0.0);
+    EXPECT_EQ(relative_to_max(state.at(std::string("encoder.") + k), weights.at(k)), 0.0) << k;
+}
+
+TEST(PretrainedWeights, LoadsIntoEveryEncoderOfAMultiStageModel) {
+  Generator gen(12);
+  std::map<std::string, safetensors::RawTensor> raw;
+  const auto weights = narrow_checkpoint(18, 0.0625, &raw, gen);
+  const auto path = testing::temp_dir("models_pretrained_multi") / "narrow.safetensors";
+  safetensors::save(path, weights, {}, raw);
+  ModelOptions o;
+  o.width = 0.0625;
+  o.input_h = o.input_w = 64;
+  auto model = build_model(parse_model_spec("multistage:r18,r18,r18", o), gen);
+  const LoadReport report = load_pretrained(*model, path);
+  EXPECT_TRUE(report.ok()) << report.str();
+  const auto state = model->state_dict();
+  EXPECT_EQ(relative_to_max(state.at("stages.0.encoder.conv1.weight"), weights.at("conv1.weight")), 0.0);
+  for (int s = 0; s < 3; ++s)
+    for (const char* k : {"layer1.0.conv1.weight", "layer3.1.bn1.running_mean", "layer4.0.downsample.1.bias"})
+      EXPECT_EQ(relative_to_max(state.at("stages." + std::to_string(s) + ".encoder." + k), weights.at(k)), 0.0)
+          << s << " " << k;
 }
 
 std::string load_error(PoseModel& model, const std::filesystem::path& path) {
@@ -388,17 +479,17 @@ std::string load_error(PoseModel& model, const std::filesystem::path& path) {
 }
 
 TEST(PretrainedWeights, NamesMissingUnexpectedAndMisshapenKeys) {
-  const nlohmann::json keys = torchvision_keys();
   Generator gen(11);
   std::map<std::string, safetensors::RawTensor> raw;
-  const auto weights = synthesize(keys.at("resnet18"), &raw, gen);
+  const auto weights = narrow_checkpoint(18, 0.0625, &raw, gen);
   ModelOptions o;
+  o.width = 0.0625;
   o.input_h = o.input_w = 64;
   auto model = build_model(parse_model_spec("hourglass:r18", o), gen);
   const auto dir = testing::temp_dir("models_pretrained_errors");
 
   auto misshapen = weights;
-  misshapen["layer2.0.conv1.weight"] = Tensor::zeros({128, 64, 1, 1});
+  misshapen["layer2.0.conv1.weight"] = Tensor::zeros({8, 4, 1, 1});
   safetensors::save(dir / "misshapen.safetensors", misshapen, {}, raw);
   std::string err = load_error(*model, dir / "misshapen.safetensors");
   EXPECT_NE(err.find("layer2.0.conv1.weight"), std::string::npos) << err;
@@ -420,10 +511,10 @@ TEST(PretrainedWeights, NamesMissingUnexpectedAndMisshapenKeys) {
   EXPECT_EQ(relative_to_max(model->state_dict().at("encoder.layer1.0.conv2.weight"), weights.at("layer1.0.conv2.weight")),
             0.0);
 
-  // Width-reduced encoders do not fit full-size weights: every conv is named.
-  auto narrow = build_model(parse_model_spec("tiny"), gen);
-  safetensors::save(dir / "full.safetensors", weights, {}, raw);
-  err = load_error(*narrow, dir / "full.safetensors");
+  // Weights of another width do not fit: the convolutions are named.
+  auto wider = build_model(parse_model_spec("tiny"), gen);
+  safetensors::save(dir / "narrow.safetensors", weights, {}, raw);
+  err = load_error(*wider, dir / "narrow.safetensors");
   EXPECT_NE(err.find("conv1.weight"), std::string::npos) << err;
 }
 

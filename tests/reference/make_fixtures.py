@@ -358,6 +358,23 @@ def count_macs(model, size):
     return total[0]
 
 
+def saved_activation_bytes(model, size):
+    """Bytes of the distinct non-parameter tensors autograd saves for one
+    image (compare with models/info.cpp's estimate)."""
+    seen = {}
+    params = {p.data_ptr() for p in model.parameters()}
+
+    def pack(t):
+        if t.data_ptr() not in params:
+            seen[(t.data_ptr(), t.numel())] = t.numel() * t.element_size()
+        return t
+
+    model.train()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(torch.randn(1, 3, size, size))
+    return sum(seen.values())
+
+
 def report_full_size():
     """Numbers the C++ info command must reproduce (hard-coded in the test)."""
     cases = [
@@ -369,7 +386,8 @@ def report_full_size():
     for name, make, size in cases:
         m = make()
         params = sum(p.numel() for p in m.parameters())
-        print(f"{name} @{size}: params={params} macs={count_macs(m, size)}")
+        print(f"{name} @{size}: params={params} macs={count_macs(m, size)} "
+              f"saved_activation_bytes={saved_activation_bytes(m, size)}")
 
 
 def main():
