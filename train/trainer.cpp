@@ -96,6 +96,7 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
   device_ = parse_device(config_.device);
   check_writable_directory(out_dir_);
   remove_stale_temporaries(out_dir_);
+  (void)model_spec_of(config_);  // a bad model name fails before any data is read or rendered
   prepare_data();
   build_model(resume_from.get());
   build_optimizer();
