@@ -16,7 +16,14 @@ std::vector<Tensor> AccumulateGrad::backward(const Tensor& grad_output) {
   PN_CHECK(grad_output.shape() == leaf_->shape, "gradient of shape ", shape_str(grad_output.shape()),
            " for a parameter of shape ", shape_str(leaf_->shape));
   if (!leaf_->grad.defined()) {
-    leaf_->grad = grad_output.clone();
+    // A gradient that nothing else references (the usual case: a fresh
+    // weight gradient) becomes .grad as is; one still shared with another
+    // consumer or an op's saved state is copied, since .grad is later
+    // accumulated into in place.
+    const TensorImpl* g = grad_output.impl();
+    const bool exclusive = grad_output.impl_ptr().use_count() == 1 && g->storage.use_count() == 1 &&
+                           g->offset_bytes == 0 && !g->grad_fn && !g->requires_grad;
+    leaf_->grad = exclusive ? grad_output : grad_output.clone();
   } else {
     leaf_->grad.add_(grad_output);
   }

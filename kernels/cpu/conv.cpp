@@ -96,15 +96,22 @@ void col2im_add(const T* col, const ConvGeometry& g, int64_t m0, int64_t rows, T
   }
 }
 
+// The im2col buffer of the calling thread, kept between calls and only ever
+// grown (at most column_buffer_bytes()), so a training step does not
+// allocate and page-fault a fresh buffer for every convolution.
 template <typename T>
 struct ColumnBuffer {
   int64_t rows;
-  Tensor storage;
   T* data;
-  explicit ColumnBuffer(const ConvGeometry& g)
-      : rows(rows_per_chunk(g, sizeof(T))),
-        storage(Tensor::empty({rows * g.patch_size()}, DTypeOf<T>::value)),
-        data(storage.template data<T>()) {}
+  explicit ColumnBuffer(const ConvGeometry& g) : rows(rows_per_chunk(g, sizeof(T))) {
+    thread_local std::vector<T> cache;
+    const size_t need = size_t(rows * g.patch_size());
+    if (cache.size() < need) {
+      cache = std::vector<T>();  // release before growing: no two buffers at once
+      cache.resize(need);
+    }
+    data = cache.data();
+  }
 };
 
 template <typename T>

@@ -5,36 +5,57 @@
 
 namespace posenet::kernels::cpu {
 
-void sgd_step(const std::vector<SgdSlot>& slots, const SgdStepArgs& args) {
-  for (const SgdSlot& slot : slots) {
-    const int64_t n = slot.param.numel();
-    dispatch_float(slot.param.dtype(), "SGD", [&](auto tag) {
-      using T = decltype(tag);
-      const SgdScalars<T> s{T(args.lr), T(args.momentum), T(args.weight_decay), args.nesterov};
-      T* p = slot.param.data<T>();
-      const T* g = slot.grad.data<T>();
-      T* buf = slot.momentum.defined() ? slot.momentum.data<T>() : nullptr;
-      const bool first = slot.first;
-#pragma omp parallel for schedule(static) if (n > 65536)
-      for (int64_t i = 0; i < n; ++i) sgd_update_element(p[i], g[i], buf ? buf + i : nullptr, first, s);
-    });
+namespace {
+
+// Parameters below this many elements in all are updated on one thread.
+constexpr int64_t kParallelElements = 65536;
+
+// The whole step runs in one parallel region: each parameter's elements are
+// split over the team without a barrier between parameters (they are
+// independent), instead of one fork/join per parameter.
+template <typename Slot, typename Fn>
+void for_each_slot_parallel(const std::vector<Slot>& slots, const char* op, Fn&& update) {
+  int64_t total = 0;
+  for (const Slot& slot : slots) {
+    // Checked here: an exception must not leave the parallel region.
+    dispatch_float(slot.param.dtype(), op, [](auto) {});
+    total += slot.param.numel();
+  }
+#pragma omp parallel if (total > kParallelElements)
+  for (const Slot& slot : slots) {
+    if (slot.param.dtype() == DType::F32) update(slot, float{});
+    else update(slot, double{});
   }
 }
 
-void adam_step(const std::vector<AdamSlot>& slots, const AdamStepArgs& args) {
-  for (const AdamSlot& slot : slots) {
+}  // namespace
+
+void sgd_step(const std::vector<SgdSlot>& slots, const SgdStepArgs& args) {
+  for_each_slot_parallel(slots, "SGD", [&](const SgdSlot& slot, auto tag) {
+    using T = decltype(tag);
     const int64_t n = slot.param.numel();
-    dispatch_float(slot.param.dtype(), "Adam", [&](auto tag) {
-      using T = decltype(tag);
-      const AdamScalars<T> s = adam_scalars<T>(args.lr, args.beta1, args.beta2, args.eps, args.weight_decay, args.step);
-      T* p = slot.param.data<T>();
-      const T* g = slot.grad.data<T>();
-      T* m = slot.exp_avg.data<T>();
-      T* v = slot.exp_avg_sq.data<T>();
-#pragma omp parallel for schedule(static) if (n > 65536)
-      for (int64_t i = 0; i < n; ++i) adam_update_element(p[i], g[i], m[i], v[i], s);
-    });
-  }
+    const SgdScalars<T> s{T(args.lr), T(args.momentum), T(args.weight_decay), args.nesterov};
+    T* p = slot.param.data<T>();
+    const T* g = slot.grad.data<T>();
+    T* buf = slot.momentum.defined() ? slot.momentum.data<T>() : nullptr;
+    const bool first = slot.first;
+#pragma omp for schedule(static) nowait
+    for (int64_t i = 0; i < n; ++i) sgd_update_element(p[i], g[i], buf ? buf + i : nullptr, first, s);
+  });
+}
+
+void adam_step(const std::vector<AdamSlot>& slots, const AdamStepArgs& args) {
+  for_each_slot_parallel(slots, "Adam", [&](const AdamSlot& slot, auto tag) {
+    using T = decltype(tag);
+    const int64_t n = slot.param.numel();
+    const AdamScalars<T> s = adam_scalars<T>(args.lr, args.beta1, args.beta2, args.eps, args.weight_decay, args.step);
+    T* p = slot.param.data<T>();
+    const T* g = slot.grad.data<T>();
+    T* m = slot.exp_avg.data<T>();
+    T* v = slot.exp_avg_sq.data<T>();
+#pragma omp for schedule(static) nowait
+    for (int64_t i = 0; i < n; ++i) adam_update_element(p[i], g[i], m[i], v[i], s);
+  });
 }
 
 }  // namespace posenet::kernels::cpu
