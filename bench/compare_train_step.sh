@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 THREADS=${OMP_NUM_THREADS:-$(nproc)}
+# Idle OpenMP workers must not spin: on a shared machine spinning threads
+# steal the cores and make both timings noise.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 # The interpreter that has torch (Debian's python3-torch lives in /usr/bin/python3).
 PYTHON=${PYTHON:-python3}
 $PYTHON -c 'import torch' 2>/dev/null || PYTHON=/usr/bin/python3
