@@ -78,6 +78,37 @@ passed=$(grep -c '^\[       OK \]' "$OUT/cuda_tests.log" || true)
   echo
 } >>"$REPORT"
 
+# The memory-bound table (bench/bench_cuda_bandwidth.cpp) from the JSON:
+# GB/s, share of the device's copy bandwidth, TFLOP/s where counted.
+{
+  echo "## CUDA memory-bound report (cold L2, CUDA-event timing)"
+  echo
+  if command -v python3 >/dev/null && [ -s "$OUT/bench.json" ]; then
+    python3 - "$OUT/bench.json" <<'PY'
+import json, sys
+rows = [b for b in json.load(open(sys.argv[1])).get("benchmarks", []) if b.get("name", "").startswith("BM_Cuda")
+        and b.get("run_type", "iteration") == "iteration"]
+print("| benchmark | time (us) | GB/s | share of copy bandwidth | TFLOP/s |")
+print("|---|---:|---:|---:|---:|")
+def f(b, k, fmt):
+    return fmt.format(b[k]) if k in b else ""
+for b in rows:
+    if "error_message" in b:
+        print(f"| {b['name']} | error: {b['error_message']} | | | |")
+        continue
+    print(f"| {b['name']} | {f(b, 'real_time', '{:.1f}')} | {f(b, 'GB/s', '{:.0f}')} | "
+          f"{f(b, 'copy_share', '{:.0%}')} | {f(b, 'TFLOP/s', '{:.1f}')} |")
+if not rows:
+    print("(no BM_Cuda* results: no CUDA device seen by posenet-bench)")
+PY
+  else
+    echo '```'
+    grep -E '^BM_Cuda' "$OUT/bench.log" || echo "(no BM_Cuda* results)"
+    echo '```'
+  fi
+  echo
+} >>"$REPORT"
+
 # PyTorch on the same GPU, same step, when available.
 PYTHON=python3
 $PYTHON -c 'import torch' 2>/dev/null || PYTHON=/usr/bin/python3

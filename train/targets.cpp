@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "kernels/gaussian_rule.h"
 
 namespace posenet::train {
 
@@ -21,31 +22,23 @@ void gaussian_targets(const Joints& joints, const JointWeights& weight, const st
     min_sigma = std::min(min_sigma, s);
   }
   for (float* o : out) std::memset(o, 0, sizeof(float) * size_t(W) * size_t(H) * size_t(K));
-  const int r_min = int(std::floor(3 * min_sigma));
+  const int r_min = kernels::gaussian_radius(min_sigma);
   for (int j = 0; j < K; ++j) {
-    weight_out[j] = weight[size_t(j)] > 0 ? 1.0f : 0.0f;
-    if (weight_out[j] == 0.0f) continue;
     const Point2 p = joints[size_t(j)];
-    // Truncation toward zero, as int() in SB.
-    const double fx = std::trunc(p.x / stride_x + 0.5), fy = std::trunc(p.y / stride_y + 0.5);
-    if (!std::isfinite(fx) || !std::isfinite(fy) || fx + r_min < 0 || fy + r_min < 0 || fx - r_min >= W ||
-        fy - r_min >= H) {
-      weight_out[j] = 0.0f;
-      continue;
-    }
-    const int mx = int(fx), my = int(fy);
+    const kernels::GaussianCentre c =
+        kernels::gaussian_centre(p.x, p.y, double(weight[size_t(j)]), stride_x, stride_y, r_min, W, H);
+    weight_out[j] = c.visible ? 1.0f : 0.0f;
+    if (!c.visible) continue;
     for (size_t s = 0; s < sigmas.size(); ++s) {
       const double sigma = sigmas[s];
-      const int r = int(std::floor(3 * sigma));
+      const int r = kernels::gaussian_radius(sigma);
       const double inv = 1.0 / (2 * sigma * sigma);
-      const int x0 = std::max(mx - r, 0), x1 = std::min(mx + r, W - 1);
-      const int y0 = std::max(my - r, 0), y1 = std::min(my + r, H - 1);
+      const int x0 = std::max(c.x - r, 0), x1 = std::min(c.x + r, W - 1);
+      const int y0 = std::max(c.y - r, 0), y1 = std::min(c.y + r, H - 1);
       float* o = out[s];
       for (int y = y0; y <= y1; ++y)
-        for (int x = x0; x <= x1; ++x) {
-          const double d2 = double(x - mx) * (x - mx) + double(y - my) * (y - my);
-          o[(size_t(y) * size_t(W) + size_t(x)) * size_t(K) + size_t(j)] = float(std::exp(-d2 * inv));
-        }
+        for (int x = x0; x <= x1; ++x)
+          o[(size_t(y) * size_t(W) + size_t(x)) * size_t(K) + size_t(j)] = float(kernels::gaussian_value(x, y, c, r, inv));
     }
   }
 }

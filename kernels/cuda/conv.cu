@@ -18,12 +18,18 @@
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv.h"
 #include "kernels/cuda/cudnn_check.h"
+#include "kernels/cuda/pointwise_conv.h"
 
 namespace posenet::kernels::cuda {
 
 namespace {
 
 std::atomic<bool> g_allow_tf32{true};
+std::atomic<Conv1x1Backend> g_conv1x1_backend{Conv1x1Backend::CuDNN};
+
+bool use_cublas(const ConvGeometry& g) {
+  return g.is_pointwise() && g_conv1x1_backend.load() == Conv1x1Backend::CuBLAS;
+}
 
 // Upper bound on an algorithm's scratch memory; faster algorithms that need
 // more are passed over.
@@ -317,10 +323,15 @@ __global__ void column_finish_kernel(const double* partial, T* db, int64_t slice
 
 }  // namespace
 
+cudnnHandle_t cudnn_handle() { return handle(); }
+
 void set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
 bool allow_tf32() { return g_allow_tf32.load(); }
+void set_conv1x1_backend(Conv1x1Backend backend) { g_conv1x1_backend.store(backend); }
+Conv1x1Backend conv1x1_backend() { return g_conv1x1_backend.load(); }
 
 void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g) {
+  if (use_cublas(g)) return pointwise_conv_forward(x, w, y, g);
   cudnnHandle_t h = handle();
   Problem prob(g, x.dtype());
   const Algo a = find_algo(Pass::Forward, h, g, x.dtype(), prob);
@@ -332,6 +343,7 @@ void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeome
 }
 
 void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvGeometry& g) {
+  if (use_cublas(g)) return pointwise_conv_backward_data(dy, w, dx, g);
   cudnnHandle_t h = handle();
   Problem prob(g, dy.dtype());
   const Algo a = find_algo(Pass::BackwardData, h, g, dy.dtype(), prob);
@@ -344,6 +356,7 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, const C
 }
 
 void conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g) {
+  if (use_cublas(g)) return pointwise_conv_backward_weight(x, dy, dw, g);
   cudnnHandle_t h = handle();
   Problem prob(g, x.dtype());
   const Algo a = find_algo(Pass::BackwardFilter, h, g, x.dtype(), prob);

@@ -16,3 +16,8 @@
                                                        pn_detail_[0] ? ": " : "", pn_detail_));           \
     }                                                                                                     \
   } while (0)
+
+namespace posenet::kernels::cuda {
+// posenet's cuDNN handle for the current device, bound to current_stream().
+cudnnHandle_t cudnn_handle();
+}  // namespace posenet::kernels::cuda

@@ -1,0 +1,153 @@
+// Gaussian-target CUDA kernels: one thread per map element, each computing its
+// joint's centre from the joints directly (a division and a trunc: cheaper
+// than a second launch). The loss sum is deterministic as in loss.cu: a fixed
+// number of blocks reduce fixed grid-stride subsets in double, then one block
+// adds the partials in order.
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/targets.h"
+#include "kernels/gaussian_rule.h"
+
+namespace posenet::kernels::cuda {
+namespace {
+
+constexpr int kPartialBlocks = 256;
+
+struct RuleArgs {
+  double stride_x, stride_y, inv_two_sigma2;
+  int cutoff_r, r, width, height;
+  int64_t J;
+};
+
+RuleArgs rule_args(const ops::GaussianTargetSpec& s, int64_t J) {
+  return {s.stride_x, s.stride_y, 1.0 / (2 * s.sigma * s.sigma), gaussian_radius(s.cutoff()), gaussian_radius(s.sigma),
+          s.width, s.height, J};
+}
+
+template <typename T>
+__device__ GaussianCentre centre_of(const T* joints, const T* weight, int64_t bj, const RuleArgs& a) {
+  return gaussian_centre(double(joints[2 * bj]), double(joints[2 * bj + 1]), double(weight[bj]), a.stride_x,
+                         a.stride_y, a.cutoff_r, a.width, a.height);
+}
+
+// Element i of a [B, H, W, J] map: its (b, j) index, its weight and target.
+template <typename T>
+__device__ void target_at(const T* joints, const T* weight, int64_t i, const RuleArgs& a, T& w, T& t) {
+  const int64_t j = i % a.J;
+  const int64_t pixel = i / a.J;
+  const int x = int(pixel % a.width);
+  const int64_t by = pixel / a.width;
+  const int y = int(by % a.height);
+  const int64_t b = by / a.height;
+  const GaussianCentre c = centre_of(joints, weight, b * a.J + j, a);
+  w = T(c.visible ? 1 : 0);
+  t = T(gaussian_value(x, y, c, a.r, a.inv_two_sigma2));
+}
+
+template <typename T>
+__global__ void targets_kernel(const T* joints, const T* weight, int64_t n, RuleArgs a, T* maps) {
+  PN_GRID_STRIDE(i, n) {
+    T w, t;
+    target_at(joints, weight, i, a, w, t);
+    maps[i] = t;
+  }
+}
+
+template <typename T>
+__global__ void target_weights_kernel(const T* joints, const T* weight, int64_t n, RuleArgs a, T* out) {
+  PN_GRID_STRIDE(i, n) out[i] = T(centre_of(joints, weight, i, a).visible ? 1 : 0);
+}
+
+template <typename T>
+__global__ void mse_partial_kernel(const T* pred, const T* joints, const T* weight, int64_t n, RuleArgs a,
+                                   double* partials) {
+  __shared__ double s[kThreads];
+  double acc = 0.0;
+  for (int64_t i = blockIdx.x * int64_t(kThreads) + threadIdx.x; i < n; i += int64_t(kPartialBlocks) * kThreads) {
+    T w, t;
+    target_at(joints, weight, i, a, w, t);
+    const T d = w * pred[i] - w * t;
+    acc += double(d) * double(d);
+  }
+  s[threadIdx.x] = acc;
+  __syncthreads();
+  for (int step = kThreads / 2; step > 0; step >>= 1) {
+    if (int(threadIdx.x) < step) s[threadIdx.x] += s[threadIdx.x + step];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) partials[blockIdx.x] = s[0];
+}
+
+template <typename T>
+__global__ void mse_final_kernel(const double* partials, int64_t n, T* out) {
+  __shared__ double s[kPartialBlocks];
+  s[threadIdx.x] = partials[threadIdx.x];
+  __syncthreads();
+  for (int step = kPartialBlocks / 2; step > 0; step >>= 1) {
+    if (int(threadIdx.x) < step) s[threadIdx.x] += s[threadIdx.x + step];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) out[0] = T(0.5 * s[0] / double(n));
+}
+
+template <typename T>
+__global__ void mse_backward_kernel(const T* pred, const T* joints, const T* weight, const T* grad, int64_t n,
+                                    RuleArgs a, T* dpred) {
+  const T scale = T(double(grad[0]) / double(n));
+  PN_GRID_STRIDE(i, n) {
+    T w, t;
+    target_at(joints, weight, i, a, w, t);
+    dpred[i] = scale * w * (w * pred[i] - w * t);
+  }
+}
+
+template <typename T>
+const T* cptr(const Tensor& t) {
+  return static_cast<const T*>(t.raw_data());
+}
+
+}  // namespace
+
+void gaussian_targets(const Tensor& joints, const Tensor& weight, const ops::GaussianTargetSpec& spec, Tensor& maps,
+                      Tensor& weights_out) {
+  const RuleArgs a = rule_args(spec, joints.dim(1));
+  const int64_t n = maps.numel(), nj = weights_out.numel();
+  dispatch_float(joints.dtype(), "gaussian_targets", [&](auto tag) {
+    using T = decltype(tag);
+    targets_kernel<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(cptr<T>(joints), cptr<T>(weight), n, a,
+                                                                         static_cast<T*>(maps.raw_data()));
+    PN_CUDA_CHECK_LAUNCH();
+    target_weights_kernel<T><<<blocks_for(nj), kThreads, 0, current_stream()>>>(
+        cptr<T>(joints), cptr<T>(weight), nj, a, static_cast<T*>(weights_out.raw_data()));
+    PN_CUDA_CHECK_LAUNCH();
+  });
+}
+
+void gaussian_weighted_mse_forward(const Tensor& pred, const Tensor& joints, const Tensor& weight,
+                                   const ops::GaussianTargetSpec& spec, Tensor& out) {
+  const RuleArgs a = rule_args(spec, joints.dim(1));
+  const int64_t n = pred.numel();
+  Tensor partials = Tensor::empty({kPartialBlocks}, DType::F64, pred.device());
+  dispatch_float(pred.dtype(), "gaussian_weighted_mse", [&](auto tag) {
+    using T = decltype(tag);
+    mse_partial_kernel<T><<<kPartialBlocks, kThreads, 0, current_stream()>>>(
+        cptr<T>(pred), cptr<T>(joints), cptr<T>(weight), n, a, static_cast<double*>(partials.raw_data()));
+    PN_CUDA_CHECK_LAUNCH();
+    mse_final_kernel<T><<<1, kPartialBlocks, 0, current_stream()>>>(cptr<double>(partials), n,
+                                                                    static_cast<T*>(out.raw_data()));
+    PN_CUDA_CHECK_LAUNCH();
+  });
+}
+
+void gaussian_weighted_mse_backward(const Tensor& pred, const Tensor& joints, const Tensor& weight,
+                                    const ops::GaussianTargetSpec& spec, const Tensor& grad, Tensor& dpred) {
+  const RuleArgs a = rule_args(spec, joints.dim(1));
+  const int64_t n = pred.numel();
+  dispatch_float(pred.dtype(), "gaussian_weighted_mse_backward", [&](auto tag) {
+    using T = decltype(tag);
+    mse_backward_kernel<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(
+        cptr<T>(pred), cptr<T>(joints), cptr<T>(weight), cptr<T>(grad), n, a, static_cast<T*>(dpred.raw_data()));
+    PN_CUDA_CHECK_LAUNCH();
+  });
+}
+
+}  // namespace posenet::kernels::cuda
