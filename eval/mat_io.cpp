@@ -2,6 +2,7 @@
 
 #include <matio.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include <mutex>
 #include <sstream>
 #include <system_error>
+#include <vector>
 
 #include "core/error.h"
 
@@ -50,6 +52,78 @@ struct VarFreer {
 using MatFile = std::unique_ptr<mat_t, MatCloser>;
 using MatVar = std::unique_ptr<matvar_t, VarFreer>;
 
+// matio allocates a cell or struct array for its declared element count
+// before reading the elements, so a corrupt file of a few KB that declares
+// 1x1700000000 cells costs gigabytes and minutes. Every cell or field value
+// is an element of at least 8 bytes, so the count must fit in the bytes the
+// array holds; nested cells and structs are checked the same way. `p` holds
+// the payload of one miMATRIX element (n bytes, starting at file offset at).
+void check_v5_array(const std::filesystem::path& path, const unsigned char* p, uint64_t n, uint64_t at,
+                    bool little, int depth) {
+  auto word = [&](const unsigned char* q) {
+    return little ? uint32_t(q[0]) | uint32_t(q[1]) << 8 | uint32_t(q[2]) << 16 | uint32_t(q[3]) << 24
+                  : uint32_t(q[3]) | uint32_t(q[2]) << 8 | uint32_t(q[1]) << 16 | uint32_t(q[0]) << 24;
+  };
+  struct Sub {
+    uint32_t type = 0;
+    const unsigned char* data = nullptr;
+    uint64_t bytes = 0, offset = 0;
+  };
+  uint64_t pos = 0;
+  // The next sub-element; false when the payload ends early (matio reports that).
+  auto next = [&](Sub* e) {
+    if (n - pos < 8) return false;
+    const uint32_t tag = word(p + pos);
+    e->offset = pos;
+    if ((tag >> 16) != 0) {  // small format: type and size in 4 bytes, data in the next 4
+      e->type = tag & 0xffff;
+      e->bytes = std::min<uint64_t>(tag >> 16, 4);
+      e->data = p + pos + 4;
+      pos += 8;
+      return true;
+    }
+    e->type = tag;
+    e->bytes = word(p + pos + 4);
+    if (e->bytes > n - pos - 8) return false;
+    e->data = p + pos + 8;
+    pos += std::min<uint64_t>(n - pos, 8 + (e->bytes + 7) / 8 * 8);
+    return true;
+  };
+  if (depth > 32)
+    throw InputError(detail::concat(path.string(), ": corrupt .mat file (arrays nested more than 32 deep at byte ",
+                                    at, ")"));
+  Sub flags, dims, name;
+  if (!next(&flags) || flags.bytes < 4 || !next(&dims) || !next(&name)) return;
+  const uint32_t cls = word(flags.data) & 0xff;
+  if (cls != 1 /* cell */ && cls != 2 /* struct */ && cls != 3 /* object */) return;
+  Sub field_length, field_names;
+  uint64_t per_element = 1;
+  if (cls == 3 && !next(&name)) return;  // an object's class name comes first
+  if (cls != 1) {
+    if (!next(&field_length) || field_length.bytes < 4 || !next(&field_names)) return;
+    const uint32_t length = word(field_length.data);
+    per_element = length == 0 ? 0 : field_names.bytes / length;
+  }
+  const uint64_t room = (n - pos) / 8;  // most values the remaining bytes can hold
+  uint64_t count = per_element;
+  for (uint64_t d = 0; d + 4 <= dims.bytes && count > 0; d += 4) {
+    const int32_t extent = int32_t(word(dims.data + d));
+    if (extent < 0) return;  // matio refuses negative dimensions itself
+    count = uint64_t(extent) > room ? room + 1 : count * uint64_t(extent);
+    if (count > room) break;
+  }
+  if (count > room)
+    throw InputError(detail::concat(path.string(), ": corrupt .mat file (the ",
+                                    cls == 1 ? "cell" : "struct", " array at byte ", at,
+                                    " declares more elements than its ", n, " bytes can hold)"));
+  for (uint64_t i = 0; i < count; ++i) {
+    Sub value;
+    if (!next(&value)) return;
+    if (value.type == 14 /* miMATRIX */)
+      check_v5_array(path, value.data, value.bytes, at + 8 + value.offset, little, depth + 1);
+  }
+}
+
 // matio reads a truncated v5 file without complaint (the missing bytes are
 // left as they were), so we walk the top-level data elements ourselves: each
 // must end within the file.
@@ -88,6 +162,11 @@ void check_v5_complete(const std::filesystem::path& path) {
     if (offset + length > size)
       throw InputError(detail::concat(path.string(), ": truncated .mat file (the element at byte ", offset, " needs ",
                                       length, " bytes, the file ends at byte ", size, ")"));
+    if (type == 14 /* miMATRIX */) {
+      std::vector<unsigned char> payload(length - 8);
+      if (!f.read(reinterpret_cast<char*>(payload.data()), std::streamsize(payload.size()))) return;
+      check_v5_array(path, payload.data(), payload.size(), offset, little, 0);
+    }
     offset += length;
   }
 }
