@@ -293,6 +293,9 @@ std::string char_array_string(const matvar_t* v) {
   if (v->class_type != MAT_C_CHAR || v->data == nullptr) return {};
   size_t count = 1;
   for (int i = 0; i < v->rank; ++i) count *= v->dims[i];
+  // matio sizes a UTF-8 char array's buffer by its data element, not by its
+  // dimensions: a corrupt file can hold fewer characters than it declares.
+  if (v->data_size > 0) count = std::min(count, v->nbytes / size_t(v->data_size));
   std::string s;
   if (v->data_size == 2) {
     const auto* p = static_cast<const uint16_t*>(v->data);
