@@ -9,6 +9,6 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
   build-essential cmake ninja-build pkg-config \
-  libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev \
+  libopenblas-openmp-dev libgtest-dev libgmock-dev libbenchmark-dev \
   libcli11-dev libstb-dev nlohmann-json3-dev libmatio-dev \
   python3

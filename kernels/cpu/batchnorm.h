@@ -1,0 +1,26 @@
+// Batch-norm CPU kernels. x is viewed as [rows, C] (NHWC flattened), the
+// per-channel tensors are [C], all of x's dtype.
+#pragma once
+#include "core/tensor.h"
+
+namespace posenet::kernels::cpu {
+
+// Batch mean and invstd = 1 / sqrt(biased var + eps); running_mean and
+// running_var are updated in place with momentum and the unbiased variance.
+void batch_norm_train_stats(const Tensor& x, double eps, double momentum, Tensor& mean, Tensor& invstd,
+                            Tensor& running_mean, Tensor& running_var);
+// mean = running_mean, invstd = 1 / sqrt(running_var + eps).
+void batch_norm_eval_stats(const Tensor& running_mean, const Tensor& running_var, double eps, Tensor& mean,
+                           Tensor& invstd);
+// y = [ReLU]((x - mean) * invstd * weight + bias [+ residual]); residual may be undefined.
+void batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& weight,
+                      const Tensor& bias, const Tensor& residual, bool relu, Tensor& y);
+// With g = relu ? dy * (y > 0) : dy and xhat = (x - mean) * invstd, writes
+// each output that is defined: dbias = sum g, dweight = sum g * xhat,
+// dresidual = g, and dx (training: through the batch statistics; eval:
+// g * weight * invstd). y is read only when relu is set.
+void batch_norm_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& mean,
+                         const Tensor& invstd, const Tensor& weight, bool relu, bool training, Tensor& dx,
+                         Tensor& dweight, Tensor& dbias, Tensor& dresidual);
+
+}  // namespace posenet::kernels::cpu

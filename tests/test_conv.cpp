@@ -1,0 +1,413 @@
+// Convolutions: forward against naive loops, backward by finite differences,
+// float32 against float64, error messages, CUDA against the CPU.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "kernels/conv.h"
+#include "kernels/cpu/conv.h"
+#include "test_util.h"
+#ifdef POSENET_WITH_CUDA
+#include "kernels/cuda/conv.h"
+#endif
+
+namespace posenet {
+namespace {
+
+using ops::Conv2dParams;
+using ops::ConvTranspose2dParams;
+using testing::random_tensor;
+
+// Direct 7-loop conv2d in double: y[n,p,q,k] = sum_{r,s,c} x[n, p*sh-ph+r*dh, q*sw-pw+s*dw, c] * w[k,r,s,c] + b[k].
+Tensor naive_conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
+  const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
+  const int64_t K = w.dim(0), R = w.dim(1), S = w.dim(2);
+  const int64_t P = (H + 2 * p.pad_h - p.dilation_h * (R - 1) - 1) / p.stride_h + 1;
+  const int64_t Q = (W + 2 * p.pad_w - p.dilation_w * (S - 1) - 1) / p.stride_w + 1;
+  auto xv = x.to_vector(), wv = w.to_vector();
+  std::vector<double> bv = bias.defined() ? bias.to_vector() : std::vector<double>(size_t(K), 0.0);
+  std::vector<double> y(size_t(N * P * Q * K));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t oh = 0; oh < P; ++oh)
+      for (int64_t ow = 0; ow < Q; ++ow)
+        for (int64_t k = 0; k < K; ++k) {
+          double acc = bv[size_t(k)];
+          for (int64_t r = 0; r < R; ++r)
+            for (int64_t s = 0; s < S; ++s)
+              for (int64_t c = 0; c < C; ++c) {
+                const int64_t h = oh * p.stride_h - p.pad_h + r * p.dilation_h;
+                const int64_t ww = ow * p.stride_w - p.pad_w + s * p.dilation_w;
+                if (h < 0 || h >= H || ww < 0 || ww >= W) continue;
+                acc += xv[size_t(((n * H + h) * W + ww) * C + c)] * wv[size_t(((k * R + r) * S + s) * C + c)];
+              }
+          y[size_t(((n * P + oh) * Q + ow) * K + k)] = acc;
+        }
+  return Tensor::from_data({N, P, Q, K}, y);
+}
+
+// Transposed convolution as a scatter: every input pixel adds w-weighted
+// copies of itself onto the output (PyTorch's ConvTranspose2d definition).
+Tensor naive_conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvTranspose2dParams& p) {
+  const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), Cin = x.dim(3);
+  const int64_t R = w.dim(1), S = w.dim(2), Cout = w.dim(3);
+  const int64_t Ho = (H - 1) * p.stride_h - 2 * p.pad_h + p.dilation_h * (R - 1) + p.output_pad_h + 1;
+  const int64_t Wo = (W - 1) * p.stride_w - 2 * p.pad_w + p.dilation_w * (S - 1) + p.output_pad_w + 1;
+  auto xv = x.to_vector(), wv = w.to_vector();
+  std::vector<double> y(size_t(N * Ho * Wo * Cout), 0.0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t ww = 0; ww < W; ++ww)
+        for (int64_t ci = 0; ci < Cin; ++ci)
+          for (int64_t r = 0; r < R; ++r)
+            for (int64_t s = 0; s < S; ++s) {
+              const int64_t oh = h * p.stride_h - p.pad_h + r * p.dilation_h;
+              const int64_t ow = ww * p.stride_w - p.pad_w + s * p.dilation_w;
+              if (oh < 0 || oh >= Ho || ow < 0 || ow >= Wo) continue;
+              for (int64_t co = 0; co < Cout; ++co)
+                y[size_t(((n * Ho + oh) * Wo + ow) * Cout + co)] +=
+                    xv[size_t(((n * H + h) * W + ww) * Cin + ci)] * wv[size_t(((ci * R + r) * S + s) * Cout + co)];
+            }
+  if (bias.defined()) {
+    auto bv = bias.to_vector();
+    for (size_t i = 0; i < y.size(); ++i) y[i] += bv[i % size_t(Cout)];
+  }
+  return Tensor::from_data({N, Ho, Wo, Cout}, y);
+}
+
+struct ConvCase {
+  std::string name;
+  Shape x;  // [N, H, W, C]
+  int64_t K, R, S;
+  Conv2dParams p;
+  bool bias;
+};
+
+std::vector<ConvCase> conv_cases() {
+  return {
+      {"3x3_s1_p1_odd", {2, 7, 5, 3}, 4, 3, 3, Conv2dParams::square(1, 1), true},
+      {"3x3_s2_p0", {1, 9, 11, 5}, 6, 3, 3, Conv2dParams::square(2, 0), false},
+      {"1x1_pointwise", {2, 6, 7, 8}, 5, 1, 1, Conv2dParams::square(1, 0), true},
+      {"1x1_s2", {2, 7, 7, 4}, 6, 1, 1, Conv2dParams::square(2, 0), false},
+      {"7x7_s2_p3_stem", {1, 19, 17, 3}, 8, 7, 7, Conv2dParams::square(2, 3), true},
+      {"3x3_dil2_p2", {2, 10, 9, 4}, 3, 3, 3, Conv2dParams::square(1, 2, 2), true},
+      {"3x5_nonsquare", {1, 8, 12, 3}, 5, 3, 5, Conv2dParams{2, 1, 1, 2, 1, 2}, true},
+      {"1x1_p1", {1, 4, 5, 3}, 2, 1, 1, Conv2dParams::square(1, 1), false},
+  };
+}
+
+TEST(Conv2d, ForwardMatchesNaiveLoops) {
+  Generator gen(1);
+  for (const auto& c : conv_cases()) {
+    SCOPED_TRACE(c.name);
+    Tensor x = random_tensor(c.x, gen);
+    Tensor w = random_tensor({c.K, c.R, c.S, c.x[3]}, gen);
+    Tensor b = c.bias ? random_tensor({c.K}, gen) : Tensor();
+    Tensor y = ops::conv2d(x, w, b, c.p);
+    Tensor ref = naive_conv2d(x, w, b, c.p);
+    EXPECT_TENSOR_NEAR(y, ref, 1e-12, 1e-12);
+  }
+}
+
+TEST(Conv2d, Float32AgreesWithFloat64) {
+  Generator gen(2);
+  for (const auto& c : conv_cases()) {
+    SCOPED_TRACE(c.name);
+    Tensor x = random_tensor(c.x, gen);
+    Tensor w = random_tensor({c.K, c.R, c.S, c.x[3]}, gen);
+    Tensor b = c.bias ? random_tensor({c.K}, gen) : Tensor();
+    Tensor y64 = ops::conv2d(x, w, b, c.p);
+    Tensor y32 = ops::conv2d(x.to(DType::F32), w.to(DType::F32), c.bias ? b.to(DType::F32) : Tensor(), c.p);
+    EXPECT_EQ(y32.dtype(), DType::F32);
+    EXPECT_TENSOR_NEAR(y32.to(DType::F64), y64, 1e-5, 1e-5);
+  }
+}
+
+TEST(Conv2d, GradientsMatchFiniteDifferences) {
+  Generator gen(3);
+  for (const auto& c : conv_cases()) {
+    SCOPED_TRACE(c.name);
+    std::vector<Tensor> inputs = {random_tensor(c.x, gen), random_tensor({c.K, c.R, c.S, c.x[3]}, gen)};
+    if (c.bias) inputs.push_back(random_tensor({c.K}, gen));
+    const Conv2dParams p = c.p;
+    auto result = testing::gradcheck(
+        [p](const std::vector<Tensor>& in) { return ops::conv2d(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), p); },
+        inputs);
+    EXPECT_GRADCHECK(result, 1e-6);
+  }
+}
+
+TEST(Conv2d, OnlyInputsThatRequireGradGetOne) {
+  Generator gen(4);
+  Tensor x = random_tensor({1, 5, 5, 2}, gen);
+  Tensor w = random_tensor({3, 3, 3, 2}, gen).set_requires_grad(true);
+  Tensor b = random_tensor({3}, gen);
+  ops::sum(ops::conv2d(x, w, b, Conv2dParams::square(1, 1))).backward();
+  EXPECT_TRUE(w.grad().defined());
+  EXPECT_FALSE(x.grad().defined());
+  EXPECT_FALSE(b.grad().defined());
+  // Bias gradient of sum(y) is the number of output pixels per channel.
+  Tensor b2 = random_tensor({3}, gen).set_requires_grad(true);
+  ops::sum(ops::conv2d(x, w.detach(), b2, Conv2dParams::square(2, 0))).backward();
+  for (double v : b2.grad().to_vector()) EXPECT_DOUBLE_EQ(v, 4.0);  // 2x2 output
+}
+
+// The node keeps x only while its backward still needs it.
+TEST(Conv2d, SavedInputIsReleasedAfterBackward) {
+  Generator gen(8);
+  Tensor x = random_tensor({1, 5, 5, 2}, gen);
+  Tensor w = random_tensor({3, 3, 3, 2}, gen).set_requires_grad(true);
+  const long alone = x.impl()->storage.use_count();
+  Tensor y = ops::conv2d(x, w, Tensor(), Conv2dParams::square(1, 1));
+  EXPECT_EQ(x.impl()->storage.use_count(), alone + 1);  // saved for w's gradient
+  ops::sum(y).backward();
+  EXPECT_EQ(x.impl()->storage.use_count(), alone);
+  EXPECT_THROW(ops::sum(y).backward(), Error);  // the graph's saved tensors are gone
+}
+
+TEST(Conv2d, NoGraphUnderNoGrad) {
+  Generator gen(5);
+  Tensor x = random_tensor({1, 4, 4, 2}, gen).set_requires_grad(true);
+  Tensor w = random_tensor({2, 3, 3, 2}, gen).set_requires_grad(true);
+  NoGradGuard no_grad;
+  Tensor y = ops::conv2d(x, w, Tensor(), Conv2dParams::square(1, 1));
+  EXPECT_FALSE(y.requires_grad());
+  EXPECT_EQ(y.grad_fn(), nullptr);
+}
+
+// Chunking the batch (the bounded im2col buffer) must not change any result.
+TEST(Conv2d, ChunkedColumnsGiveTheSameResults) {
+  Generator gen(6);
+  const Conv2dParams p = Conv2dParams::square(2, 1);
+  Tensor x = random_tensor({3, 9, 8, 4}, gen);
+  Tensor w = random_tensor({5, 3, 3, 4}, gen);
+  auto run = [&](std::vector<Tensor>* grads) {
+    Tensor xr = x.clone().set_requires_grad(true), wr = w.clone().set_requires_grad(true);
+    Tensor y = ops::conv2d(xr, wr, Tensor(), p);
+    Generator g2(7);
+    ops::sum(ops::mul(y, random_tensor(y.shape(), g2))).backward();
+    *grads = {xr.grad(), wr.grad()};
+    return y;
+  };
+  std::vector<Tensor> g_whole, g_chunked;
+  Tensor y_whole = run(&g_whole);
+  const size_t saved = kernels::cpu::column_buffer_bytes();
+  kernels::cpu::set_column_buffer_bytes(7 * 36 * sizeof(double));  // 7 output pixels per chunk: ragged last chunk
+  Tensor y_chunked = run(&g_chunked);
+  kernels::cpu::set_column_buffer_bytes(saved);
+  EXPECT_TENSOR_NEAR(y_chunked, y_whole, 1e-13, 1e-12);
+  EXPECT_TENSOR_NEAR(g_chunked[0], g_whole[0], 1e-13, 1e-12);
+  EXPECT_TENSOR_NEAR(g_chunked[1], g_whole[1], 1e-13, 1e-12);
+  EXPECT_TENSOR_NEAR(y_whole, naive_conv2d(x, w, Tensor(), p), 1e-12, 1e-12);
+}
+
+struct DeconvCase {
+  std::string name;
+  Shape x;  // [N, H, W, Cin]
+  int64_t R, S, Cout;
+  ConvTranspose2dParams p;
+  bool bias;
+};
+
+std::vector<DeconvCase> deconv_cases() {
+  return {
+      {"4x4_s2_p1_decoder", {2, 4, 3, 5}, 4, 4, 3, ConvTranspose2dParams::square(2, 1), true},
+      {"3x3_s2_p1_outpad1", {1, 5, 4, 3}, 3, 3, 4, ConvTranspose2dParams::square(2, 1, 1), true},
+      {"3x3_s1_p0", {2, 3, 4, 2}, 3, 3, 3, ConvTranspose2dParams::square(1, 0), false},
+      {"2x3_nonsquare_dil2", {1, 4, 5, 3}, 2, 3, 2, ConvTranspose2dParams{2, 1, 0, 1, 1, 0, 2, 2}, true},
+      {"1x1_s1", {2, 3, 3, 4}, 1, 1, 3, ConvTranspose2dParams::square(1, 0), true},
+      {"3x3_s1_dil2_outpad1", {1, 3, 4, 2}, 3, 3, 2, ConvTranspose2dParams::square(1, 1, 1, 2), false},
+  };
+}
+
+TEST(ConvTranspose2d, ForwardMatchesNaiveScatter) {
+  Generator gen(10);
+  for (const auto& c : deconv_cases()) {
+    SCOPED_TRACE(c.name);
+    Tensor x = random_tensor(c.x, gen);
+    Tensor w = random_tensor({c.x[3], c.R, c.S, c.Cout}, gen);
+    Tensor b = c.bias ? random_tensor({c.Cout}, gen) : Tensor();
+    Tensor y = ops::conv_transpose2d(x, w, b, c.p);
+    Tensor ref = naive_conv_transpose2d(x, w, b, c.p);
+    EXPECT_TENSOR_NEAR(y, ref, 1e-12, 1e-12);
+  }
+}
+
+TEST(ConvTranspose2d, DecoderDeconvDoublesTheResolution) {
+  Generator gen(11);
+  Tensor x = random_tensor({2, 8, 8, 6}, gen);
+  Tensor w = random_tensor({6, 4, 4, 5}, gen);
+  Tensor y = ops::conv_transpose2d(x, w, Tensor(), ConvTranspose2dParams::square(2, 1));
+  EXPECT_EQ(y.shape(), (Shape{2, 16, 16, 5}));
+  EXPECT_TENSOR_NEAR(y, naive_conv_transpose2d(x, w, Tensor(), ConvTranspose2dParams::square(2, 1)), 1e-12, 1e-12);
+}
+
+// <conv2d(x, w), u> == <x, conv_transpose2d(u, w)>: the two ops are adjoint.
+TEST(ConvTranspose2d, IsTheAdjointOfConv2d) {
+  Generator gen(12);
+  Tensor x = random_tensor({2, 9, 7, 3}, gen);
+  Tensor w = random_tensor({4, 3, 3, 3}, gen);  // conv2d: K=4, C=3; transposed: Cin=4, Cout=3
+  Tensor y = ops::conv2d(x, w, Tensor(), Conv2dParams::square(2, 1));
+  Tensor u = random_tensor(y.shape(), gen);
+  Tensor xt = ops::conv_transpose2d(u, w, Tensor(), ConvTranspose2dParams::square(2, 1));
+  ASSERT_EQ(xt.shape(), x.shape());
+  const double lhs = ops::sum(ops::mul(y, u)).item();
+  const double rhs = ops::sum(ops::mul(x, xt)).item();
+  EXPECT_NEAR(lhs, rhs, 1e-10 * std::max(1.0, std::abs(lhs)));
+}
+
+TEST(ConvTranspose2d, GradientsMatchFiniteDifferences) {
+  Generator gen(13);
+  for (const auto& c : deconv_cases()) {
+    SCOPED_TRACE(c.name);
+    std::vector<Tensor> inputs = {random_tensor(c.x, gen), random_tensor({c.x[3], c.R, c.S, c.Cout}, gen)};
+    if (c.bias) inputs.push_back(random_tensor({c.Cout}, gen));
+    const ConvTranspose2dParams p = c.p;
+    auto result = testing::gradcheck(
+        [p](const std::vector<Tensor>& in) {
+          return ops::conv_transpose2d(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), p);
+        },
+        inputs);
+    EXPECT_GRADCHECK(result, 1e-6);
+  }
+}
+
+TEST(ConvTranspose2d, Float32AgreesWithFloat64) {
+  Generator gen(14);
+  for (const auto& c : deconv_cases()) {
+    SCOPED_TRACE(c.name);
+    Tensor x = random_tensor(c.x, gen);
+    Tensor w = random_tensor({c.x[3], c.R, c.S, c.Cout}, gen);
+    Tensor b = c.bias ? random_tensor({c.Cout}, gen) : Tensor();
+    Tensor y64 = ops::conv_transpose2d(x, w, b, c.p);
+    Tensor y32 = ops::conv_transpose2d(x.to(DType::F32), w.to(DType::F32), c.bias ? b.to(DType::F32) : Tensor(), c.p);
+    EXPECT_TENSOR_NEAR(y32.to(DType::F64), y64, 1e-5, 1e-5);
+  }
+}
+
+// Runs f and returns the message of the posenet::Error it throws ("" if none).
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ConvErrors, MessagesNameTheProblem) {
+  Generator gen(20);
+  Tensor x = random_tensor({1, 6, 6, 3}, gen);
+  const auto p = Conv2dParams::square(1, 1);
+  EXPECT_EQ(error_of([&] { ops::conv2d(x, random_tensor({2, 3, 3, 4}, gen), Tensor(), p); }),
+            "conv2d: input has 3 channels but weight expects 4 (input [1, 6, 6, 3], weight KRSC [K, R, S, C] [2, 3, 3, 4])");
+  EXPECT_NE(error_of([&] { ops::conv2d(random_tensor({6, 6, 3}, gen), random_tensor({2, 3, 3, 3}, gen), Tensor(), p); })
+                .find("input must be 4-D NHWC"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { ops::conv2d(x, random_tensor({2, 3, 3}, gen), Tensor(), p); }).find("weight must be 4-D"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { ops::conv2d(x, random_tensor({2, 3, 3, 3}, gen), random_tensor({3}, gen), p); })
+                .find("bias must have shape [2]"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { ops::conv2d(x, random_tensor({2, 3, 3, 3}, gen, DType::F32), Tensor(), p); })
+                .find("input is float64 but weight is float32"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { ops::conv2d(x, random_tensor({2, 9, 9, 3}, gen), Tensor(), Conv2dParams::square(1, 1)); })
+                .find("smaller than the kernel's extent 9"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { ops::conv2d(x, random_tensor({2, 3, 3, 3}, gen), Tensor(), Conv2dParams::square(0, 1)); })
+                .find("stride must be at least 1"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              ops::conv_transpose2d(x, random_tensor({4, 4, 4, 2}, gen), Tensor(), ConvTranspose2dParams::square(2, 1));
+            }).find("conv_transpose2d: input has 3 channels but weight expects 4"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              ops::conv_transpose2d(x, random_tensor({3, 4, 4, 2}, gen), Tensor(),
+                                    ConvTranspose2dParams::square(2, 1, 2));
+            }).find("output padding 2 must be non-negative and smaller than the stride"),
+            std::string::npos);
+}
+
+TEST(ConvErrors, OutputSizes) {
+  EXPECT_EQ(ops::conv_output_size(224, 7, 2, 3, 1), 112);
+  EXPECT_EQ(ops::conv_output_size(56, 3, 1, 1, 1), 56);
+  EXPECT_EQ(ops::conv_output_size(10, 3, 1, 2, 2), 10);
+  EXPECT_EQ(ops::conv_transpose_output_size(8, 4, 2, 1, 0, 1), 16);
+  EXPECT_EQ(ops::conv_transpose_output_size(5, 3, 2, 1, 1, 1), 10);
+  EXPECT_THROW(ops::conv_output_size(2, 5, 1, 0, 1), Error);
+  EXPECT_THROW(ops::conv_output_size(5, 3, 1, -1, 1), Error);
+  EXPECT_THROW(ops::conv_transpose_output_size(1, 1, 1, 1, 0, 1), Error);  // output extent -1
+}
+
+#ifdef POSENET_WITH_CUDA
+// CUDA (cuDNN, TF32 off) against the CPU in float32: forward and all three
+// gradients within atol 1e-4 + rtol 1e-4 (inputs in [-1, 1], sums of at
+// most a few thousand products).
+struct Tf32Off {
+  bool saved = kernels::cuda::allow_tf32();
+  Tf32Off() { kernels::cuda::set_allow_tf32(false); }
+  ~Tf32Off() { kernels::cuda::set_allow_tf32(saved); }
+};
+
+using ConvFn = std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)>;
+
+void expect_cuda_matches_cpu(const ConvFn& f, const Shape& xs, const Shape& ws, int64_t bias_size, uint64_t seed) {
+  Generator gen(seed);
+  Tensor x = random_tensor(xs, gen, DType::F32), w = random_tensor(ws, gen, DType::F32);
+  Tensor b = random_tensor({bias_size}, gen, DType::F32);
+  auto run = [&](Device d, Tensor* y, std::vector<Tensor>* grads) {
+    Tensor xd = x.to(d).set_requires_grad(true), wd = w.to(d).set_requires_grad(true);
+    Tensor bd = b.to(d).set_requires_grad(true);
+    *y = f(xd, wd, bd);
+    Generator g2(seed + 1);
+    Tensor r = random_tensor(y->shape(), g2, DType::F32).to(d);
+    ops::sum(ops::mul(*y, r)).backward();
+    *grads = {xd.grad().to(Device::cpu()), wd.grad().to(Device::cpu()), bd.grad().to(Device::cpu())};
+    *y = y->to(Device::cpu());
+  };
+  Tensor y_cpu, y_gpu;
+  std::vector<Tensor> g_cpu, g_gpu;
+  run(Device::cpu(), &y_cpu, &g_cpu);
+  run(Device::cuda(), &y_gpu, &g_gpu);
+  EXPECT_TENSOR_NEAR(y_gpu, y_cpu, 1e-4, 1e-4);
+  EXPECT_TENSOR_NEAR(g_gpu[0], g_cpu[0], 1e-4, 1e-4);
+  EXPECT_TENSOR_NEAR(g_gpu[1], g_cpu[1], 1e-4, 1e-4);
+  EXPECT_TENSOR_NEAR(g_gpu[2], g_cpu[2], 1e-4, 1e-4);
+}
+
+TEST(ConvCuda, Conv2dMatchesCpu) {
+  PN_REQUIRE_CUDA();
+  Tf32Off tf32_off;
+  for (const auto& c : conv_cases()) {
+    SCOPED_TRACE(c.name);
+    const Conv2dParams p = c.p;
+    expect_cuda_matches_cpu([p](const Tensor& x, const Tensor& w, const Tensor& b) { return ops::conv2d(x, w, b, p); },
+                            c.x, {c.K, c.R, c.S, c.x[3]}, c.K, 30);
+  }
+  // A ResNet-sized layer: cuDNN's tensor-core-shaped paths.
+  expect_cuda_matches_cpu([](const Tensor& x, const Tensor& w, const Tensor& b) {
+    return ops::conv2d(x, w, b, Conv2dParams::square(1, 1));
+  }, {4, 14, 14, 64}, {64, 3, 3, 64}, 64, 31);
+}
+
+TEST(ConvCuda, ConvTranspose2dMatchesCpu) {
+  PN_REQUIRE_CUDA();
+  Tf32Off tf32_off;
+  for (const auto& c : deconv_cases()) {
+    if (c.p.output_pad_h >= c.p.stride_h || c.p.output_pad_w >= c.p.stride_w) continue;  // not expressible in cuDNN (see kernels/cuda/conv.cu)
+    SCOPED_TRACE(c.name);
+    const ConvTranspose2dParams p = c.p;
+    expect_cuda_matches_cpu(
+        [p](const Tensor& x, const Tensor& w, const Tensor& b) { return ops::conv_transpose2d(x, w, b, p); }, c.x,
+        {c.x[3], c.R, c.S, c.Cout}, c.Cout, 40);
+  }
+  expect_cuda_matches_cpu([](const Tensor& x, const Tensor& w, const Tensor& b) {
+    return ops::conv_transpose2d(x, w, b, ConvTranspose2dParams::square(2, 1));
+  }, {2, 8, 8, 64}, {64, 4, 4, 32}, 32, 41);
+}
+#endif
+
+}  // namespace
+}  // namespace posenet
