@@ -56,13 +56,18 @@ using MatVar = std::unique_ptr<matvar_t, VarFreer>;
 // before reading the elements, so a corrupt file of a few KB that declares
 // 1x1700000000 cells costs gigabytes and minutes. Every cell or field value
 // is an element of at least 8 bytes, so the count must fit in the bytes the
-// array holds; nested cells and structs are checked the same way. `p` holds
-// the payload of one miMATRIX element (n bytes, starting at file offset at).
+// array holds; nested cells and structs are checked the same way, and an
+// array whose header (flags, dimensions, name, field names) does not fit in
+// it is refused. `p` holds the payload of one miMATRIX element (n bytes,
+// starting at file offset at).
 void check_v5_array(const std::filesystem::path& path, const unsigned char* p, uint64_t n, uint64_t at,
                     bool little, int depth) {
   auto word = [&](const unsigned char* q) {
     return little ? uint32_t(q[0]) | uint32_t(q[1]) << 8 | uint32_t(q[2]) << 16 | uint32_t(q[3]) << 24
                   : uint32_t(q[3]) | uint32_t(q[2]) << 8 | uint32_t(q[1]) << 16 | uint32_t(q[0]) << 24;
+  };
+  auto corrupt = [&](const std::string& problem) {
+    throw InputError(detail::concat(path.string(), ": corrupt .mat file (the array at byte ", at, " ", problem, ")"));
   };
   struct Sub {
     uint32_t type = 0;
@@ -70,7 +75,7 @@ void check_v5_array(const std::filesystem::path& path, const unsigned char* p, u
     uint64_t bytes = 0, offset = 0;
   };
   uint64_t pos = 0;
-  // The next sub-element; false when the payload ends early (matio reports that).
+  // The next sub-element; false when the payload ends before it does.
   auto next = [&](Sub* e) {
     if (n - pos < 8) return false;
     const uint32_t tag = word(p + pos);
@@ -89,18 +94,18 @@ void check_v5_array(const std::filesystem::path& path, const unsigned char* p, u
     pos += std::min<uint64_t>(n - pos, 8 + (e->bytes + 7) / 8 * 8);
     return true;
   };
-  if (depth > 32)
-    throw InputError(detail::concat(path.string(), ": corrupt .mat file (arrays nested more than 32 deep at byte ",
-                                    at, ")"));
+  if (n == 0) return;  // an empty element: [] in a cell
+  if (depth > 32) corrupt("is nested more than 32 deep");
   Sub flags, dims, name;
-  if (!next(&flags) || flags.bytes < 4 || !next(&dims) || !next(&name)) return;
+  if (!next(&flags) || flags.bytes < 4 || !next(&dims) || !next(&name))
+    corrupt("has a header that does not fit in its " + std::to_string(n) + " bytes");
   const uint32_t cls = word(flags.data) & 0xff;
   if (cls != 1 /* cell */ && cls != 2 /* struct */ && cls != 3 /* object */) return;
-  Sub field_length, field_names;
   uint64_t per_element = 1;
-  if (cls == 3 && !next(&name)) return;  // an object's class name comes first
+  if (cls == 3 && !next(&name)) corrupt("has no class name");  // an object's class name comes first
   if (cls != 1) {
-    if (!next(&field_length) || field_length.bytes < 4 || !next(&field_names)) return;
+    Sub field_length, field_names;
+    if (!next(&field_length) || field_length.bytes < 4 || !next(&field_names)) corrupt("has no field names");
     const uint32_t length = word(field_length.data);
     per_element = length == 0 ? 0 : field_names.bytes / length;
   }
@@ -108,14 +113,10 @@ void check_v5_array(const std::filesystem::path& path, const unsigned char* p, u
   uint64_t count = per_element;
   for (uint64_t d = 0; d + 4 <= dims.bytes && count > 0; d += 4) {
     const int32_t extent = int32_t(word(dims.data + d));
-    if (extent < 0) return;  // matio refuses negative dimensions itself
+    if (extent < 0) corrupt("has a negative dimension");
     count = uint64_t(extent) > room ? room + 1 : count * uint64_t(extent);
-    if (count > room) break;
+    if (count > room) corrupt("declares more elements than its " + std::to_string(n) + " bytes can hold");
   }
-  if (count > room)
-    throw InputError(detail::concat(path.string(), ": corrupt .mat file (the ",
-                                    cls == 1 ? "cell" : "struct", " array at byte ", at,
-                                    " declares more elements than its ", n, " bytes can hold)"));
   for (uint64_t i = 0; i < count; ++i) {
     Sub value;
     if (!next(&value)) return;
