@@ -1,0 +1,331 @@
+#include "train/dataset.h"
+
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace posenet::train {
+
+using nlohmann::json;
+
+int flip_partner(int joint) {
+  for (const auto& p : kFlipPairs) {
+    if (p[0] == joint) return p[1];
+    if (p[1] == joint) return p[0];
+  }
+  return joint;
+}
+
+const char* joint_name(int joint) {
+  static const char* names[kNumJoints] = {"r_ankle", "r_knee",   "r_hip",   "l_hip",      "l_knee",     "l_ankle",
+                                          "pelvis",  "thorax",   "upper_neck", "head_top", "r_wrist",    "r_elbow",
+                                          "r_shoulder", "l_shoulder", "l_elbow", "l_wrist"};
+  return joint >= 0 && joint < kNumJoints ? names[joint] : "?";
+}
+
+void Dataset::append(const Dataset& other) {
+  samples.insert(samples.end(), other.samples.begin(), other.samples.end());
+  skipped.insert(skipped.end(), other.skipped.begin(), other.skipped.end());
+}
+
+namespace {
+
+// A problem with one entry; the loop adds the file and entry index.
+struct EntryError {
+  std::string what;
+};
+
+template <typename... Args>
+[[noreturn]] void bad(Args&&... args) {
+  throw EntryError{detail::concat(std::forward<Args>(args)...)};
+}
+
+// Python's json module writes NaN, Infinity and -Infinity for non-finite
+// floats; strict JSON has no such literals. They are turned into marker
+// strings so that the entry holding one can be named in the error.
+const char* const kNonFiniteMarker = "\x01non-finite:";
+
+std::string quote_non_finite_literals(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size()) out += text[++i];
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out += c;
+      continue;
+    }
+    bool replaced = false;
+    for (const char* word : {"-Infinity", "Infinity", "NaN"}) {
+      const size_t n = std::char_traits<char>::length(word);
+      if (text.compare(i, n, word) == 0) {
+        out += std::string("\"") + "\\u0001non-finite:" + word + "\"";
+        i += n - 1;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out += c;
+  }
+  return out;
+}
+
+json parse_json_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw InputError(detail::concat(path.string(), ": annotation file not found"));
+    throw InputError(detail::concat(path.string(), ": cannot open annotation file"));
+  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw InputError(detail::concat(path.string(), ": read error"));
+  try {
+    return json::parse(quote_non_finite_literals(text));
+  } catch (const json::exception& e) {
+    throw InputError(detail::concat(path.string(), ": not valid JSON: ", e.what()));
+  }
+}
+
+double number(const json& v, const char* what) {
+  if (v.is_string() && v.get<std::string>().rfind(kNonFiniteMarker, 0) == 0)
+    bad(what, " is not finite (", v.get<std::string>().substr(std::char_traits<char>::length(kNonFiniteMarker)), ")");
+  if (!v.is_number()) bad(what, " must be a number, got ", v.type_name());
+  const double x = v.get<double>();
+  if (!std::isfinite(x)) bad(what, " is not finite (", x, ")");
+  return x;
+}
+
+const json& field(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end()) bad("missing field '", key, "'");
+  return *it;
+}
+
+Point2 point(const json& v, const char* what) {
+  if (!v.is_array() || v.size() != 2) bad(what, " must be [x, y], got ", v.dump());
+  return {number(v[0], what), number(v[1], what)};
+}
+
+// Runs parse(entry, i) over the entries, turning EntryErrors into InputErrors
+// naming file and entry, or into skip reasons.
+template <typename Parse>
+void for_each_entry(const json& entries, const std::filesystem::path& path, const char* entry_word,
+                    const LoadOptions& options, Dataset& out, Parse parse) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    try {
+      parse(entries[i], int64_t(i));
+    } catch (const EntryError& e) {
+      std::string reason = detail::concat(path.string(), ": ", entry_word, " ", i, ": ", e.what);
+      if (!options.skip_bad) throw InputError(reason);
+      if (options.log_skipped) std::cerr << "posenet: warning: skipping " << reason << "\n";
+      out.skipped.push_back(std::move(reason));
+    } catch (const json::exception& e) {  // a type mismatch nlohmann caught first
+      std::string reason = detail::concat(path.string(), ": ", entry_word, " ", i, ": ", e.what());
+      if (!options.skip_bad) throw InputError(reason);
+      if (options.log_skipped) std::cerr << "posenet: warning: skipping " << reason << "\n";
+      out.skipped.push_back(std::move(reason));
+    }
+  }
+}
+
+}  // namespace
+
+Dataset load_mpii_json(const std::filesystem::path& path, const std::filesystem::path& image_dir,
+                       const LoadOptions& options) {
+  const json root = parse_json_file(path);
+  if (!root.is_array())
+    throw InputError(detail::concat(path.string(), ": expected a JSON list of person records, got ", root.type_name()));
+  Dataset out;
+  out.samples.reserve(root.size());
+  for_each_entry(root, path, "entry", options, out, [&](const json& e, int64_t index) {
+    if (!e.is_object()) bad("expected an object, got ", e.type_name());
+    const json& image = field(e, "image");
+    if (!image.is_string() || image.get<std::string>().empty()) bad("'image' must be a non-empty string");
+    Sample s;
+    s.image = image_dir / image.get<std::string>();
+    s.source = path.string();
+    s.source_index = index;
+    Point2 c = point(field(e, "center"), "center");
+    double scale = number(field(e, "scale"), "scale");
+    if (!(scale > 0)) bad("scale must be positive, got ", scale);
+    if (c.x != -1) {
+      c.y += 15 * scale;
+      scale *= 1.25;
+    }
+    s.center = {c.x - 1, c.y - 1};
+    s.scale = scale;
+    const bool has_joints = e.contains("joints") || e.contains("joints_vis");
+    if (has_joints) {
+      const json& joints = field(e, "joints");
+      const json& vis = field(e, "joints_vis");
+      if (!joints.is_array() || joints.size() != kNumJoints)
+        bad("'joints' must be a list of ", kNumJoints, " [x, y] pairs, got ",
+            joints.is_array() ? std::to_string(joints.size()) + " entries" : std::string(joints.type_name()));
+      if (!vis.is_array() || vis.size() != kNumJoints)
+        bad("'joints_vis' must be a list of ", kNumJoints, " numbers, got ",
+            vis.is_array() ? std::to_string(vis.size()) + " entries" : std::string(vis.type_name()));
+      for (int j = 0; j < kNumJoints; ++j) {
+        const std::string what = detail::concat("joint ", j, " (", joint_name(j), ")");
+        Point2 p = point(joints[size_t(j)], what.c_str());
+        const double v = number(vis[size_t(j)], ("joints_vis of " + what).c_str());
+        if (v != 0 && v != 1) bad("joints_vis of ", what, " must be 0 or 1, got ", v);
+        s.joints[size_t(j)] = {p.x - 1, p.y - 1};
+        s.weight[size_t(j)] = float(v);
+      }
+    }
+    if (auto hb = e.find("headbox"); hb != e.end()) {
+      if (!hb->is_array() || hb->size() != 2) bad("'headbox' must be [[x1, y1], [x2, y2]]");
+      Point2 a = point((*hb)[0], "headbox corner"), b = point((*hb)[1], "headbox corner");
+      s.headbox = HeadBox{{a.x - 1, a.y - 1}, {b.x - 1, b.y - 1}};
+    }
+    out.samples.push_back(std::move(s));
+  });
+  return out;
+}
+
+namespace {
+
+// A COCO-style keypoint file: annotations with keypoints [x, y, v] * K,
+// mapped onto MPII joints by `map` (MPII joint -> source keypoint, or -1),
+// plus midpoint joints built from two source keypoints.
+struct KeypointMapping {
+  int num_keypoints;
+  std::array<int, kNumJoints> direct;                      // -1 = not direct
+  std::vector<std::array<int, 3>> midpoints;                // {mpii joint, kp a, kp b}
+};
+
+Dataset load_coco_style(const std::filesystem::path& path, const std::filesystem::path& image_dir,
+                        const LoadOptions& options, const KeypointMapping& mapping) {
+  const json root = parse_json_file(path);
+  if (!root.is_object())
+    throw InputError(detail::concat(path.string(), ": expected a COCO-style JSON object, got ", root.type_name()));
+  for (const char* key : {"images", "annotations"}) {
+    if (!root.contains(key) || !root[key].is_array())
+      throw InputError(detail::concat(path.string(), ": missing the '", key, "' list"));
+  }
+  Dataset out;
+  std::map<int64_t, std::string> files;
+  for_each_entry(root["images"], path, "image record", options, out, [&](const json& im, int64_t) {
+    if (!im.is_object()) bad("expected an object, got ", im.type_name());
+    const json& id = field(im, "id");
+    const json& name = field(im, "file_name");
+    if (!id.is_number_integer()) bad("'id' must be an integer");
+    if (!name.is_string() || name.get<std::string>().empty()) bad("'file_name' must be a non-empty string");
+    files[id.get<int64_t>()] = name.get<std::string>();
+  });
+  for_each_entry(root["annotations"], path, "annotation", options, out, [&](const json& a, int64_t index) {
+    if (!a.is_object()) bad("expected an object, got ", a.type_name());
+    if (auto crowd = a.find("iscrowd"); crowd != a.end() && crowd->is_number() && crowd->get<double>() != 0) return;
+    if (auto cat = a.find("category_id"); cat != a.end() && cat->is_number() && cat->get<double>() != 1) return;
+    const json& kps = field(a, "keypoints");
+    if (!kps.is_array() || kps.size() != size_t(3 * mapping.num_keypoints))
+      bad("'keypoints' must hold ", mapping.num_keypoints, " x [x, y, v] = ", 3 * mapping.num_keypoints,
+          " numbers, got ", kps.is_array() ? std::to_string(kps.size()) : std::string(kps.type_name()));
+    std::vector<Point2> p(size_t(mapping.num_keypoints));
+    std::vector<bool> labelled(size_t(mapping.num_keypoints));
+    int count = 0;
+    for (int k = 0; k < mapping.num_keypoints; ++k) {
+      const std::string what = detail::concat("keypoint ", k);
+      p[size_t(k)] = {number(kps[size_t(3 * k)], what.c_str()), number(kps[size_t(3 * k + 1)], what.c_str())};
+      const double v = number(kps[size_t(3 * k + 2)], (what + " visibility").c_str());
+      if (v != 0 && v != 1 && v != 2) bad(what, " visibility must be 0, 1 or 2, got ", v);
+      labelled[size_t(k)] = v > 0;
+      count += v > 0;
+    }
+    if (count == 0) return;  // no keypoints: not a training sample
+    const json& image_id = field(a, "image_id");
+    if (!image_id.is_number_integer()) bad("'image_id' must be an integer");
+    auto file = files.find(image_id.get<int64_t>());
+    if (file == files.end()) bad("image_id ", image_id.get<int64_t>(), " has no entry in 'images'");
+    const json& bbox = field(a, "bbox");
+    if (!bbox.is_array() || bbox.size() != 4) bad("'bbox' must be [x, y, w, h]");
+    const double x = number(bbox[0], "bbox"), y = number(bbox[1], "bbox");
+    const double w = number(bbox[2], "bbox"), h = number(bbox[3], "bbox");
+    if (!(w > 0 && h > 0)) bad("bbox has no area (", w, " x ", h, ")");
+    Sample s;
+    s.image = image_dir / file->second;
+    s.source = path.string();
+    s.source_index = index;
+    s.center = {x + w * 0.5, y + h * 0.5};
+    s.scale = std::max(w, h) / kPixelStd * 1.25;  // aspect ratio 1 (square input), 25% padding
+    for (int j = 0; j < kNumJoints; ++j) {
+      const int k = mapping.direct[size_t(j)];
+      if (k >= 0 && labelled[size_t(k)]) {
+        s.joints[size_t(j)] = p[size_t(k)];
+        s.weight[size_t(j)] = 1.0f;
+      }
+    }
+    for (const auto& [j, ka, kb] : mapping.midpoints) {
+      if (labelled[size_t(ka)] && labelled[size_t(kb)]) {
+        s.joints[size_t(j)] = {(p[size_t(ka)].x + p[size_t(kb)].x) * 0.5, (p[size_t(ka)].y + p[size_t(kb)].y) * 0.5};
+        s.weight[size_t(j)] = 1.0f;
+      }
+    }
+    out.samples.push_back(std::move(s));
+  });
+  return out;
+}
+
+}  // namespace
+
+Dataset load_coco_keypoints(const std::filesystem::path& json_path, const std::filesystem::path& image_dir,
+                            const LoadOptions& options) {
+  // COCO: 0 nose, 1 l_eye, 2 r_eye, 3 l_ear, 4 r_ear, 5 l_shoulder, 6 r_shoulder, 7 l_elbow, 8 r_elbow,
+  // 9 l_wrist, 10 r_wrist, 11 l_hip, 12 r_hip, 13 l_knee, 14 r_knee, 15 l_ankle, 16 r_ankle.
+  KeypointMapping m{17, {16, 14, 12, 11, 13, 15, -1, -1, -1, -1, 10, 8, 6, 5, 7, 9}, {{kPelvis, 11, 12}, {kThorax, 5, 6}}};
+  return load_coco_style(json_path, image_dir, options, m);
+}
+
+Dataset load_aic_keypoints(const std::filesystem::path& json_path, const std::filesystem::path& image_dir,
+                           const LoadOptions& options) {
+  // AIC: 0 r_shoulder, 1 r_elbow, 2 r_wrist, 3 l_shoulder, 4 l_elbow, 5 l_wrist, 6 r_hip, 7 r_knee,
+  // 8 r_ankle, 9 l_hip, 10 l_knee, 11 l_ankle, 12 head_top, 13 neck.
+  KeypointMapping m{14, {8, 7, 6, 9, 10, 11, -1, -1, 13, 12, 2, 1, 0, 3, 4, 5}, {{kPelvis, 6, 9}, {kThorax, 0, 3}}};
+  return load_coco_style(json_path, image_dir, options, m);
+}
+
+namespace {
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> parts;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, sep)) parts.push_back(item);
+  return parts;
+}
+}  // namespace
+
+Dataset load_dataset_spec(const std::string& spec, const LoadOptions& options) {
+  Dataset all;
+  for (const std::string& one : split(spec, ',')) {
+    const std::vector<std::string> parts = split(one, ':');
+    PN_CHECK(parts.size() >= 2, "dataset spec '", one, "': expected kind:path (mpii:DIR[:split], coco:JSON:IMAGES, aic:JSON:IMAGES)");
+    const std::string& kind = parts[0];
+    if (kind == "mpii") {
+      PN_CHECK(parts.size() <= 3, "dataset spec '", one, "': expected mpii:DIR[:split]");
+      const std::filesystem::path dir = parts[1];
+      const std::string split_name = parts.size() == 3 ? parts[2] : "train";
+      all.append(load_mpii_json(dir / "annot" / (split_name + ".json"), dir / "images", options));
+    } else if (kind == "coco" || kind == "aic") {
+      PN_CHECK(parts.size() == 3, "dataset spec '", one, "': expected ", kind, ":JSON:IMAGES");
+      all.append(kind == "coco" ? load_coco_keypoints(parts[1], parts[2], options)
+                                : load_aic_keypoints(parts[1], parts[2], options));
+    } else {
+      PN_FAIL("dataset spec '", one, "': unknown kind '", kind, "' (mpii, coco or aic)");
+    }
+  }
+  return all;
+}
+
+}  // namespace posenet::train

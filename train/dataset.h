@@ -1,0 +1,99 @@
+// Person samples for single-person pose training, in MPII's 16-joint order,
+// and the loaders of the annotation formats we train on: the MPII JSON
+// layout, COCO person keypoints and AI Challenger keypoints (COCO-style).
+//
+// All coordinates in a Sample are 0-based image pixels; center/scale are the
+// crop box after the usual load-time adjustments (scale in 200-px units).
+#pragma once
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "train/affine.h"
+
+namespace posenet::train {
+
+inline constexpr int kNumJoints = 16;
+
+// MPII joint order.
+enum MpiiJoint : int {
+  kRAnkle = 0, kRKnee, kRHip, kLHip, kLKnee, kLAnkle, kPelvis, kThorax, kUpperNeck, kHeadTop,
+  kRWrist, kRElbow, kRShoulder, kLShoulder, kLElbow, kLWrist
+};
+// Left/right pairs swapped by a horizontal flip.
+inline constexpr std::array<std::array<int, 2>, 6> kFlipPairs{{{0, 5}, {1, 4}, {2, 3}, {10, 15}, {11, 14}, {12, 13}}};
+// flip_partner(j): the joint j becomes after a horizontal flip.
+int flip_partner(int joint);
+const char* joint_name(int joint);  // "r_ankle", ...
+
+using Joints = std::array<Point2, kNumJoints>;
+using JointWeights = std::array<float, kNumJoints>;
+
+struct HeadBox {
+  Point2 top_left, bottom_right;  // 0-based pixels
+};
+
+struct Sample {
+  std::filesystem::path image;  // full path of the image file
+  Point2 center;                // 0-based, after the dataset's adjustments
+  double scale = 1.0;           // box size / 200 px, after the adjustments
+  Joints joints{};              // 0-based pixels
+  JointWeights weight{};        // 1 = annotated, 0 = not (or not in this dataset)
+  std::optional<HeadBox> headbox;
+  int64_t source_index = 0;     // entry index in the annotation file
+  std::string source;           // the annotation file
+};
+
+struct LoadOptions {
+  // Log and skip malformed entries instead of throwing.
+  bool skip_bad = false;
+  // Print each skipped entry's reason to stderr (when skip_bad).
+  bool log_skipped = true;
+};
+
+struct Dataset {
+  std::vector<Sample> samples;
+  std::vector<std::string> skipped;  // reasons, "file: entry i: problem"
+
+  size_t size() const { return samples.size(); }
+  const Sample& operator[](size_t i) const { return samples[i]; }
+  // "Additional data": appends other's samples (and skip reasons).
+  void append(const Dataset& other);
+};
+
+// MPII JSON: a list of {image, center (1-based), scale, joints (16 x [x,y],
+// 1-based), joints_vis (16 x 0/1)}. Applies the load-time adjustments of
+// SB/HRNet: joints -1, center -1, and when center[0] != -1 (before the
+// shift) center_y += 15*scale and scale *= 1.25. An entry without joints
+// (the test split) loads with all weights 0. An optional "headbox"
+// [[x1,y1],[x2,y2]] (1-based) is read when present. Images are
+// image_dir / image.
+Dataset load_mpii_json(const std::filesystem::path& json, const std::filesystem::path& image_dir,
+                       const LoadOptions& options = {});
+
+// COCO person keypoints (17 keypoints) mapped onto MPII's 16 joints.
+// Person annotations with num_keypoints > 0 (and iscrowd 0) are used.
+// bbox [x,y,w,h] -> center (x + w/2, y + h/2), scale = max(w, h)/200 * 1.25
+// (SB's _box2cs for a square input). Mapping: ankles, knees, hips,
+// shoulders, elbows, wrists directly; pelvis = midpoint of the hips and
+// thorax = midpoint of the shoulders when both are labelled; upper_neck and
+// head_top have no counterpart among COCO's face keypoints: weight 0.
+Dataset load_coco_keypoints(const std::filesystem::path& json, const std::filesystem::path& image_dir,
+                            const LoadOptions& options = {});
+
+// AI Challenger keypoints in COCO layout (14 keypoints: r/l shoulder, elbow,
+// wrist, r/l hip, knee, ankle, head_top, neck). Limbs map directly,
+// head_top -> head_top, neck -> upper_neck, pelvis/thorax = midpoints of
+// the hips/shoulders when both are labelled. Box as for COCO.
+Dataset load_aic_keypoints(const std::filesystem::path& json, const std::filesystem::path& image_dir,
+                           const LoadOptions& options = {});
+
+// Reads "kind:path" dataset specs used by the CLI: mpii:DIR[:split] (DIR has
+// annot/<split>.json and images/, split defaults to train), coco:JSON:IMAGES,
+// aic:JSON:IMAGES. Several specs joined with ',' are concatenated.
+Dataset load_dataset_spec(const std::string& spec, const LoadOptions& options = {});
+
+}  // namespace posenet::train

@@ -1,0 +1,93 @@
+#include "train/image.h"
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <fstream>
+#include <memory>
+
+#include "core/error.h"
+
+// stb's implementations live in this translation unit only.
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_PNG
+#define STBI_FAILURE_USERMSG
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#endif
+#include <stb_image.h>
+#include <stb_image_write.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+namespace posenet::train {
+
+Image decode_image(const uint8_t* data, size_t size, const std::string& name) {
+  if (size == 0) throw InputError(detail::concat(name, ": image file is empty"));
+  if (size > size_t(INT_MAX)) throw InputError(detail::concat(name, ": image file is too large (", size, " bytes)"));
+  int w = 0, h = 0, channels_in_file = 0;
+  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
+      stbi_load_from_memory(data, int(size), &w, &h, &channels_in_file, 3), stbi_image_free);
+  if (!pixels) {
+    const char* reason = stbi_failure_reason();
+    throw InputError(detail::concat(name, ": cannot decode image (", reason ? reason : "unknown reason",
+                                    "); expected a JPEG or PNG file"));
+  }
+  if (w <= 0 || h <= 0) throw InputError(detail::concat(name, ": image has zero size (", w, "x", h, ")"));
+  Image image;
+  image.width = w;
+  image.height = h;
+  image.pixels.assign(pixels.get(), pixels.get() + size_t(w) * size_t(h) * 3);
+  return image;
+}
+
+Image read_image(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw InputError(detail::concat(path.string(), ": image file not found"));
+    throw InputError(detail::concat(path.string(), ": cannot open image file for reading"));
+  }
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw InputError(detail::concat(path.string(), ": read error"));
+  return decode_image(bytes.data(), bytes.size(), path.string());
+}
+
+namespace {
+void check_writable(const Image& image, const std::filesystem::path& path) {
+  PN_CHECK(image.width > 0 && image.height > 0 && image.channels == 3 &&
+               image.pixels.size() == size_t(image.width) * size_t(image.height) * 3,
+           path.string(), ": cannot write an image of size ", image.width, "x", image.height, " with ",
+           image.pixels.size(), " bytes");
+}
+}  // namespace
+
+void write_jpeg(const std::filesystem::path& path, const Image& image, int quality) {
+  check_writable(image, path);
+  PN_CHECK(quality >= 1 && quality <= 100, "JPEG quality must be in [1, 100], got ", quality);
+  if (!stbi_write_jpg(path.c_str(), image.width, image.height, 3, image.pixels.data(), quality))
+    PN_FAIL(path.string(), ": cannot write JPEG file");
+}
+
+void write_png(const std::filesystem::path& path, const Image& image) {
+  check_writable(image, path);
+  if (!stbi_write_png(path.c_str(), image.width, image.height, 3, image.pixels.data(), image.width * 3))
+    PN_FAIL(path.string(), ": cannot write PNG file");
+}
+
+void write_image(const std::filesystem::path& path, const Image& image) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  if (ext == ".jpg" || ext == ".jpeg") return write_jpeg(path, image);
+  if (ext == ".png") return write_png(path, image);
+  PN_FAIL(path.string(), ": unknown image extension '", ext, "' (use .jpg, .jpeg or .png)");
+}
+
+}  // namespace posenet::train

@@ -1,0 +1,127 @@
+// The training/evaluation input pipeline: a multi-threaded loader with a
+// bounded prefetch window that turns a Dataset into batches of normalised
+// NHWC crops, per-stage Gaussian targets and joint weights.
+//
+// Determinism: the epoch's order comes from Generator(seed).fork(epoch) and
+// each sample's augmentation from Generator(seed, 1).fork(epoch * N + index)
+// (N = dataset size, index = the sample's dataset index), so batches are
+// bitwise identical whatever the number of workers, and a run can resume at
+// any (epoch, batch).
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "core/tensor.h"
+#include "train/augment.h"
+#include "train/dataset.h"
+#include "train/targets.h"
+
+namespace posenet::train {
+
+struct LoaderConfig {
+  int batch_size = 32;
+  int workers = 4;       // 0 = build batches on the calling thread
+  int queue_depth = 4;   // batches prepared ahead of the consumer
+  bool shuffle = true;
+  bool drop_last = true;
+  bool augment = true;   // false: the evaluation transform (no randomness)
+  uint64_t seed = 0;
+  AugmentConfig augmentation;
+  CropConfig crop;
+  int heatmap_width = 64;
+  int heatmap_height = 64;
+  SigmaSchedule sigmas = SigmaSchedule::constant(1, 2.0);
+};
+
+struct Batch {
+  int64_t epoch = 0;
+  int64_t index = 0;                  // batch index within the epoch
+  Tensor images;                      // [B, H, W, 3] float32, CPU
+  std::vector<Tensor> targets;        // per stage: [B, Hh, Wh, 16] float32
+  Tensor target_weight;               // [B, 16] float32
+  std::vector<double> sigmas;         // per stage, as used for targets
+  std::vector<int64_t> sample_indices;
+  std::vector<Point2> centers;        // crop center (original pixels, unflipped)
+  std::vector<double> scales;         // crop scale after augmentation
+  std::vector<double> rotations;      // degrees
+  std::vector<uint8_t> flipped;
+  std::vector<Point2> image_sizes;    // original (width, height)
+
+  int64_t size() const { return int64_t(sample_indices.size()); }
+};
+
+// One prepared sample (what the loader puts in a batch row).
+struct PreparedSample {
+  std::vector<float> image;                 // [H, W, 3]
+  std::vector<std::vector<float>> targets;  // per sigma: [Hh, Wh, 16]
+  JointWeights weight{};
+  AugmentParams params;
+  CropResult crop;
+  int image_width = 0, image_height = 0;
+};
+PreparedSample prepare_sample(const Sample& sample, const Image& image, const AugmentParams& params,
+                              const LoaderConfig& config, const std::vector<double>& sigmas);
+
+class DataLoader {
+ public:
+  DataLoader(std::shared_ptr<const Dataset> dataset, LoaderConfig config);
+  ~DataLoader();
+  DataLoader(const DataLoader&) = delete;
+  DataLoader& operator=(const DataLoader&) = delete;
+
+  int64_t batches_per_epoch() const;
+  const LoaderConfig& config() const { return config_; }
+  const Dataset& dataset() const { return *dataset_; }
+
+  // Starts (or restarts) producing epoch's batches from first_batch on.
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
+  // The next batch in order, or nullopt after the epoch's last. Rethrows a
+  // worker's error (which names the file) when its batch is reached.
+  std::optional<Batch> next();
+
+  // The sample order of an epoch (a pure function of seed and epoch).
+  std::vector<int64_t> epoch_order(int64_t epoch) const;
+  // The augmentation of one sample in one epoch.
+  AugmentParams sample_params(int64_t epoch, int64_t sample_index) const;
+  // Builds one batch synchronously (what workers=0 runs).
+  Batch build_batch(int64_t epoch, int64_t batch_index, const std::vector<int64_t>& order) const;
+
+ private:
+  // An empty batch of `rows` samples (tensors allocated, metadata sized).
+  Batch allocate_batch(int64_t epoch, int64_t batch_index, int64_t rows) const;
+  // Prepares dataset sample `index` into row `row` of batch.
+  void fill_row(Batch& batch, int64_t row, int64_t index) const;
+  void stop_workers();
+  void worker_loop();
+
+  std::shared_ptr<const Dataset> dataset_;
+  LoaderConfig config_;
+
+  // Workers claim single samples (epoch positions) of the batches in the
+  // window [next_deliver_, next_deliver_ + queue_depth), so all of them work
+  // even on one batch; a batch is ready when all its rows are filled.
+  struct Pending {
+    Batch batch;
+    int64_t remaining = 0;
+    int64_t error_row = -1;  // the lowest failing row, so the error is deterministic
+    std::exception_ptr error;
+  };
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::thread> threads_;
+  bool stop_ = false;
+  int64_t epoch_ = 0;
+  std::vector<int64_t> order_;
+  int64_t next_position_ = 0, end_position_ = 0;  // sample positions in the epoch
+  int64_t next_deliver_ = 0, end_ = 0;            // batch indices
+  std::map<int64_t, std::unique_ptr<Pending>> pending_;
+};
+
+}  // namespace posenet::train

@@ -1,0 +1,90 @@
+#include "train/targets.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace posenet::train {
+
+void gaussian_targets(const Joints& joints, const JointWeights& weight, const std::vector<double>& sigmas,
+                      const HeatmapGeometry& g, const std::vector<float*>& out, float* weight_out) {
+  PN_CHECK(!sigmas.empty() && sigmas.size() == out.size(), "gaussian_targets: ", sigmas.size(), " sigmas for ",
+           out.size(), " outputs");
+  const int W = g.heatmap_width, H = g.heatmap_height, K = kNumJoints;
+  PN_CHECK(W > 0 && H > 0 && g.input_width > 0 && g.input_height > 0, "gaussian_targets: bad geometry");
+  const double stride_x = double(g.input_width) / W, stride_y = double(g.input_height) / H;
+  double min_sigma = sigmas[0];
+  for (double s : sigmas) {
+    PN_CHECK(s > 0 && std::isfinite(s), "gaussian_targets: sigma must be positive, got ", s);
+    min_sigma = std::min(min_sigma, s);
+  }
+  for (float* o : out) std::memset(o, 0, sizeof(float) * size_t(W) * size_t(H) * size_t(K));
+  const int r_min = int(std::floor(3 * min_sigma));
+  for (int j = 0; j < K; ++j) {
+    weight_out[j] = weight[size_t(j)] > 0 ? 1.0f : 0.0f;
+    if (weight_out[j] == 0.0f) continue;
+    const Point2 p = joints[size_t(j)];
+    // Truncation toward zero, as int() in SB.
+    const double fx = std::trunc(p.x / stride_x + 0.5), fy = std::trunc(p.y / stride_y + 0.5);
+    if (!std::isfinite(fx) || !std::isfinite(fy) || fx + r_min < 0 || fy + r_min < 0 || fx - r_min >= W ||
+        fy - r_min >= H) {
+      weight_out[j] = 0.0f;
+      continue;
+    }
+    const int mx = int(fx), my = int(fy);
+    for (size_t s = 0; s < sigmas.size(); ++s) {
+      const double sigma = sigmas[s];
+      const int r = int(std::floor(3 * sigma));
+      const double inv = 1.0 / (2 * sigma * sigma);
+      const int x0 = std::max(mx - r, 0), x1 = std::min(mx + r, W - 1);
+      const int y0 = std::max(my - r, 0), y1 = std::min(my + r, H - 1);
+      float* o = out[s];
+      for (int y = y0; y <= y1; ++y)
+        for (int x = x0; x <= x1; ++x) {
+          const double d2 = double(x - mx) * (x - mx) + double(y - my) * (y - my);
+          o[(size_t(y) * size_t(W) + size_t(x)) * size_t(K) + size_t(j)] = float(std::exp(-d2 * inv));
+        }
+    }
+  }
+}
+
+void SigmaSchedule::validate() const {
+  PN_CHECK(!start.empty(), "sigma schedule: no stages");
+  for (double s : start) PN_CHECK(s > 0 && std::isfinite(s), "sigma schedule: sigma must be positive, got ", s);
+  if (!end.empty()) {
+    PN_CHECK(end.size() == start.size(), "sigma schedule: ", start.size(), " start sigmas but ", end.size(),
+             " final sigmas");
+    for (double s : end) PN_CHECK(s > 0 && std::isfinite(s), "sigma schedule: sigma must be positive, got ", s);
+  }
+}
+
+std::vector<double> SigmaSchedule::at_epoch(int epoch) const {
+  validate();
+  if (end.empty() || epochs <= 1) return start;
+  const double t = double(std::clamp(epoch, 0, epochs - 1)) / double(epochs - 1);
+  std::vector<double> out(start.size());
+  for (size_t i = 0; i < start.size(); ++i) out[i] = start[i] + (end[i] - start[i]) * t;
+  return out;
+}
+
+SigmaSchedule SigmaSchedule::constant(int stages, double sigma) {
+  PN_CHECK(stages > 0, "sigma schedule: need at least one stage");
+  SigmaSchedule s;
+  s.start.assign(size_t(stages), sigma);
+  s.validate();
+  return s;
+}
+
+SigmaSchedule SigmaSchedule::arithmetic(int stages, double first, double last) {
+  PN_CHECK(stages > 0, "sigma schedule: need at least one stage");
+  SigmaSchedule s;
+  s.start.resize(size_t(stages));
+  for (int i = 0; i < stages; ++i)
+    s.start[size_t(i)] = stages == 1 ? last : first + (last - first) * double(i) / double(stages - 1);
+  s.validate();
+  return s;
+}
+
+}  // namespace posenet::train
