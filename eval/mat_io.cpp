@@ -100,6 +100,25 @@ void check_v5_array(const std::filesystem::path& path, const unsigned char* p, u
   if (!next(&flags) || flags.bytes < 4 || !next(&dims) || !next(&name))
     corrupt("has a header that does not fit in its " + std::to_string(n) + " bytes");
   const uint32_t cls = word(flags.data) & 0xff;
+  if (cls == 4 /* char */) {
+    // matio sizes a char array's buffer by its data element but reports the
+    // dimensions' character count: the element must hold that many.
+    uint64_t chars = 1;
+    for (uint64_t d = 0; d + 4 <= dims.bytes; d += 4)
+      chars = std::min<uint64_t>(chars * std::min<uint64_t>(word(dims.data + d), n), n + 1);
+    Sub data;
+    if (chars == 0) return;
+    if (!next(&data)) corrupt("has no character data");
+    uint64_t width = 1;  // bytes per character of the stored type
+    switch (data.type) {
+      case 3: case 4: case 17: width = 2; break;           // (u)int16, UTF-16
+      case 5: case 6: case 7: case 18: width = 4; break;   // (u)int32, single, UTF-32
+      case 9: case 12: case 13: width = 8; break;          // double, (u)int64
+      default: break;
+    }
+    if (data.bytes / width < chars) corrupt("holds fewer characters than its dimensions declare");
+    return;
+  }
   if (cls != 1 /* cell */ && cls != 2 /* struct */ && cls != 3 /* object */) return;
   uint64_t per_element = 1;
   if (cls == 3 && !next(&name)) corrupt("has no class name");  // an object's class name comes first

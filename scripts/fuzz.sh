@@ -84,7 +84,7 @@ done
 for i in "${!pids[@]}"; do
   t=${names[$i]}
   if wait "${pids[$i]}"; then
-    echo "fuzz: $t: $(grep -Eo '#[0-9]+ +DONE.*' "$LOGS/$t.log" | tail -1 || true)"
+    echo "fuzz: $t: $(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "$LOGS/$t.log" | tail -1 || true)s, $(find "$BUILD/work/${t#fuzz_}" -type f | wc -l) new inputs kept"
   else
     echo "fuzz: $t: FAILED (log: $LOGS/$t.log, inputs: $BUILD/artifacts/${t#fuzz_}/)"
     grep -E 'ERROR|SUMMARY|Test unit written|error message' "$LOGS/$t.log" | head -20 || true
