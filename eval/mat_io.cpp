@@ -191,6 +191,24 @@ void check_v5_complete(const std::filesystem::path& path) {
   }
 }
 
+// Only MAT v5 and v7.3 files (what MATLAB, scipy and the MPII toolkit write)
+// are handed to matio: its v4 reader, tried for any other file, allocates
+// whatever name length the first bytes declare (gigabytes for a corrupt
+// file). Both formats start with a 128-byte header ending in a version and
+// the "IM"/"MI" byte-order mark.
+void check_mat_header(const std::filesystem::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  unsigned char header[128];
+  const bool complete = bool(f.read(reinterpret_cast<char*>(header), sizeof header));
+  const bool little = complete && header[126] == 'I' && header[127] == 'M';
+  const bool big = complete && header[126] == 'M' && header[127] == 'I';
+  const unsigned version = little ? header[125] : header[124];
+  if (!(little || big) || (version != 1 && version != 2))
+    throw InputError(detail::concat(path.string(),
+                                    ": not a MATLAB v5 or v7.3 .mat file (no MAT-file header; MAT v4 files "
+                                    "are not supported)"));
+}
+
 MatFile open_for_reading(const std::filesystem::path& path) {
   install_matio_log();
   g_last_matio_message.clear();
@@ -199,6 +217,7 @@ MatFile open_for_reading(const std::filesystem::path& path) {
     throw InputError(detail::concat(path.string(), ": no such file"));
   if (std::filesystem::is_directory(path, ec))
     throw InputError(detail::concat(path.string(), ": is a directory, not a .mat file"));
+  check_mat_header(path);
   MatFile mat(Mat_Open(path.string().c_str(), MAT_ACC_RDONLY));
   if (!mat)
     throw InputError(detail::concat(path.string(), ": not a readable MATLAB .mat file", matio_detail()));

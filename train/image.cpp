@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
+#include <cstddef>
 #include <fstream>
 #include <memory>
 
@@ -33,32 +34,36 @@ namespace {
 
 // stb_image 2.27 (Debian 12) writes past its Huffman size table when a JPEG
 // DHT segment declares more than 256 codes (fixed upstream in 2.28), so
-// those tables are checked here first. Walks the marker segments, including
-// the ones between the scans of a progressive JPEG.
+// those tables are checked here first. The walk follows stb's reader: bytes
+// between segments are skipped, a segment may run past the end of the file
+// (stb reads zeros there), and the segments between the scans of a
+// progressive JPEG count too.
 void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::string& name) {
   if (size < 4 || data[0] != 0xFF || data[1] != 0xD8) return;  // not a JPEG
+  auto byte = [&](size_t at) -> size_t { return at < size ? data[at] : 0; };
   size_t pos = 2;
-  while (pos + 4 <= size) {
-    if (data[pos] != 0xFF) return;  // stb reports the broken structure itself
+  while (pos + 1 < size) {
+    if (data[pos] != 0xFF) { ++pos; continue; }  // stb skips stray bytes, then fill 0xFFs
+    while (pos + 1 < size && data[pos + 1] == 0xFF) ++pos;
+    if (pos + 1 >= size) return;
     const uint8_t marker = data[pos + 1];
-    if (marker == 0xFF) { ++pos; continue; }  // fill byte
-    if (marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) { pos += 2; continue; }
+    pos += 2;
     if (marker == 0xD9) return;  // end of image
-    const size_t length = size_t(data[pos + 2]) << 8 | data[pos + 3];
-    if (length < 2 || pos + 2 + length > size) return;
+    if (marker == 0x00 || marker == 0x01 || marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7)) continue;
+    const size_t length = byte(pos) << 8 | byte(pos + 1);
     if (marker == 0xC4) {  // DHT: tables of {class/id, 16 code counts, the symbols}
-      size_t at = pos + 4;
-      const size_t end = pos + 2 + length;
-      while (at + 17 <= end) {
+      size_t at = pos + 2;
+      for (ptrdiff_t left = ptrdiff_t(length) - 2; left > 0;) {
         size_t codes = 0;
-        for (int i = 1; i <= 16; ++i) codes += data[at + size_t(i)];
+        for (size_t i = 1; i <= 16; ++i) codes += byte(at + i);
         if (codes > 256)
           throw InputError(detail::concat(name, ": cannot decode image (corrupt JPEG: a Huffman table declares ",
                                           codes, " codes, at most 256 exist)"));
         at += 17 + codes;
+        left -= ptrdiff_t(17 + codes);
       }
     }
-    pos += 2 + length;
+    pos += length;
     if (marker == 0xDA) {  // entropy-coded data up to the next marker
       while (pos + 1 < size && !(data[pos] == 0xFF && data[pos + 1] != 0 && (data[pos + 1] < 0xD0 || data[pos + 1] > 0xD7)))
         ++pos;
