@@ -52,14 +52,14 @@ struct VarFreer {
 using MatFile = std::unique_ptr<mat_t, MatCloser>;
 using MatVar = std::unique_ptr<matvar_t, VarFreer>;
 
-// matio allocates a cell or struct array for its declared element count
-// before reading the elements, so a corrupt file of a few KB that declares
-// 1x1700000000 cells costs gigabytes and minutes. Every cell or field value
-// is an element of at least 8 bytes, so the count must fit in the bytes the
-// array holds; nested cells and structs are checked the same way, and an
-// array whose header (flags, dimensions, name, field names) does not fit in
-// it is refused. `p` holds the payload of one miMATRIX element (n bytes,
-// starting at file offset at).
+// matio allocates an array for its declared element count before reading
+// its data, so a corrupt file of a few KB that declares 1x1700000000 cells
+// costs gigabytes and minutes. The count must fit in the bytes the array
+// holds: a cell or field value is an element of at least 8 bytes, a char or
+// numeric value a stored value of its type's width. Nested cells and structs
+// are checked the same way, and an array whose header (flags, dimensions,
+// name, field names) does not fit in it is refused. `p` holds the payload of
+// one miMATRIX element (n bytes, starting at file offset at).
 void check_v5_array(const std::filesystem::path& path, const unsigned char* p, uint64_t n, uint64_t at,
                     bool little, int depth) {
   auto word = [&](const unsigned char* q) {
@@ -100,23 +100,27 @@ void check_v5_array(const std::filesystem::path& path, const unsigned char* p, u
   if (!next(&flags) || flags.bytes < 4 || !next(&dims) || !next(&name))
     corrupt("has a header that does not fit in its " + std::to_string(n) + " bytes");
   const uint32_t cls = word(flags.data) & 0xff;
-  if (cls == 4 /* char */) {
-    // matio sizes a char array's buffer by its data element but reports the
-    // dimensions' character count: the element must hold that many.
-    uint64_t chars = 1;
-    for (uint64_t d = 0; d + 4 <= dims.bytes; d += 4)
-      chars = std::min<uint64_t>(chars * std::min<uint64_t>(word(dims.data + d), n), n + 1);
+  // Element count, saturated just above what the payload could hold.
+  uint64_t elements = 1;
+  for (uint64_t d = 0; d + 4 <= dims.bytes; d += 4) {
+    const int32_t extent = int32_t(word(dims.data + d));
+    if (extent < 0) corrupt("has a negative dimension");
+    elements = std::min<uint64_t>(elements * std::min<uint64_t>(uint64_t(extent), n), n + 1);
+  }
+  if (cls == 4 || (cls >= 6 && cls <= 15)) {
+    // Char and numeric arrays: matio allocates the dimensions' element count
+    // before reading the data element, which must hold that many values.
     Sub data;
-    if (chars == 0) return;
-    if (!next(&data)) corrupt("has no character data");
-    uint64_t width = 1;  // bytes per character of the stored type
+    if (elements == 0) return;
+    if (!next(&data)) corrupt("has no data");
+    uint64_t width = 1;  // bytes per value of the stored type
     switch (data.type) {
       case 3: case 4: case 17: width = 2; break;           // (u)int16, UTF-16
       case 5: case 6: case 7: case 18: width = 4; break;   // (u)int32, single, UTF-32
       case 9: case 12: case 13: width = 8; break;          // double, (u)int64
       default: break;
     }
-    if (data.bytes / width < chars) corrupt("holds fewer characters than its dimensions declare");
+    if (data.bytes / width < elements) corrupt("holds fewer values than its dimensions declare");
     return;
   }
   if (cls != 1 /* cell */ && cls != 2 /* struct */ && cls != 3 /* object */) return;
@@ -129,13 +133,8 @@ void check_v5_array(const std::filesystem::path& path, const unsigned char* p, u
     per_element = length == 0 ? 0 : field_names.bytes / length;
   }
   const uint64_t room = (n - pos) / 8;  // most values the remaining bytes can hold
-  uint64_t count = per_element;
-  for (uint64_t d = 0; d + 4 <= dims.bytes && count > 0; d += 4) {
-    const int32_t extent = int32_t(word(dims.data + d));
-    if (extent < 0) corrupt("has a negative dimension");
-    count = uint64_t(extent) > room ? room + 1 : count * uint64_t(extent);
-    if (count > room) corrupt("declares more elements than its " + std::to_string(n) + " bytes can hold");
-  }
+  const uint64_t count = std::min<uint64_t>(elements, room + 1) * std::min<uint64_t>(per_element, room + 1);
+  if (count > room) corrupt("declares more elements than its " + std::to_string(n) + " bytes can hold");
   for (uint64_t i = 0; i < count; ++i) {
     Sub value;
     if (!next(&value)) return;

@@ -39,9 +39,12 @@ namespace {
 // (stb reads zeros there), and the segments between the scans of a
 // progressive JPEG count too.
 void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::string& name) {
-  if (size < 4 || data[0] != 0xFF || data[1] != 0xD8) return;  // not a JPEG
+  // SOI: 0xFF, any further 0xFF fill bytes, 0xD8 (as stb's marker reader).
+  size_t pos = 0;
+  while (pos < size && data[pos] == 0xFF) ++pos;
+  if (pos == 0 || pos >= size || data[pos] != 0xD8) return;  // not a JPEG
+  ++pos;
   auto byte = [&](size_t at) -> size_t { return at < size ? data[at] : 0; };
-  size_t pos = 2;
   while (pos + 1 < size) {
     if (data[pos] != 0xFF) { ++pos; continue; }  // stb skips stray bytes, then fill 0xFFs
     while (pos + 1 < size && data[pos + 1] == 0xFF) ++pos;
