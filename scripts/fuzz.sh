@@ -60,6 +60,7 @@ dict_for() {  # a libFuzzer dictionary per input kind, when there is one
     fuzz_*json) echo "-dict=$ROOT/fuzz/dict/json.dict" ;;
     fuzz_safetensors) echo "-dict=$ROOT/fuzz/dict/safetensors.dict" ;;
     fuzz_image) echo "-dict=$ROOT/fuzz/dict/image.dict" ;;
+    fuzz_train_config) echo "-dict=$ROOT/fuzz/dict/toml.dict" ;;
     *) ;;
   esac
 }
