@@ -478,6 +478,16 @@ void write_ground_truth_mat(const std::filesystem::path& path, const GroundTruth
   });
 }
 
+std::vector<MatVariableInfo> describe_mat_file(const std::filesystem::path& path) {
+  MatFile mat = open_for_reading(path);
+  std::vector<MatVariableInfo> out;
+  while (matvar_t* raw = Mat_VarReadNextInfo(mat.get())) {
+    MatVar v(raw);
+    out.push_back({v->name ? v->name : "", class_name(v->class_type), std::vector<size_t>(v->dims, v->dims + v->rank)});
+  }
+  return out;
+}
+
 Predictions read_predictions_mat(const std::filesystem::path& path) {
   MatFile mat = open_for_reading(path);
   MatVar var = read_variable(mat.get(), path, "preds");

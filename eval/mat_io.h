@@ -42,6 +42,18 @@ GroundTruth read_ground_truth_mat(const std::filesystem::path& path);
 // the rest double), so read_ground_truth_mat and scipy's loadmat read it back.
 void write_ground_truth_mat(const std::filesystem::path& path, const GroundTruth& gt);
 
+// One variable of a MATLAB file as its header describes it.
+struct MatVariableInfo {
+  std::string name;
+  std::string class_name;  // "cell", "uint8", "double", "char", ...
+  std::vector<size_t> dims;
+};
+
+// The variables of a MATLAB file, in file order (to compare a written file's
+// layout with a reference one). Throws InputError naming the file when it
+// cannot be read.
+std::vector<MatVariableInfo> describe_mat_file(const std::filesystem::path& path);
+
 // Reads `preds` (N x 16 x 2, double or single).
 Predictions read_predictions_mat(const std::filesystem::path& path);
 

@@ -29,33 +29,33 @@ TEST(Affine, MatchesSimpleBaselinesClosedForm) {
     const Point2 c{g.uniform(0, 1000), g.uniform(0, 700)};
     const double s = g.uniform(0.5, 6), r = g.uniform(-60, 60);
     const int ow = t % 2 ? 256 : 192, oh = 256;
-    const Affine2x3 m = get_affine_transform(c, s, r, ow, oh);
+    const Affine2x3 m = eval::get_affine_transform(c, {s, s}, r, ow, oh);
     expect_point_near(m.apply(c), {ow / 2.0, oh / 2.0}, 1e-9);
     for (int k = 0; k < 5; ++k) {
       const Point2 p{g.uniform(-100, 1100), g.uniform(-100, 800)};
       expect_point_near(m.apply(p), closed_form(c, s, r, ow, oh, p), 1e-7);
     }
     // inverse=true is the inverse map.
-    const Affine2x3 inv = get_affine_transform(c, s, r, ow, oh, true);
+    const Affine2x3 inv = eval::get_affine_transform(c, {s, s}, r, ow, oh, true);
     const Point2 q{g.uniform(0, ow), g.uniform(0, oh)};
     expect_point_near(m.apply(inv.apply(q)), q, 1e-7);
     expect_point_near(m.inverse().apply(q), inv.apply(q), 1e-7);
   }
   // Unrotated: the top-middle of the box maps to the output's top-middle.
-  const Affine2x3 m = get_affine_transform({100, 100}, 1.0, 0.0, 64, 64);
+  const Affine2x3 m = eval::get_affine_transform({100, 100}, {1.0, 1.0}, 0.0, 64, 64);
   expect_point_near(m.apply({100, 0}), {32, 0}, 1e-12);
   // SB's rotation sense: +90 degrees brings the point right of the center to the top.
-  expect_point_near(get_affine_transform({100, 100}, 1.0, 90.0, 64, 64).apply({200, 100}), {32, 0}, 1e-9);
+  expect_point_near(eval::get_affine_transform({100, 100}, {1.0, 1.0}, 90.0, 64, 64).apply({200, 100}), {32, 0}, 1e-9);
 }
 
 TEST(Affine, FromPointsRecoversAMap) {
   const Affine2x3 truth{{1.5, -0.3, 7, 0.2, 0.9, -4}};
   std::array<Point2, 3> src{{{0, 0}, {10, 3}, {-4, 8}}}, dst;
   for (int i = 0; i < 3; ++i) dst[size_t(i)] = truth.apply(src[size_t(i)]);
-  const Affine2x3 m = affine_from_points(src, dst);
+  const Affine2x3 m = eval::affine_from_points(src, dst);
   for (int i = 0; i < 6; ++i) EXPECT_NEAR(m.m[size_t(i)], truth.m[size_t(i)], 1e-12);
-  EXPECT_THROW(affine_from_points({{{0, 0}, {1, 1}, {2, 2}}}, dst), Error);
-  EXPECT_THROW(get_affine_transform({0, 0}, -1.0, 0, 64, 64), Error);
+  EXPECT_THROW(eval::affine_from_points({{{0, 0}, {1, 1}, {2, 2}}}, dst), Error);
+  EXPECT_THROW(eval::get_affine_transform({0, 0}, {-1.0, -1.0}, 0, 64, 64), Error);
 }
 
 TEST(Augment, DrawsFollowTheRecipe) {
@@ -128,7 +128,7 @@ TEST(Augment, WarpIsBilinearWithZeroPaddingAndNormalised) {
   const Image im = toy_image(80, 60);
   CropConfig cfg;
   cfg.input_width = cfg.input_height = 48;
-  const Affine2x3 m = get_affine_transform({40, 30}, 0.35, 17.0, 48, 48);
+  const Affine2x3 m = eval::get_affine_transform({40, 30}, {0.35, 0.35}, 17.0, 48, 48);
   std::vector<float> out(48 * 48 * 3);
   warp_normalized(im, m, cfg, out.data());
   const Affine2x3 inv = m.inverse();
@@ -141,7 +141,7 @@ TEST(Augment, WarpIsBilinearWithZeroPaddingAndNormalised) {
       }
     }
   // Far outside the image: the normalised value of black.
-  const Affine2x3 away = get_affine_transform({1000, 1000}, 0.1, 0, 48, 48);
+  const Affine2x3 away = eval::get_affine_transform({1000, 1000}, {0.1, 0.1}, 0, 48, 48);
   warp_normalized(im, away, cfg, out.data());
   EXPECT_NEAR(out[0], -cfg.mean[0] / cfg.std[0], 1e-6);
 }

@@ -178,6 +178,33 @@ TEST(Geometry, AffineTransformMatchesClosedFormAndInverts) {
   EXPECT_THROW(eval::get_affine_transform(c, {0.0, 0.0}, 0.0, 64, 64), Error);
 }
 
+TEST(Geometry, FlipAndCompositionApplyInOrder) {
+  const auto flip = eval::Affine2x3::horizontal_flip(100);
+  Point2 q = flip.apply({0, 7});
+  EXPECT_EQ(q.x, 99.0);
+  EXPECT_EQ(q.y, 7.0);
+  q = flip.apply({99, 3});
+  EXPECT_EQ(q.x, 0.0);
+  const eval::Affine2x3 shift{{1, 0, 5, 0, 1, -2}}, stretch{{2, 0, 0, 0, 3, 0}};
+  q = shift.then(stretch).apply({1, 1});  // stretch(shift(p))
+  EXPECT_EQ(q.x, 12.0);
+  EXPECT_EQ(q.y, -3.0);
+  q = stretch.then(shift).apply({1, 1});  // shift(stretch(p))
+  EXPECT_EQ(q.x, 7.0);
+  EXPECT_EQ(q.y, 1.0);
+  const auto crop = eval::get_affine_transform({40, 30}, {0.5, 0.5}, 20.0, 64, 48);
+  const auto both = flip.then(crop);
+  for (Point2 p : {Point2{0, 0}, Point2{12.5, 80}, Point2{-3, 4}}) {
+    const Point2 expected = crop.apply(flip.apply(p)), got = both.apply(p);
+    EXPECT_NEAR(got.x, expected.x, 1e-12);
+    EXPECT_NEAR(got.y, expected.y, 1e-12);
+    const Point2 back = both.inverse().apply(got);
+    EXPECT_NEAR(back.x, p.x, 1e-9);
+    EXPECT_NEAR(back.y, p.y, 1e-9);
+  }
+  EXPECT_THROW((eval::Affine2x3{{1, 2, 0, 2, 4, 0}}.inverse()), Error);
+}
+
 TEST(Geometry, HeatmapPointsMapBackToTheImage) {
   // Scale 2.5 (incl. the 1.25 enlargement) = 500 px box onto a 64 x 64 heatmap:
   // x_img = c + (x_hm - 32) * 500 / 64, as SB's transform_preds.

@@ -84,6 +84,27 @@ TEST(MatIo, GroundTruthWriteReadRoundTrip) {
   }
 }
 
+TEST(MatIo, DescribesTheVariablesOfAWrittenGroundTruthFile) {
+  const auto dir = testing::temp_dir("mat_describe");
+  eval::write_ground_truth_mat(dir / "gt.mat", small_ground_truth());
+  const auto vars = eval::describe_mat_file(dir / "gt.mat");
+  const size_t n = small_ground_truth().size();
+  ASSERT_EQ(vars.size(), 4u);
+  EXPECT_EQ(vars[0].name, "dataset_joints");
+  EXPECT_EQ(vars[0].class_name, "cell");
+  EXPECT_EQ(vars[0].dims, (std::vector<size_t>{1, 16}));
+  EXPECT_EQ(vars[1].name, "jnt_missing");
+  EXPECT_EQ(vars[1].class_name, "uint8");
+  EXPECT_EQ(vars[1].dims, (std::vector<size_t>{16, n}));
+  EXPECT_EQ(vars[2].name, "pos_gt_src");
+  EXPECT_EQ(vars[2].class_name, "double");
+  EXPECT_EQ(vars[2].dims, (std::vector<size_t>{16, 2, n}));
+  EXPECT_EQ(vars[3].name, "headboxes_src");
+  EXPECT_EQ(vars[3].class_name, "double");
+  EXPECT_EQ(vars[3].dims, (std::vector<size_t>{2, 2, n}));
+  EXPECT_THROW(eval::describe_mat_file(dir / "absent.mat"), InputError);
+}
+
 TEST(MatIo, ReadsHandWrittenGroundTruthIncludingSinglePerson) {
   const auto dir = testing::temp_dir("mat_gt_hand");
   mat5::write(dir / "gt.mat", mat5::ground_truth_vars(2));

@@ -5,7 +5,8 @@
 #include <sstream>
 
 #include "test_util.h"
-#include "train/gt_writer.h"
+#include "eval/mat_io.h"
+#include "train/ground_truth.h"
 #include "train/synthetic.h"
 
 namespace posenet::train {
@@ -92,17 +93,17 @@ TEST(Synthetic, DatasetIsDeterministicAndLoadsThroughTheMpiiLoader) {
     EXPECT_EQ(im.width, 64);
   }
   // gt_valid.mat matches valid.json (1-based) and holds the head boxes.
-  const auto gt = read_ground_truth_mat(d1 / "annot" / "gt_valid.mat");
+  const eval::GroundTruth gt = eval::read_ground_truth_mat(d1 / "annot" / "gt_valid.mat");
   ASSERT_EQ(gt.size(), 8u);
   for (size_t i = 0; i < gt.size(); ++i) {
     const SyntheticFigure f = render_synthetic_figure(21, 32 + i, 64);
     for (int j = 0; j < kNumJoints; ++j) {
-      EXPECT_EQ(gt[i].missing[size_t(j)], 0);
-      EXPECT_NEAR(gt[i].joints[size_t(j)].x, valid[i].joints[size_t(j)].x + 1, 1e-9);
-      EXPECT_NEAR(gt[i].joints[size_t(j)].y, valid[i].joints[size_t(j)].y + 1, 1e-9);
+      EXPECT_FALSE(gt.missing[i][size_t(j)]);
+      EXPECT_NEAR(gt.joints[i][size_t(j)].x, valid[i].joints[size_t(j)].x + 1, 1e-9);
+      EXPECT_NEAR(gt.joints[i][size_t(j)].y, valid[i].joints[size_t(j)].y + 1, 1e-9);
     }
-    EXPECT_NEAR(gt[i].head_top_left.x, f.headbox.top_left.x + 1, 1e-9);
-    EXPECT_NEAR(gt[i].head_bottom_right.y, f.headbox.bottom_right.y + 1, 1e-9);
+    EXPECT_NEAR(gt.headboxes[i].x1, f.headbox.top_left.x + 1, 1e-9);
+    EXPECT_NEAR(gt.headboxes[i].y2, f.headbox.bottom_right.y + 1, 1e-9);
   }
 }
 
@@ -131,15 +132,18 @@ TEST(GroundTruthMat, WrittenFileHasTheRealFilesLayout) {
   const auto real = shared_data_dir() / "mpii" / "annot" / "gt_valid.mat";
   if (!std::filesystem::exists(real)) GTEST_SKIP() << "no " << real;
   const auto dir = temp_dir("gtmat");
-  std::vector<GroundTruthPerson> people(3);
-  people[1].missing[4] = 1;
-  people[1].joints[4] = {99, 99};  // ignored: missing joints are stored as 0, 0
-  people[2].joints[9] = {12.5, 7.25};
-  people[2].head_top_left = {1, 2};
-  people[2].head_bottom_right = {30, 40};
-  write_ground_truth_mat(dir / "gt.mat", people);
-  const auto ours = describe_mat_file(dir / "gt.mat");
-  const auto theirs = describe_mat_file(real);
+  std::vector<Sample> people(3);
+  for (Sample& p : people) {
+    p.weight.fill(1.0f);
+    p.headbox = HeadBox{{0, 0}, {10, 10}};
+  }
+  people[1].weight[4] = 0;
+  people[1].joints[4] = {98, 98};  // ignored: missing joints are stored as 0, 0
+  people[2].joints[9] = {11.5, 6.25};
+  people[2].headbox = HeadBox{{0, 1}, {29, 39}};
+  eval::write_ground_truth_mat(dir / "gt.mat", ground_truth_from_samples(people));
+  const auto ours = eval::describe_mat_file(dir / "gt.mat");
+  const auto theirs = eval::describe_mat_file(real);
   ASSERT_EQ(ours.size(), theirs.size());
   for (size_t i = 0; i < ours.size(); ++i) {
     EXPECT_EQ(ours[i].name, theirs[i].name);
@@ -150,34 +154,52 @@ TEST(GroundTruthMat, WrittenFileHasTheRealFilesLayout) {
       EXPECT_EQ(ours[i].dims.back(), 3u) << ours[i].name;
     }
   }
-  const auto back = read_ground_truth_mat(dir / "gt.mat");
+  const eval::GroundTruth back = eval::read_ground_truth_mat(dir / "gt.mat");
   ASSERT_EQ(back.size(), 3u);
-  EXPECT_EQ(back[1].missing[4], 1);
-  EXPECT_EQ(back[1].joints[4].x, 0.0);
-  EXPECT_EQ(back[2].joints[9].x, 12.5);
-  EXPECT_EQ(back[2].joints[9].y, 7.25);
-  EXPECT_EQ(back[2].head_top_left.y, 2.0);
-  EXPECT_EQ(back[2].head_bottom_right.x, 30.0);
+  EXPECT_TRUE(back.missing[1][4]);
+  EXPECT_FALSE(back.missing[1][3]);
+  EXPECT_EQ(back.joints[1][4].x, 0.0);
+  EXPECT_EQ(back.joints[1][4].y, 0.0);
+  EXPECT_EQ(back.joints[2][9].x, 12.5);
+  EXPECT_EQ(back.joints[2][9].y, 7.25);
+  EXPECT_EQ(back.headboxes[2].x1, 1.0);
+  EXPECT_EQ(back.headboxes[2].y1, 2.0);
+  EXPECT_EQ(back.headboxes[2].x2, 30.0);
+  EXPECT_EQ(back.headboxes[2].y2, 40.0);
+}
+
+TEST(GroundTruthMat, SamplesWithoutAHeadBoxAreRejected) {
+  std::vector<Sample> people(2);
+  people[0].headbox = HeadBox{{0, 0}, {10, 10}};
+  people[1].source = "annot/valid.json";
+  people[1].source_index = 7;
+  try {
+    ground_truth_from_samples(people);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("annot/valid.json"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("entry 7"), std::string::npos) << e.what();
+  }
 }
 
 TEST(GroundTruthMat, ReadsTheRealFileConsistentlyWithValidJson) {
   const auto annot = shared_data_dir() / "mpii" / "annot";
   if (!std::filesystem::exists(annot / "gt_valid.mat")) GTEST_SKIP() << "no " << annot;
-  const auto gt = read_ground_truth_mat(annot / "gt_valid.mat");
+  const eval::GroundTruth gt = eval::read_ground_truth_mat(annot / "gt_valid.mat");
   ASSERT_EQ(gt.size(), 2958u);
-  EXPECT_NEAR(gt[0].head_top_left.x, 914, 1e-3);
-  EXPECT_NEAR(gt[0].head_top_left.y, 79, 1e-3);
-  EXPECT_NEAR(gt[0].head_bottom_right.x, 1031, 1e-3);
-  EXPECT_NEAR(gt[0].head_bottom_right.y, 237, 1e-3);
+  EXPECT_NEAR(gt.headboxes[0].x1, 914, 1e-3);
+  EXPECT_NEAR(gt.headboxes[0].y1, 79, 1e-3);
+  EXPECT_NEAR(gt.headboxes[0].x2, 1031, 1e-3);
+  EXPECT_NEAR(gt.headboxes[0].y2, 237, 1e-3);
   const Dataset d = load_mpii_json(annot / "valid_sample.json", shared_data_dir() / "mpii" / "images");
   for (size_t i = 0; i < d.size(); ++i)
     for (int j = 0; j < kNumJoints; ++j) {
-      EXPECT_EQ(gt[i].missing[size_t(j)], d[i].weight[size_t(j)] > 0 ? 0 : 1);
+      EXPECT_EQ(gt.missing[i][size_t(j)], !(d[i].weight[size_t(j)] > 0));
       if (d[i].weight[size_t(j)] > 0) {
-        EXPECT_NEAR(gt[i].joints[size_t(j)].x, d[i].joints[size_t(j)].x + 1, 1e-3);
+        EXPECT_NEAR(gt.joints[i][size_t(j)].x, d[i].joints[size_t(j)].x + 1, 1e-3);
       }
     }
-  EXPECT_THROW(read_ground_truth_mat(annot / "valid.json"), InputError);
+  EXPECT_THROW(eval::read_ground_truth_mat(annot / "valid.json"), InputError);
 }
 
 }  // namespace

@@ -37,7 +37,8 @@ CropResult crop_geometry(const Sample& sample, int image_width, const AugmentPar
       weight[size_t(j)] = sample.weight[size_t(from)];
     }
   }
-  const Affine2x3 crop = get_affine_transform(c, r.scale, params.rotation_deg, config.input_width, config.input_height);
+  const Affine2x3 crop =
+      eval::get_affine_transform(c, {r.scale, r.scale}, params.rotation_deg, config.input_width, config.input_height);
   r.image_to_input = pre.then(crop);
   for (int j = 0; j < kNumJoints; ++j) {
     r.joints[size_t(j)] = crop.apply(joints[size_t(j)]);

@@ -6,7 +6,6 @@
 #include <array>
 
 #include "core/rng.h"
-#include "train/affine.h"
 #include "train/dataset.h"
 #include "train/image.h"
 

@@ -12,9 +12,15 @@
 #include <string>
 #include <vector>
 
-#include "train/affine.h"
+#include "eval/geometry.h"
 
 namespace posenet::train {
+
+// The crop geometry lives in eval/ (evaluation maps heatmaps back through
+// the same transform); these keep the short train:: names.
+using eval::Affine2x3;
+using eval::kPixelStd;
+using eval::Point2;
 
 inline constexpr int kNumJoints = 16;
 

@@ -7,7 +7,8 @@
 
 #include "core/error.h"
 #include "core/rng.h"
-#include "train/gt_writer.h"
+#include "eval/mat_io.h"
+#include "train/ground_truth.h"
 
 namespace posenet::train {
 
@@ -267,7 +268,7 @@ SyntheticSummary write_synthetic_dataset(const std::filesystem::path& out, const
 
   const int n = config.count, n_train = n - val;
   std::vector<nlohmann::json> records(static_cast<size_t>(n));
-  std::vector<GroundTruthPerson> gt(static_cast<size_t>(val));
+  std::vector<Sample> val_samples(static_cast<size_t>(val));  // for the PCKh ground truth
   std::vector<std::string> errors(static_cast<size_t>(n));
 #pragma omp parallel for schedule(dynamic, 16)
   for (int i = 0; i < n; ++i) {
@@ -294,10 +295,12 @@ SyntheticSummary write_synthetic_dataset(const std::filesystem::path& out, const
       r["joints_vis"] = std::move(vis);
       records[size_t(i)] = std::move(r);
       if (is_val) {
-        GroundTruthPerson& p = gt[size_t(k)];
-        for (int jn = 0; jn < kNumJoints; ++jn) p.joints[size_t(jn)] = {fig.joints[size_t(jn)].x + 1, fig.joints[size_t(jn)].y + 1};
-        p.head_top_left = {fig.headbox.top_left.x + 1, fig.headbox.top_left.y + 1};
-        p.head_bottom_right = {fig.headbox.bottom_right.x + 1, fig.headbox.bottom_right.y + 1};
+        Sample& v = val_samples[size_t(k)];
+        v.joints = fig.joints;
+        v.weight.fill(1.0f);
+        v.headbox = fig.headbox;
+        v.source = "valid.json";
+        v.source_index = k;
       }
     } catch (const std::exception& e) {
       errors[size_t(i)] = e.what();
@@ -319,7 +322,7 @@ SyntheticSummary write_synthetic_dataset(const std::filesystem::path& out, const
   };
   write_json(summary.train_json, nlohmann::json(std::vector<nlohmann::json>(records.begin(), records.begin() + n_train)));
   write_json(summary.valid_json, nlohmann::json(std::vector<nlohmann::json>(records.begin() + n_train, records.end())));
-  write_ground_truth_mat(summary.gt_mat, gt);
+  eval::write_ground_truth_mat(summary.gt_mat, ground_truth_from_samples(val_samples));
   return summary;
 }
 

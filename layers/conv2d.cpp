@@ -1,0 +1,22 @@
+#include "layers/conv2d.h"
+
+#include "layers/init.h"
+
+namespace posenet {
+
+Conv2d::Conv2d(const Conv2dOptions& o, Generator& gen) : Module("Conv2d"), options_(o) {
+  PN_CHECK(o.in_channels > 0 && o.out_channels > 0 && o.kernel_size > 0 && o.stride > 0 && o.padding >= 0 &&
+               o.dilation > 0,
+           "Conv2d: invalid options (in ", o.in_channels, ", out ", o.out_channels, ", kernel ", o.kernel_size,
+           ", stride ", o.stride, ", padding ", o.padding, ", dilation ", o.dilation, ")");
+  Tensor w = Tensor::zeros({o.out_channels, o.kernel_size, o.kernel_size, o.in_channels});
+  init::kaiming_normal_fan_out_(w, TorchLayout::ChannelsLastToSecond, gen);
+  weight_ = register_parameter("weight", w, TorchLayout::ChannelsLastToSecond);
+  if (o.bias) bias_ = register_parameter("bias", Tensor::zeros({o.out_channels}));
+}
+
+Tensor Conv2d::forward(const Tensor& x) {
+  return ops::conv2d(x, weight_, bias_, ops::Conv2dParams::square(options_.stride, options_.padding, options_.dilation));
+}
+
+}  // namespace posenet

@@ -1,0 +1,37 @@
+// Conv2d: torch.nn.Conv2d over NHWC activations with a KRSC weight
+// (exported to checkpoints as OIHW). Initialised as torchvision's ResNet:
+// kaiming_normal_(mode='fan_out', nonlinearity='relu'); the bias, if any, 0.
+#pragma once
+#include <cstdint>
+
+#include "core/rng.h"
+#include "kernels/conv.h"
+#include "layers/module.h"
+
+namespace posenet {
+
+struct Conv2dOptions {
+  int64_t in_channels = 0;
+  int64_t out_channels = 0;
+  int kernel_size = 1;
+  int stride = 1;
+  int padding = 0;
+  int dilation = 1;
+  bool bias = true;  // as torch.nn.Conv2d
+};
+
+class Conv2d : public Module {
+ public:
+  Conv2d(const Conv2dOptions& options, Generator& gen);
+  Tensor forward(const Tensor& x) override;  // [N, H, W, in] -> [N, P, Q, out]
+
+  const Conv2dOptions& options() const { return options_; }
+  const Tensor& weight() const { return weight_; }  // [out, k, k, in]
+  const Tensor& bias() const { return bias_; }      // [out] or undefined
+
+ private:
+  Conv2dOptions options_;
+  Tensor weight_, bias_;
+};
+
+}  // namespace posenet
