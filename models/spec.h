@@ -1,0 +1,87 @@
+// Model names and their specification.
+//
+// Names (on the command line and in configs):
+//   simplebaseline:rD           ResNet-D + three deconvolutions (Simple Baselines)
+//   hourglass:rD                the same decoder with lateral "channel-wise plus"
+//   multistage:rD1,rD2,...      tick-tock multi-stage network, stage 1 first
+//   multistage:N                N stages: ResNet-101, then ResNet-50s (the paper's)
+//   tiny                        hourglass:r18, width 0.25, 64x64 input
+//   tiny-multistage             multistage:r18,r18,r18, width 0.25, 64x64 input
+// with D in {18, 34, 50, 101, 152}. Options (input size, joints, width
+// multiplier, decoder channels, tick/tock switches) are fields of ModelSpec;
+// ModelOptions overrides a name's defaults.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+#include "core/tensor.h"
+
+namespace posenet::models {
+
+class PoseModel;
+
+enum class ModelKind { SimpleBaseline, Hourglass, MultiStage };
+
+struct ModelSpec {
+  ModelKind kind = ModelKind::Hourglass;
+  std::vector<int> depths{50};   // ResNet depth of each stage (one for single-stage)
+  double width = 1.0;            // channel multiplier of the encoders
+  int64_t decoder_channels = 0;  // 0: 256 * width
+  int joints = 16;
+  int input_h = 256, input_w = 256;
+  bool tick = true;  // multi-stage: carry the previous stage's P into X_s
+  bool tock = true;  // multi-stage: add P_{s-1} to stage s's decoder output
+
+  int stages() const { return int(depths.size()); }
+  bool laterals() const { return kind != ModelKind::SimpleBaseline; }
+  int64_t decoder_width() const;  // decoder_channels resolved
+  int heatmap_h() const { return input_h / 4; }
+  int heatmap_w() const { return input_w / 4; }
+  // Canonical name: "hourglass:r50", "multistage:r101,r50,r50".
+  std::string name() const;
+  // A one-line description with the options: "hourglass:r18 width=0.25 ...".
+  std::string describe() const;
+  // Throws posenet::InputError naming the problem when a field is invalid.
+  void validate() const;
+};
+
+struct ModelOptions {
+  std::optional<int> input_h, input_w;
+  std::optional<double> width;
+  std::optional<int> joints;
+  std::optional<int64_t> decoder_channels;
+  std::optional<bool> tick, tock;
+};
+
+// Parses a model name (see above) with that name's defaults, then applies the
+// options and validates. Throws posenet::InputError for an unknown model, a
+// malformed or unsupported depth list, or invalid options.
+ModelSpec parse_model_spec(const std::string& name, const ModelOptions& options = {});
+
+// The registry: a SingleStageModel for simplebaseline/hourglass, a
+// MultiStageModel for multistage; weights initialised from gen (float32, CPU).
+std::shared_ptr<PoseModel> build_model(const ModelSpec& spec, Generator& gen);
+
+// Stage-by-stage growth (the paper trains a triple-stage model, then turns it
+// into a quad-stage one). grown_spec appends a stage of new_depth (0: the
+// last stage's depth); a single-stage hourglass grows into a 2-stage model.
+ModelSpec grown_spec(const ModelSpec& from, int new_depth = 0);
+
+// Builds grown_spec(from, new_depth) and fills it from from_state (the
+// N-stage model's state_dict(), PyTorch layouts): stages 1..N are copied
+// exactly; the new stage's encoder comes from `imagenet` (a torchvision/timm
+// ResNet state dict, fc.* ignored) when given, with its decoder, head and
+// tick freshly initialised; otherwise the whole new stage (layer1..4,
+// decoder, head, and the tick when the last stage has one) copies the last
+// stage's weights. Throws InputError naming every missing, unexpected or
+// mis-shaped key of from_state (source names it in messages).
+std::shared_ptr<PoseModel> grow_model(const ModelSpec& from, const std::map<std::string, Tensor>& from_state,
+                                      Generator& gen, const std::map<std::string, Tensor>* imagenet = nullptr,
+                                      int new_depth = 0, const std::string& source = "checkpoint");
+
+}  // namespace posenet::models
