@@ -50,7 +50,10 @@ mkdir -p "$LOGS"
 # posenet's own C++ allocations (operator new) are still reported.
 options_for() {
   case "$1" in
-    fuzz_mat_io | fuzz_image) echo "-malloc_limit_mb=1048576" ;;
+    fuzz_mat_io) echo "-malloc_limit_mb=1048576" ;;
+    # Decoding an image of up to the 50-megapixel limit takes seconds under
+    # the instrumentation.
+    fuzz_image) echo "-malloc_limit_mb=1048576 -timeout=60" ;;
     *) ;;
   esac
 }

@@ -81,6 +81,13 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name) {
   if (size > size_t(INT_MAX)) throw InputError(detail::concat(name, ": image file is too large (", size, " bytes)"));
   check_jpeg_huffman_tables(data, size, name);
   int w = 0, h = 0, channels_in_file = 0;
+  // A few hundred corrupt bytes can declare a huge image that stb then
+  // allocates and "decodes" (seconds and gigabytes per file): sizes no
+  // pose dataset comes near are refused from the header.
+  constexpr int64_t kMaxPixels = 50'000'000;
+  if (stbi_info_from_memory(data, int(size), &w, &h, &channels_in_file) && int64_t(w) * int64_t(h) > kMaxPixels)
+    throw InputError(detail::concat(name, ": image header declares ", w, "x", h,
+                                    " pixels, more than the limit of 50 megapixels (corrupt file?)"));
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(data, int(size), &w, &h, &channels_in_file, 3), stbi_image_free);
   if (!pixels) {
