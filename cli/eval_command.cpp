@@ -1,9 +1,11 @@
 // `posenet eval`: scores MPII predictions with PCKh and AUC.
 //   posenet eval --predictions pred.mat [more.mat ...] --gt gt_valid.mat [--json]
-// Several prediction files (e.g. one per stage) give one table row each.
-// Each evaluation mode is one function fed by the parsed options; a mode
-// that runs a model adds its options and its branch in run_eval.
+//   posenet eval --checkpoint run/best.safetensors --data mpii:DIR[:split] [--gt FILE] [--json]
+// Several prediction files (e.g. one per stage) give one table row each; a
+// multi-stage model gives one row per stage.
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -13,6 +15,8 @@
 #include "core/error.h"
 #include "eval/mat_io.h"
 #include "eval/pckh.h"
+#include "train/checkpoint.h"
+#include "train/validate.h"
 
 namespace posenet::cli {
 namespace {
@@ -21,6 +25,15 @@ struct EvalOptions {
   std::vector<std::string> predictions;  // pred.mat files (N x 16 x 2, 1-based pixels)
   std::string ground_truth;              // gt_valid.mat
   bool json = false;
+  // model mode
+  std::string checkpoint;
+  std::string data;       // dataset spec of the persons to evaluate
+  std::string device = "cpu";
+  bool flip_test = true;
+  bool second_max = false;
+  int batch_size = 32;
+  int workers = 2;
+  std::string out;        // where pred.mat (final stage) and per-stage files go
 };
 
 void report(const std::vector<std::pair<std::string, eval::PckhResult>>& rows, bool json) {
@@ -56,8 +69,73 @@ void eval_predictions_files(const EvalOptions& opt) {
   report(rows, opt.json);
 }
 
+// Model mode: run a checkpoint on a dataset, score every stage, write pred.mat.
+void eval_checkpoint(const EvalOptions& opt) {
+  if (opt.data.empty()) throw Error("eval: --data is required with --checkpoint (e.g. mpii:DIR:valid)");
+  if (opt.batch_size < 1) throw Error("eval: --batch-size must be at least 1");
+  std::string gt_path = opt.ground_truth;
+  if (gt_path.empty() && opt.data.rfind("mpii:", 0) == 0) {
+    std::string rest = opt.data.substr(5);
+    gt_path = (std::filesystem::path(rest.substr(0, rest.find(':'))) / "annot" / "gt_valid.mat").string();
+  }
+  if (gt_path.empty()) throw Error("eval: --gt is required for this --data");
+  std::string data = opt.data;
+  if (data.rfind("mpii:", 0) == 0 && std::count(data.begin(), data.end(), ':') == 1) data += ":valid";
+  const Device device = parse_device(opt.device);
+  const train::Checkpoint ck = train::read_checkpoint(opt.checkpoint);
+  auto model = train::load_model_from_checkpoint(ck, device);
+  const train::Dataset dataset = train::load_dataset_spec(data);
+  const eval::GroundTruth gt = train::select_ground_truth(eval::read_ground_truth_mat(gt_path), dataset, gt_path);
+  train::EvalSettings es;
+  es.device = device;
+  es.batch_size = opt.batch_size;
+  es.workers = opt.workers;
+  es.flip_test = opt.flip_test;
+  es.second_max_rows = opt.second_max;
+  es.progress = !opt.json;
+  const train::Evaluation ev = train::evaluate_model(*model, dataset, gt, es);
+  std::vector<std::pair<std::string, eval::PckhResult>> rows;
+  for (const auto& r : ev.rows) rows.emplace_back(r.label, r.pckh);
+  if (opt.json) {
+    nlohmann::json j = ev.final_stage().pckh.to_json();
+    if (ev.rows.size() > 1) {
+      nlohmann::json stages = nlohmann::json::object();
+      for (const auto& [label, r] : rows) stages[label] = r.to_json();
+      j["stages"] = stages;
+    }
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << model->spec().describe() << ", " << dataset.size() << " persons" << (opt.flip_test ? ", flip test" : "")
+              << "\n";
+    eval::print_pckh_table(std::cout, rows);
+  }
+  const std::filesystem::path out_dir = opt.out.empty() ? std::filesystem::path(opt.checkpoint).parent_path()
+                                                        : std::filesystem::path(opt.out);
+  if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
+  eval::write_predictions_mat(out_dir / "pred.mat", ev.final_stage().predictions);
+  const nlohmann::json preds_json = [&] {
+    nlohmann::json all = nlohmann::json::array();
+    for (size_t i = 0; i < dataset.size(); ++i) {
+      nlohmann::json joints = nlohmann::json::array();
+      for (const auto& p : ev.final_stage().predictions[i]) joints.push_back({p.x, p.y});
+      all.push_back({{"image", dataset[i].image.filename().string()}, {"index", dataset[i].source_index},
+                     {"joints", joints}});
+    }
+    return all;
+  }();
+  std::ofstream(out_dir / "predictions.json") << preds_json.dump() << "\n";
+  if (!opt.json)
+    std::cout << "predictions: " << (out_dir / "pred.mat").string() << ", " << (out_dir / "predictions.json").string()
+              << " (1-based pixels)\n";
+}
+
 void run_eval(const EvalOptions& opt) {
-  if (opt.predictions.empty()) throw Error("eval: --predictions is required");
+  if (!opt.checkpoint.empty()) {
+    if (!opt.predictions.empty()) throw Error("eval: give either --checkpoint or --predictions, not both");
+    eval_checkpoint(opt);
+    return;
+  }
+  if (opt.predictions.empty()) throw Error("eval: --predictions or --checkpoint is required");
   if (opt.ground_truth.empty()) throw Error("eval: --gt is required with --predictions");
   eval_predictions_files(opt);
 }
@@ -70,6 +148,14 @@ const CommandRegistrar kRegisterEval("eval", [](CLI::App& app) {
                   "(e.g. one per stage) print one row each");
   cmd->add_option("--gt", opt->ground_truth, "ground truth gt_valid.mat (dataset_joints, jnt_missing, pos_gt_src, headboxes_src)");
   cmd->add_flag("--json", opt->json, "print JSON instead of the table (one object; with several files, one per file keyed by its name)");
+  cmd->add_option("--checkpoint", opt->checkpoint, "a posenet checkpoint to run (model mode)");
+  cmd->add_option("--data", opt->data, "model mode: persons to evaluate, mpii:DIR[:split] (split defaults to valid)");
+  cmd->add_option("--device", opt->device, "model mode: cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--flip-test", opt->flip_test, "model mode: average with the mirrored image's heatmaps")->capture_default_str();
+  cmd->add_flag("--second-max", opt->second_max, "model mode: also score intermediate stages with the paper's second-maximum rule");
+  cmd->add_option("--batch-size", opt->batch_size, "model mode: images per forward pass")->capture_default_str();
+  cmd->add_option("--workers", opt->workers, "model mode: data-loading threads")->capture_default_str();
+  cmd->add_option("--out", opt->out, "model mode: directory for pred.mat and predictions.json (default: the checkpoint's)");
   cmd->callback([opt] { run_eval(*opt); });
 });
 

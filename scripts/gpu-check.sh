@@ -79,8 +79,10 @@ passed=$(grep -c '^\[       OK \]' "$OUT/cuda_tests.log" || true)
 } >>"$REPORT"
 
 # PyTorch on the same GPU, same step, when available.
-if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
-  python3 bench/pytorch_train_step.py >"$OUT/pytorch.log" 2>&1
+PYTHON=python3
+$PYTHON -c 'import torch' 2>/dev/null || PYTHON=/usr/bin/python3
+if $PYTHON -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+  $PYTHON bench/pytorch_train_step.py >"$OUT/pytorch.log" 2>&1
   {
     echo "## PyTorch, same GPU, same run"
     echo

@@ -1,0 +1,77 @@
+// Whole training steps (forward of every stage, the multi-stage loss,
+// backward, Adam) of the paper's models: images/s and peak tensor memory.
+// CPU: hourglass:r18 at 64x64, batch 8 (DESIGN.md's CPU target, compared
+// with PyTorch by bench/compare_train_step.sh). CUDA (when a device is
+// present): simplebaseline:r50 and multistage:r101,r50,r50 at 256x256,
+// batch 32, against bench/pytorch_train_step.py in scripts/gpu-check.sh.
+#include <benchmark/benchmark.h>
+
+#include "core/device.h"
+#include "core/rng.h"
+#include "kernels/elementwise.h"
+#include "kernels/loss.h"
+#include "kernels/optim.h"
+#include "models/pose_model.h"
+#include "models/spec.h"
+
+namespace posenet {
+namespace {
+
+void train_step_benchmark(benchmark::State& state, const std::string& name, int input, int batch, Device device) {
+  if (device.is_cuda() && !cuda_available()) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  models::ModelOptions options;
+  options.input_h = options.input_w = input;
+  models::ModelSpec spec = models::parse_model_spec(name, options);
+  Generator gen(1);
+  auto model = models::build_model(spec, gen);
+  model->to(device);
+  model->train();
+  Adam adam(model->parameters(), AdamOptions{});
+  Tensor x = Tensor::full({batch, input, input, 3}, 0.5, DType::F32, device);
+  std::vector<Tensor> targets;
+  for (int s = 0; s < spec.stages(); ++s)
+    targets.push_back(Tensor::full({batch, spec.heatmap_h(), spec.heatmap_w(), spec.joints}, 0.1, DType::F32, device));
+  Tensor weight = Tensor::full({batch, spec.joints}, 1.0, DType::F32, device);
+  Backend& backend = backend_for(device);
+  auto step = [&] {
+    std::vector<Tensor> heatmaps = model->forward_heatmaps(x);
+    Tensor loss;
+    for (size_t s = 0; s < heatmaps.size(); ++s) {
+      Tensor l = ops::weighted_mse(heatmaps[s], targets[s], weight);
+      loss = loss.defined() ? ops::add(loss, l) : l;
+    }
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+    backend.synchronize();
+  };
+  step();  // warm-up: algorithm choices, allocator cache
+  backend.reset_peak();
+  for (auto _ : state) step();
+  state.counters["img/s"] = benchmark::Counter(double(batch), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["peak_MiB"] = double(backend.peak_bytes()) / 1048576.0;
+}
+
+int register_train_steps() {
+  benchmark::RegisterBenchmark("train_step/cpu/hourglass:r18/64x64/b8", train_step_benchmark, "hourglass:r18", 64, 8,
+                               Device::cpu())
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime()
+      ->MinTime(2.0);
+  if (cuda_available()) {
+    for (const char* name : {"simplebaseline:r50", "multistage:r101,r50,r50"})
+      benchmark::RegisterBenchmark((std::string("train_step/cuda/") + name + "/256x256/b32").c_str(),
+                                   train_step_benchmark, std::string(name), 256, 32, Device::cuda(0))
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime()
+          ->MinTime(5.0);
+  }
+  return 0;
+}
+const int registered = register_train_steps();
+
+}  // namespace
+}  // namespace posenet

@@ -1,0 +1,88 @@
+// posenet predict: runs a checkpoint on one image and draws the skeleton.
+//   posenet predict --checkpoint run/best.safetensors --image person.jpg -o out.png
+// The person box defaults to the whole image; --center/--scale give it as
+// MPII does (center in pixels, scale = box height / 200).
+#include <iostream>
+
+#include "cli/command.h"
+#include "core/error.h"
+#include "eval/decode.h"
+#include "train/augment.h"
+#include "train/checkpoint.h"
+#include "train/draw.h"
+#include "train/image.h"
+#include "train/validate.h"
+
+namespace posenet::cli {
+namespace {
+
+struct PredictOptions {
+  std::string checkpoint, image, output;
+  std::vector<double> center;  // x y, 0-based pixels
+  double scale = 0.0;          // 200-px units; 0 = the whole image
+  std::string device = "cpu";
+  bool flip_test = true;
+  bool json = false;
+  double min_confidence = 0.0;
+};
+
+void run_predict(const PredictOptions& opt) {
+  if (opt.output.empty()) throw Error("predict: -o/--output is required");
+  if (!opt.center.empty() && opt.center.size() != 2) throw Error("predict: --center takes two numbers: x y");
+  if (opt.scale < 0) throw Error("predict: --scale must be positive");
+  const Device device = parse_device(opt.device);
+  const train::Checkpoint ck = train::read_checkpoint(opt.checkpoint);
+  auto model = train::load_model_from_checkpoint(ck, device);
+  const models::ModelSpec& spec = model->spec();
+  train::Image image = train::read_image(opt.image);
+
+  train::Sample person;
+  person.image = opt.image;
+  person.center = opt.center.empty() ? train::Point2{(image.width - 1) / 2.0, (image.height - 1) / 2.0}
+                                     : train::Point2{opt.center[0], opt.center[1]};
+  person.scale = opt.scale > 0 ? opt.scale : std::max(image.width, image.height) / 200.0;
+  train::CropConfig crop;
+  crop.input_width = spec.input_w;
+  crop.input_height = spec.input_h;
+  const train::CropResult geometry = train::crop_geometry(person, image.width, train::AugmentParams{}, crop);
+  Tensor input = Tensor::empty({1, spec.input_h, spec.input_w, 3});
+  train::warp_normalized(image, geometry.image_to_input, crop, input.data<float>());
+  if (!device.is_cpu()) input = input.to(device);
+
+  std::vector<Tensor> heatmaps = train::predict_heatmaps(*model, input, opt.flip_test);
+  Tensor last = heatmaps.back().is_cpu() ? heatmaps.back() : heatmaps.back().to(Device::cpu());
+  eval::DecodedJoints decoded = eval::decode_quarter_offset(last);
+  eval::to_image_coordinates(decoded, {{person.center.x, person.center.y}}, {{person.scale, person.scale}},
+                             spec.heatmap_w(), spec.heatmap_h());
+
+  std::array<train::DrawnJoint, 16> joints{};
+  nlohmann::json out = nlohmann::json::array();
+  for (int j = 0; j < 16 && j < decoded.joints; ++j) {
+    const auto& p = decoded.at(0, j);
+    const float conf = decoded.maxval(0, j);
+    joints[size_t(j)] = {p.x, p.y, conf > opt.min_confidence};
+    out.push_back({{"joint", train::joint_name(j)}, {"x", p.x}, {"y", p.y}, {"confidence", conf}});
+  }
+  train::draw_mpii_skeleton(image, joints);
+  train::write_image(opt.output, image);
+  if (opt.json) std::cout << out.dump() << "\n";
+  else std::cout << "wrote " << opt.output << "\n";
+}
+
+const CommandRegistrar kRegisterPredict("predict", [](CLI::App& app) {
+  auto opt = std::make_shared<PredictOptions>();
+  CLI::App* cmd = app.add_subcommand("predict", "draw the predicted skeleton of one person onto an image");
+  cmd->add_option("--checkpoint", opt->checkpoint, "a posenet checkpoint")->required();
+  cmd->add_option("--image", opt->image, "input image (JPEG or PNG)")->required();
+  cmd->add_option("-o,--output", opt->output, "output image (.png or .jpg)")->required();
+  cmd->add_option("--center", opt->center, "person center x y in pixels (default: the image center)")->expected(2);
+  cmd->add_option("--scale", opt->scale, "person scale, box height / 200 px (default: the whole image)");
+  cmd->add_option("--device", opt->device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--flip-test", opt->flip_test, "average with the mirrored image's heatmaps")->capture_default_str();
+  cmd->add_option("--min-confidence", opt->min_confidence, "do not draw joints whose heatmap peak is below this")->capture_default_str();
+  cmd->add_flag("--json", opt->json, "print the joints as JSON");
+  cmd->callback([opt] { run_predict(*opt); });
+});
+
+}  // namespace
+}  // namespace posenet::cli

@@ -1,0 +1,71 @@
+// posenet train: trains a pose model (defaults: the standard MPII recipe;
+// with no data given, the built-in synthetic figures).
+#include <iostream>
+
+#include "cli/command.h"
+#include "train/stop.h"
+#include "train/trainer.h"
+
+namespace posenet::cli {
+namespace {
+
+void add_train_command(CLI::App& app) {
+  auto config = std::make_shared<train::TrainConfig>();
+  CLI::App* cmd = app.add_subcommand("train", "train a pose model");
+  cmd->fallthrough();  // --config is the main app's (section [train])
+  auto& c = *config;
+  cmd->add_option("--model", c.model, "model: tiny, tiny-multistage, simplebaseline:r50, hourglass:r101, multistage:r101,r50,r50, ...")->capture_default_str();
+  cmd->add_option("--input-size", c.input_size, "square input side in pixels (0: the model's default)")->capture_default_str();
+  cmd->add_option("--width", c.width, "encoder channel multiplier (0: the model's default)");
+  cmd->add_option("--decoder-channels", c.decoder_channels, "decoder channels (0: the model's default)");
+  cmd->add_option("--tick", c.tick, "multi-stage: carry each stage's decoder output into the next stage's input")->capture_default_str();
+  cmd->add_option("--tock", c.tock, "multi-stage: add each stage's decoder output to the next one's")->capture_default_str();
+  cmd->add_option("--pretrained", c.pretrained, "ImageNet ResNet weights (safetensors, torchvision names) for the encoders");
+  cmd->add_option("--init-from", c.init_from, "grow this model from a checkpoint with one stage fewer");
+  cmd->add_option("--data", c.data, "training data: synthetic, mpii:DIR[:split], coco:JSON:IMAGES, aic:JSON:IMAGES; ',' joins several")->capture_default_str();
+  cmd->add_option("--val-data", c.val_data, "validation data (default: the valid split beside an mpii: training set)");
+  cmd->add_option("--val-gt", c.val_gt, "validation ground truth gt_valid.mat (default: DIR/annot/gt_valid.mat)");
+  cmd->add_option("--synthetic-count", c.synthetic_count, "images rendered for --data synthetic")->capture_default_str();
+  cmd->add_option("--synthetic-size", c.synthetic_size, "side of the synthetic images")->capture_default_str();
+  cmd->add_flag("--skip-bad", c.skip_bad, "log and skip bad annotations and images instead of stopping");
+  cmd->add_option("--epochs", c.epochs, "epochs")->capture_default_str();
+  cmd->add_option("--batch-size", c.batch_size, "images per step")->capture_default_str();
+  cmd->add_option("--optimizer", c.optimizer, "adam or sgd")->capture_default_str();
+  cmd->add_option("--lr", c.lr, "base learning rate")->capture_default_str();
+  cmd->add_option("--lr-steps", c.lr_steps, "epochs at which the learning rate drops")->delimiter(',')->capture_default_str();
+  cmd->add_option("--lr-factor", c.lr_factor, "learning-rate drop factor")->capture_default_str();
+  cmd->add_option("--weight-decay", c.weight_decay, "L2 weight decay")->capture_default_str();
+  cmd->add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
+  cmd->add_option("--sigmas", c.sigmas, "Gaussian sigma per stage (default: 2; several stages: 3 down to 2)")->delimiter(',');
+  cmd->add_option("--sigmas-final", c.sigmas_final, "sigmas reached at the last epoch (linear decrease)")->delimiter(',');
+  cmd->add_option("--scale-factor", c.scale_factor, "random scale: +-factor")->capture_default_str();
+  cmd->add_option("--rotation-factor", c.rotation_factor, "random rotation in degrees (std)")->capture_default_str();
+  cmd->add_option("--rotation-prob", c.rotation_prob, "probability of rotating a sample")->capture_default_str();
+  cmd->add_option("--flip", c.flip, "random horizontal flips")->capture_default_str();
+  cmd->add_option("--device", c.device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--workers", c.workers, "data-loading threads")->capture_default_str();
+  cmd->add_option("--seed", c.seed, "seed of every random choice")->capture_default_str();
+  cmd->add_option("--out", c.out, "output directory (checkpoints, log, predictions)")->capture_default_str();
+  cmd->add_flag("--resume", c.resume, "continue the run in --out from its last checkpoint");
+  cmd->add_option("--save-every", c.save_every, "also checkpoint every N steps (0: each epoch)")->capture_default_str();
+  cmd->add_option("--max-steps", c.max_steps, "cap on steps per epoch (0: whole epochs)")->capture_default_str();
+  cmd->add_option("--stop-after", c.stop_after, "stop (resumably, with a checkpoint) after this many steps in all (0: never)")->capture_default_str();
+  cmd->add_option("--val-every", c.val_every, "validate every N epochs (0: never)")->capture_default_str();
+  cmd->add_option("--flip-test", c.flip_test, "flip test in validation")->capture_default_str();
+  cmd->add_option("--progress", c.progress, "show the progress bar")->capture_default_str();
+  cmd->callback([config] {
+    train::install_stop_handlers();
+    train::Trainer trainer(*config);
+    train::TrainResult r = trainer.run();
+    if (r.interrupted) return;
+    std::cout << "\ntraining finished: " << r.steps << " steps, last loss " << r.last_loss;
+    if (r.best_pckh >= 0) std::cout << ", best validation Mean PCKh@0.5 " << r.best_pckh;
+    std::cout << "\ncheckpoints: " << trainer.last_checkpoint().string() << ", " << trainer.best_checkpoint().string()
+              << "\n";
+  });
+}
+
+CommandRegistrar registrar("train", add_train_command);
+
+}  // namespace
+}  // namespace posenet::cli

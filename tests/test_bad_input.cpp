@@ -1,0 +1,186 @@
+// Bad input that reaches posenet through its commands and checkpoints, one
+// test per row of docs/bad-input.md not covered by a unit's own tests.
+#include <cstdio>
+#include <fstream>
+
+#include "core/safetensors.h"
+#include "test_util.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+namespace posenet {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Run {
+  int code = -1;
+  std::string out;
+};
+
+Run cli(const std::string& args) {
+  Run r;
+  FILE* p = popen((std::string(POSENET_CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+void expect_failure_mentioning(const Run& r, std::initializer_list<std::string> parts) {
+  EXPECT_NE(r.code, 0) << r.out;
+  for (const auto& part : parts) EXPECT_NE(r.out.find(part), std::string::npos) << "'" << part << "' not in: " << r.out;
+}
+
+// A trained-for-one-step tiny run to take checkpoints from.
+fs::path tiny_run(const std::string& name, const std::string& model = "tiny") {
+  const fs::path dir = testing::temp_dir(name);
+  train::TrainConfig c;
+  c.model = model;
+  c.width = 0.125;
+  c.decoder_channels = 16;
+  c.input_size = 32;
+  c.synthetic_count = 20;
+  c.synthetic_size = 48;
+  c.epochs = 1;
+  c.batch_size = 4;
+  c.max_steps = 1;
+  c.val_every = 0;
+  c.workers = 0;
+  c.progress = false;
+  c.out = dir.string();
+  train::Trainer(c).run();
+  return dir;
+}
+
+TEST(BadInput, ConfigFileProblemsNameTheFile) {
+  const fs::path dir = testing::temp_dir("bad_config");
+  std::ofstream(dir / "unknown.toml") << "[train]\nlearning-rate = 3\n";
+  expect_failure_mentioning(cli("train --config " + (dir / "unknown.toml").string()), {"learning", "unknown.toml"});
+  std::ofstream(dir / "type.toml") << "[train]\nlr = \"fast\"\n";
+  expect_failure_mentioning(cli("train --config " + (dir / "type.toml").string()), {"lr", "fast", "type.toml"});
+  expect_failure_mentioning(cli("train --config " + (dir / "absent.toml").string()), {"absent.toml"});
+}
+
+TEST(BadInput, CommandLineValuesAreChecked) {
+  const std::string out = " --out " + testing::temp_dir("bad_cli").string();
+  expect_failure_mentioning(cli("train --workers -1" + out), {"workers"});
+  expect_failure_mentioning(cli("train --lr -0.1" + out), {"lr"});
+  expect_failure_mentioning(cli("train --optimizer adagrad" + out), {"adagrad"});
+  expect_failure_mentioning(cli("train --model resnet:r50" + out), {"resnet:r50"});
+  expect_failure_mentioning(cli("train --input-size 100" + out), {"input size", "32"});
+  expect_failure_mentioning(cli("train --epochs many" + out), {"--epochs", "many"});
+  expect_failure_mentioning(cli("train --data cityscapes:/x" + out), {"cityscapes"});
+  expect_failure_mentioning(cli("eval --predictions a.mat"), {"--gt"});
+}
+
+TEST(BadInput, CheckpointOfAnotherModelIsRefusedByName) {
+  const fs::path run = tiny_run("bad_other_model");
+  // Rename the weights file into a run whose config says hourglass:r50: the
+  // strict load names the mis-shaped keys.
+  train::Checkpoint ck = train::read_checkpoint(run / "last.safetensors");
+  train::TrainConfig other = ck.config;
+  other.model = "simplebaseline:r18";
+  other.width = 0.125;
+  auto model = models::build_model(train::model_spec_of(other), *std::make_unique<Generator>(1));
+  try {
+    train::load_model_weights(*model, ck);
+    FAIL() << "loading an hourglass checkpoint into a simple baseline must fail";
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("last.safetensors"), std::string::npos) << what;
+    EXPECT_NE(what.find("decoder.lateral1.weight"), std::string::npos) << what;
+  }
+}
+
+TEST(BadInput, CorruptCheckpointOnResumeNamesTheFileAndKeepsIt) {
+  const fs::path run = tiny_run("bad_resume");
+  const fs::path last = run / "last.safetensors";
+  std::string bytes;
+  {
+    std::ifstream in(last, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::ofstream(last, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() / 2);
+  train::TrainConfig c;
+  c.out = run.string();
+  c.resume = true;
+  try {
+    train::Trainer t(c);
+    FAIL() << "expected an error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("last.safetensors"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(fs::file_size(last), bytes.size() / 2) << "nothing already written is touched";
+}
+
+TEST(BadInput, CheckpointTensorOfWrongDtypeOrShapeIsNamed) {
+  const fs::path run = tiny_run("bad_dtype");
+  train::Checkpoint ck = train::read_checkpoint(run / "last.safetensors");
+  // A weight stored as I64.
+  std::map<std::string, Tensor> tensors = ck.model_state;
+  std::map<std::string, safetensors::RawTensor> raw;
+  const Tensor head = tensors.at("head.bias");
+  raw["head.bias"] = {"I64", head.shape(), std::vector<uint8_t>(size_t(head.numel()) * 8, 0)};
+  tensors.erase("head.bias");
+  safetensors::save(run / "i64.safetensors", tensors, ck.metadata, raw);
+  try {
+    train::Checkpoint bad = train::read_checkpoint(run / "i64.safetensors");
+    auto model = train::load_model_from_checkpoint(bad, Device::cpu());
+    FAIL() << "an I64 weight must be refused";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("head.bias"), std::string::npos) << e.what();
+  }
+  // A weight of the wrong shape.
+  tensors = ck.model_state;
+  tensors["head.bias"] = Tensor::zeros({3});
+  safetensors::save(run / "shape.safetensors", tensors, ck.metadata);
+  try {
+    auto model = train::load_model_from_checkpoint(train::read_checkpoint(run / "shape.safetensors"), Device::cpu());
+    FAIL() << "a mis-shaped weight must be refused";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("head.bias"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("shape.safetensors"), std::string::npos) << e.what();
+  }
+}
+
+TEST(BadInput, EvalAndPredictOnFilesThatAreNotCheckpoints) {
+  const fs::path dir = testing::temp_dir("bad_not_ck");
+  std::ofstream(dir / "photo.safetensors") << "\xff\xd8\xff\xe0 not a checkpoint";
+  expect_failure_mentioning(cli("eval --checkpoint " + (dir / "photo.safetensors").string() + " --data mpii:" +
+                                dir.string()),
+                            {"photo.safetensors"});
+  // A plain weights file (no training config) cannot tell which model it is.
+  safetensors::save(dir / "weights.safetensors", {{"w", Tensor::zeros({2})}});
+  expect_failure_mentioning(cli("predict --checkpoint " + (dir / "weights.safetensors").string() +
+                                " --image x.jpg -o y.png"),
+                            {"weights.safetensors", "training config"});
+  // A missing image for predict.
+  const fs::path run = tiny_run("bad_predict");
+  expect_failure_mentioning(cli("predict --checkpoint " + (run / "last.safetensors").string() + " --image " +
+                                (dir / "none.jpg").string() + " -o " + (dir / "y.png").string()),
+                            {"none.jpg"});
+}
+
+TEST(BadInput, ValidationGroundTruthOfAnotherSetIsRefused) {
+  const fs::path run = tiny_run("bad_gt");
+  // The synthetic validation split against the real MPII ground truth would
+  // silently score nonsense if indices happened to fit; a .mat with fewer
+  // persons than the annotations must be refused by name.
+  const fs::path gt = testing::shared_data_dir() / "mpii" / "annot" / "gt_valid.mat";
+  if (!fs::exists(gt)) GTEST_SKIP() << "shared MPII data not present: " << gt;
+  eval::GroundTruth small = eval::read_ground_truth_mat(gt);
+  small.joints.resize(1);
+  small.missing.resize(1);
+  small.headboxes.resize(1);
+  const fs::path one = run / "one_person.mat";
+  eval::write_ground_truth_mat(one, small);
+  expect_failure_mentioning(cli("eval --checkpoint " + (run / "last.safetensors").string() + " --data mpii:" +
+                                (run / "synthetic").string() + ":valid --gt " + one.string()),
+                            {"one_person.mat", "does not belong"});
+}
+
+}  // namespace
+}  // namespace posenet

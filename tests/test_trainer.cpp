@@ -1,0 +1,194 @@
+// The training loop: exact resume, clean stops, non-finite losses, refusing
+// to overwrite a run, and the checkpoint contents.
+#include <cstdlib>
+#include <fstream>
+
+#include "test_util.h"
+#include "train/checkpoint.h"
+#include "train/stop.h"
+#include "train/trainer.h"
+
+namespace posenet {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A run small enough for a unit test: the tiny model at an eighth of
+// ResNet-18's widths on 32x32 inputs, 3 steps of 4 images per epoch.
+train::TrainConfig tiny_config(const fs::path& out) {
+  train::TrainConfig c;
+  c.model = "tiny";
+  c.width = 0.125;
+  c.decoder_channels = 16;
+  c.input_size = 32;
+  c.data = "synthetic";
+  c.synthetic_count = 40;
+  c.synthetic_size = 48;
+  c.epochs = 2;
+  c.batch_size = 4;
+  c.max_steps = 3;
+  c.lr = 1e-3;
+  c.lr_steps = {1};
+  c.sigmas = {1.0};
+  c.workers = 2;
+  c.seed = 5;
+  c.val_every = 1;
+  c.progress = false;
+  c.out = out.string();
+  return c;
+}
+
+TEST(Trainer, ResumeContinuesExactlyLikeAnUninterruptedRun) {
+  const fs::path a = testing::temp_dir("trainer_a"), b = testing::temp_dir("trainer_b");
+  train::TrainResult straight = train::Trainer(tiny_config(a)).run();
+  ASSERT_EQ(straight.step_losses.size(), 6u);
+  ASSERT_FALSE(straight.interrupted);
+
+  // Stop in the middle of the second epoch, then resume with another number
+  // of loader workers: the remaining losses must be bit-identical.
+  train::TrainConfig first = tiny_config(b);
+  first.stop_after = 4;
+  train::TrainResult part1 = train::Trainer(first).run();
+  ASSERT_TRUE(part1.interrupted);
+  ASSERT_EQ(part1.step_losses.size(), 4u);
+  train::TrainConfig again = tiny_config(b);
+  again.resume = true;
+  again.workers = 0;
+  train::TrainResult part2 = train::Trainer(again).run();
+  ASSERT_EQ(part2.step_losses.size(), 2u);
+  std::vector<double> joined = part1.step_losses;
+  joined.insert(joined.end(), part2.step_losses.begin(), part2.step_losses.end());
+  for (size_t i = 0; i < joined.size(); ++i) EXPECT_EQ(joined[i], straight.step_losses[i]) << "step " << i;
+  // ... and the final weights too.
+  auto ca = train::read_checkpoint(a / "last.safetensors"), cb = train::read_checkpoint(b / "last.safetensors");
+  ASSERT_EQ(ca.model_state.size(), cb.model_state.size());
+  for (const auto& [name, t] : ca.model_state) EXPECT_EQ(t.to_vector(), cb.model_state.at(name).to_vector()) << name;
+  for (const auto& [name, t] : ca.optimizer_state)
+    EXPECT_EQ(t.to_vector(), cb.optimizer_state.at(name).to_vector()) << name;
+  EXPECT_EQ(ca.counters, cb.counters);
+  EXPECT_TRUE(straight.has_validation);
+  EXPECT_EQ(straight.last_validation.final_stage().pckh.mean, part2.last_validation.final_stage().pckh.mean);
+}
+
+TEST(Trainer, CheckpointHoldsWeightsOptimizerConfigAndProgress) {
+  const fs::path dir = testing::temp_dir("trainer_ck");
+  train::TrainConfig c = tiny_config(dir);
+  c.epochs = 1;
+  train::Trainer t(c);
+  t.run();
+  train::Checkpoint ck = train::read_checkpoint(t.last_checkpoint());
+  ASSERT_TRUE(ck.has_config);
+  EXPECT_EQ(ck.config.model, "tiny");
+  EXPECT_EQ(ck.state.epoch, 1);
+  EXPECT_EQ(ck.state.batch, 0);
+  EXPECT_EQ(ck.state.global_step, 3);
+  EXPECT_TRUE(ck.model_state.count("encoder.conv1.weight"));
+  EXPECT_TRUE(ck.optimizer_state.count("step"));
+  EXPECT_GT(ck.optimizer_state.size(), 2u);
+  EXPECT_TRUE(fs::exists(t.best_checkpoint()));
+  EXPECT_TRUE(fs::exists(dir / "log.jsonl"));
+  EXPECT_TRUE(fs::exists(dir / "pred_valid.mat"));
+  // The checkpoint rebuilds the same model.
+  auto model = train::load_model_from_checkpoint(ck, Device::cpu());
+  EXPECT_EQ(model->spec().name(), t.model().spec().name());
+  // Every log line is a JSON object.
+  std::ifstream log(dir / "log.jsonl");
+  std::string line;
+  int lines = 0;
+  while (std::getline(log, line)) {
+    auto j = nlohmann::json::parse(line);
+    EXPECT_TRUE(j.contains("type"));
+    ++lines;
+  }
+  EXPECT_EQ(lines, 1 + 3 + 1);  // start, 3 steps, epoch
+}
+
+TEST(Trainer, RefusesToOverwriteARunAndToResumeNothing) {
+  const fs::path dir = testing::temp_dir("trainer_refuse");
+  train::TrainConfig c = tiny_config(dir);
+  c.epochs = 1;
+  c.max_steps = 1;
+  c.val_every = 0;
+  train::Trainer(c).run();
+  const auto before = fs::last_write_time(dir / "last.safetensors");
+  try {
+    train::Trainer again(c);
+    FAIL() << "a second run into the same directory must be refused";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("--resume"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(fs::last_write_time(dir / "last.safetensors"), before);
+  train::TrainConfig nothing = tiny_config(testing::temp_dir("trainer_nothing"));
+  nothing.resume = true;
+  EXPECT_THROW(train::Trainer{nothing}, InputError);
+}
+
+TEST(Trainer, UnwritableOutputDirectoryIsReportedBeforeTraining) {
+  const fs::path dir = testing::temp_dir("trainer_unwritable");
+  std::ofstream(dir / "a_file") << "x";
+  train::TrainConfig c = tiny_config(dir / "a_file" / "run");
+  try {
+    train::Trainer t(c);
+    FAIL() << "expected an error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("a_file"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Trainer, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
+  const fs::path dir = testing::temp_dir("trainer_nan");
+  train::TrainConfig c = tiny_config(dir);
+  c.epochs = 1;
+  c.max_steps = 10;
+  c.save_every = 1;
+  c.val_every = 0;
+  c.lr = 1e30;  // diverges within a couple of steps
+  c.optimizer = "sgd";
+  c.momentum = 0.0;
+  try {
+    train::Trainer(c).run();
+    FAIL() << "expected the run to stop on a non-finite loss";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("non-finite loss"), std::string::npos) << e.what();
+  }
+  // The checkpoint on disk loads and holds the last finite state.
+  ASSERT_TRUE(fs::exists(dir / "last.safetensors"));
+  train::Checkpoint ck = train::read_checkpoint(dir / "last.safetensors");
+  EXPECT_GE(ck.state.global_step, 1);
+  for (const auto& [name, t] : ck.model_state)
+    for (double v : t.to_vector()) ASSERT_FALSE(std::isnan(v)) << name;
+}
+
+TEST(Trainer, BadSettingsAreNamed) {
+  train::TrainConfig c = tiny_config(testing::temp_dir("trainer_bad"));
+  c.batch_size = 0;
+  EXPECT_THROW(train::Trainer{c}, InputError);
+  c = tiny_config(testing::temp_dir("trainer_bad2"));
+  c.optimizer = "adagrad";
+  try {
+    train::Trainer t(c);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("adagrad"), std::string::npos);
+  }
+  c = tiny_config(testing::temp_dir("trainer_bad3"));
+  c.sigmas = {2.0, 1.0};  // two sigmas for a one-stage model
+  EXPECT_THROW(train::Trainer(c).run(), InputError);
+}
+
+TEST(Trainer, MultiStageModelTrainsWithPerStageSigmas) {
+  const fs::path dir = testing::temp_dir("trainer_multi");
+  train::TrainConfig c = tiny_config(dir);
+  c.model = "tiny-multistage";
+  c.epochs = 1;
+  c.max_steps = 2;
+  c.sigmas = {};  // default: 3, 2.5, 2
+  train::TrainResult r = train::Trainer(c).run();
+  EXPECT_EQ(r.step_losses.size(), 2u);
+  ASSERT_TRUE(r.has_validation);
+  EXPECT_EQ(r.last_validation.rows.size(), 3u);  // one row per stage
+  EXPECT_EQ(c.stage_sigmas(3), (std::vector<double>{3.0, 2.5, 2.0}));
+}
+
+}  // namespace
+}  // namespace posenet

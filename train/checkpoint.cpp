@@ -1,0 +1,112 @@
+#include "train/checkpoint.h"
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/safetensors.h"
+
+namespace posenet::train {
+
+namespace {
+const std::string kOptimizerPrefix = "optimizer.";
+const std::string kFormat = "posenet-checkpoint/1";
+}  // namespace
+
+void save_checkpoint(const std::filesystem::path& path, const Module& model, const Optimizer* optimizer,
+                     const TrainConfig& config, const std::string& model_description, const TrainingState& state) {
+  std::map<std::string, Tensor> tensors = model.state_dict();
+  if (optimizer) {
+    for (auto& [name, t] : optimizer->state()) tensors.emplace(kOptimizerPrefix + name, t);
+  }
+  std::map<std::string, safetensors::RawTensor> counters;
+  for (const auto& [name, value] : model.named_counters()) {
+    safetensors::RawTensor raw{"I64", {}, std::vector<uint8_t>(8)};
+    for (int i = 0; i < 8; ++i) raw.bytes[size_t(i)] = uint8_t(uint64_t(*value) >> (8 * i));
+    counters.emplace(name, std::move(raw));
+  }
+  nlohmann::json progress = {{"epoch", state.epoch},
+                             {"batch", state.batch},
+                             {"global_step", state.global_step},
+                             {"best_pckh", state.best_pckh},
+                             {"last_loss", state.last_loss}};
+  std::map<std::string, std::string> metadata = {{"format", "pt"},
+                                                 {"posenet", kFormat},
+                                                 {"model", model_description},
+                                                 {"config", config.to_json().dump()},
+                                                 {"progress", progress.dump()}};
+  safetensors::save(path, tensors, metadata, counters);
+}
+
+Checkpoint read_checkpoint(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path)) throw InputError(path.string() + ": checkpoint file does not exist");
+  auto file = safetensors::File::read(path);
+  Checkpoint ck;
+  ck.path = path;
+  ck.metadata = file.metadata();
+  for (const auto& e : file.entries()) {
+    if (e.dtype == "I64" && e.numel() == 1) {
+      uint64_t v = 0;
+      for (int i = 7; i >= 0; --i) v = (v << 8) | e.data[i];
+      ck.counters[e.name] = int64_t(v);
+    } else if (e.name.rfind(kOptimizerPrefix, 0) == 0) {
+      ck.optimizer_state.emplace(e.name.substr(kOptimizerPrefix.size()), file.tensor(e.name));
+    } else {
+      ck.model_state.emplace(e.name, file.tensor(e.name));
+    }
+  }
+  auto it = ck.metadata.find("posenet");
+  if (it == ck.metadata.end()) return ck;  // a plain weights file
+  if (it->second != kFormat)
+    throw InputError(path.string() + ": unsupported checkpoint format '" + it->second + "' (expected " + kFormat + ")");
+  try {
+    auto cfg = ck.metadata.find("config");
+    if (cfg == ck.metadata.end()) throw InputError(path.string() + ": checkpoint has no training config");
+    ck.config = TrainConfig::from_json(nlohmann::json::parse(cfg->second), path.string());
+    ck.has_config = true;
+    auto prog = ck.metadata.find("progress");
+    if (prog == ck.metadata.end()) throw InputError(path.string() + ": checkpoint has no progress record");
+    auto p = nlohmann::json::parse(prog->second);
+    ck.state.epoch = p.at("epoch").get<int64_t>();
+    ck.state.batch = p.at("batch").get<int64_t>();
+    ck.state.global_step = p.at("global_step").get<int64_t>();
+    ck.state.best_pckh = p.at("best_pckh").get<double>();
+    ck.state.last_loss = p.value("last_loss", 0.0);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path.string() + ": corrupt checkpoint metadata: " + e.what());
+  }
+  if (ck.state.epoch < 0 || ck.state.batch < 0 || ck.state.global_step < 0)
+    throw InputError(path.string() + ": corrupt checkpoint progress (negative epoch, batch or step)");
+  return ck;
+}
+
+models::ModelSpec model_spec_of(const TrainConfig& c) {
+  models::ModelOptions o;
+  if (c.input_size > 0) o.input_h = o.input_w = c.input_size;
+  if (c.width > 0) o.width = c.width;
+  if (c.decoder_channels > 0) o.decoder_channels = c.decoder_channels;
+  if (!c.tick) o.tick = false;
+  if (!c.tock) o.tock = false;
+  return models::parse_model_spec(c.model, o);
+}
+
+std::shared_ptr<models::PoseModel> load_model_from_checkpoint(const Checkpoint& checkpoint, Device device) {
+  if (!checkpoint.has_config)
+    throw InputError(checkpoint.path.string() +
+                     ": not a posenet training checkpoint (it has no training config, so its model is unknown)");
+  Generator gen(0);  // weights are overwritten by the checkpoint's
+  auto model = models::build_model(model_spec_of(checkpoint.config), gen);
+  load_model_weights(*model, checkpoint);
+  model->to(device);
+  model->eval();
+  return model;
+}
+
+void load_model_weights(Module& model, const Checkpoint& checkpoint) {
+  LoadReport report = model.load_state_dict(checkpoint.model_state, true, checkpoint.path.string());
+  (void)report;  // strict: problems have thrown, naming every key
+  for (const auto& [name, value] : model.named_counters()) {
+    auto it = checkpoint.counters.find(name);
+    if (it != checkpoint.counters.end()) *value = it->second;
+  }
+}
+
+}  // namespace posenet::train

@@ -1,0 +1,121 @@
+#include "train/config.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace posenet::train {
+
+nlohmann::json TrainConfig::to_json() const {
+  return {{"model", model},
+          {"input_size", input_size},
+          {"width", width},
+          {"decoder_channels", decoder_channels},
+          {"tick", tick},
+          {"tock", tock},
+          {"pretrained", pretrained},
+          {"init_from", init_from},
+          {"data", data},
+          {"val_data", val_data},
+          {"val_gt", val_gt},
+          {"synthetic_count", synthetic_count},
+          {"synthetic_size", synthetic_size},
+          {"skip_bad", skip_bad},
+          {"epochs", epochs},
+          {"batch_size", batch_size},
+          {"optimizer", optimizer},
+          {"lr", lr},
+          {"lr_steps", lr_steps},
+          {"lr_factor", lr_factor},
+          {"weight_decay", weight_decay},
+          {"momentum", momentum},
+          {"sigmas", sigmas},
+          {"sigmas_final", sigmas_final},
+          {"scale_factor", scale_factor},
+          {"rotation_factor", rotation_factor},
+          {"rotation_prob", rotation_prob},
+          {"flip", flip},
+          {"device", device},
+          {"workers", workers},
+          {"seed", seed},
+          {"out", out},
+          {"resume", resume},
+          {"save_every", save_every},
+          {"max_steps", max_steps},
+          {"stop_after", stop_after},
+          {"val_every", val_every},
+          {"flip_test", flip_test},
+          {"progress", progress}};
+}
+
+namespace {
+template <typename T>
+void read_field(const nlohmann::json& j, const char* key, T& field, const std::string& source) {
+  auto it = j.find(key);
+  if (it == j.end()) return;
+  try {
+    field = it->get<T>();
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(detail::concat(source, ": config value '", key, "' has the wrong type (", it->type_name(), ")"));
+  }
+}
+}  // namespace
+
+TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& source) {
+  if (!j.is_object()) throw InputError(source + ": the stored training config is not a JSON object");
+  TrainConfig c;
+#define PN_READ(name) read_field(j, #name, c.name, source)
+  PN_READ(model); PN_READ(input_size); PN_READ(width); PN_READ(decoder_channels); PN_READ(tick); PN_READ(tock);
+  PN_READ(pretrained); PN_READ(init_from); PN_READ(data); PN_READ(val_data); PN_READ(val_gt);
+  PN_READ(synthetic_count); PN_READ(synthetic_size); PN_READ(skip_bad); PN_READ(epochs); PN_READ(batch_size);
+  PN_READ(optimizer); PN_READ(lr); PN_READ(lr_steps); PN_READ(lr_factor); PN_READ(weight_decay); PN_READ(momentum);
+  PN_READ(sigmas); PN_READ(sigmas_final); PN_READ(scale_factor); PN_READ(rotation_factor); PN_READ(rotation_prob);
+  PN_READ(flip); PN_READ(device); PN_READ(workers); PN_READ(seed); PN_READ(out); PN_READ(resume);
+  PN_READ(save_every); PN_READ(max_steps); PN_READ(stop_after); PN_READ(val_every); PN_READ(flip_test); PN_READ(progress);
+#undef PN_READ
+  return c;
+}
+
+void TrainConfig::validate() const {
+  auto bad = [](const std::string& what) { throw InputError("invalid training setting: " + what); };
+  if (epochs < 1) bad("epochs must be at least 1, got " + std::to_string(epochs));
+  if (batch_size < 1) bad("batch-size must be at least 1, got " + std::to_string(batch_size));
+  if (!(lr > 0) || !std::isfinite(lr)) bad("lr must be a positive number");
+  if (!(lr_factor > 0)) bad("lr-factor must be positive");
+  for (size_t i = 1; i < lr_steps.size(); ++i)
+    if (lr_steps[i] <= lr_steps[i - 1]) bad("lr-steps must increase");
+  if (optimizer != "adam" && optimizer != "sgd") bad("optimizer must be adam or sgd, got '" + optimizer + "'");
+  if (weight_decay < 0) bad("weight-decay must not be negative");
+  for (double s : sigmas)
+    if (!(s > 0)) bad("every sigma must be positive");
+  for (double s : sigmas_final)
+    if (!(s > 0)) bad("every final sigma must be positive");
+  if (!sigmas_final.empty() && sigmas_final.size() != sigmas.size())
+    bad("sigmas-final needs as many values as sigmas");
+  if (workers < 0) bad("workers must not be negative");
+  if (input_size < 0 || (input_size > 0 && input_size % 32 != 0))
+    bad("input size must be a positive multiple of 32, got " + std::to_string(input_size));
+  if (synthetic_count < 10) bad("synthetic-count must be at least 10");
+  if (synthetic_size < 32) bad("synthetic-size must be at least 32");
+  if (save_every < 0 || max_steps < 0 || val_every < 0 || stop_after < 0)
+    bad("save-every, max-steps, val-every and stop-after must not be negative");
+  if (scale_factor < 0 || scale_factor >= 1) bad("scale-factor must be in [0, 1)");
+  if (rotation_prob < 0 || rotation_prob > 1) bad("rotation-prob must be in [0, 1]");
+  if (out.empty()) bad("out must name a directory");
+}
+
+std::vector<double> TrainConfig::stage_sigmas(int stages) const {
+  if (!sigmas.empty()) {
+    if (int(sigmas.size()) == stages) return sigmas;
+    if (sigmas.size() == 1) return std::vector<double>(size_t(stages), sigmas[0]);
+    throw InputError(detail::concat("invalid training setting: ", sigmas.size(), " sigmas given for a model with ",
+                                    stages, " stages"));
+  }
+  if (stages == 1) return {2.0};
+  // The paper's multi-kernel policy: an arithmetic series from 3 ending at 2.
+  std::vector<double> out(static_cast<size_t>(stages));
+  for (int s = 0; s < stages; ++s) out[size_t(s)] = 3.0 - double(s) / double(stages - 1);
+  return out;
+}
+
+}  // namespace posenet::train

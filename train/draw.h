@@ -1,0 +1,23 @@
+// Drawing predicted skeletons onto images (posenet predict).
+#pragma once
+#include <array>
+
+#include "train/image.h"
+
+namespace posenet::train {
+
+struct DrawnJoint {
+  double x = 0, y = 0;  // 0-based pixels
+  bool visible = true;  // false: not drawn (e.g. a low-confidence joint)
+};
+
+// Draws the 16-joint MPII skeleton: right limbs red, left limbs blue, the
+// spine and head green, a dot per joint; thickness follows the image size.
+void draw_mpii_skeleton(Image& image, const std::array<DrawnJoint, 16>& joints);
+
+// Primitive drawing, clipped to the image.
+void draw_line(Image& image, double x0, double y0, double x1, double y1, double thickness,
+               std::array<uint8_t, 3> colour);
+void draw_disc(Image& image, double cx, double cy, double radius, std::array<uint8_t, 3> colour);
+
+}  // namespace posenet::train

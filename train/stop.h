@@ -1,0 +1,13 @@
+// Cooperative stopping: SIGINT/SIGTERM set a flag that the training loop
+// reads after each step, so it can save a checkpoint and exit cleanly
+// instead of dying mid-write. A second signal stops at once.
+#pragma once
+
+namespace posenet::train {
+
+void install_stop_handlers();  // SIGINT and SIGTERM
+bool stop_requested();
+void request_stop();
+void clear_stop_request();
+
+}  // namespace posenet::train

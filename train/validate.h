@@ -1,0 +1,55 @@
+// Evaluating a pose model on a validation set: the evaluation crop of every
+// person, optional flip test, per-stage decoding, mapping back to image
+// pixels, and PCKh against the MPII-layout ground truth.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "core/device.h"
+#include "eval/decode.h"
+#include "eval/mat_io.h"
+#include "eval/pckh.h"
+#include "models/pose_model.h"
+#include "train/dataset.h"
+
+namespace posenet::train {
+
+struct EvalSettings {
+  Device device = Device::cpu();
+  int batch_size = 32;
+  int workers = 2;
+  bool flip_test = true;
+  // Intermediate stages are also decoded with the paper's mix of maximum
+  // and second maximum (§3, Table 5), reported as extra rows.
+  bool second_max_rows = false;
+  bool progress = false;
+};
+
+struct StageResult {
+  std::string label;              // "stage 1", "stage 1 (second max)", ...
+  eval::Predictions predictions;  // dataset order, 1-based pixels
+  eval::PckhResult pckh;
+};
+
+struct Evaluation {
+  std::vector<StageResult> rows;  // one per stage (last = final prediction), then second-max rows
+  const StageResult& final_stage() const;
+};
+
+// The ground-truth rows of these samples: entry i of the dataset's
+// annotation file is column i of the .mat (the standard order).
+eval::GroundTruth select_ground_truth(const eval::GroundTruth& gt, const Dataset& dataset,
+                                      const std::string& gt_source);
+
+Evaluation evaluate_model(models::PoseModel& model, const Dataset& dataset, const eval::GroundTruth& gt,
+                          const EvalSettings& settings);
+
+// Heatmaps of one batch of inputs [B, H, W, 3] (already on the model's
+// device), per stage; with flip_test the mirrored input's heatmaps are
+// flipped back, shifted and averaged in. Runs without autograd.
+std::vector<Tensor> predict_heatmaps(models::PoseModel& model, const Tensor& images, bool flip_test);
+
+// Mirrors NHWC images left-right (CPU or any device through the host).
+Tensor flip_images(const Tensor& images);
+
+}  // namespace posenet::train
