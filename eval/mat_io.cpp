@@ -2,6 +2,7 @@
 
 #include <matio.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include <mutex>
 #include <sstream>
 #include <system_error>
+#include <vector>
 
 #include "core/error.h"
 
@@ -50,6 +52,97 @@ struct VarFreer {
 using MatFile = std::unique_ptr<mat_t, MatCloser>;
 using MatVar = std::unique_ptr<matvar_t, VarFreer>;
 
+// matio allocates an array for its declared element count before reading
+// its data, so a corrupt file of a few KB that declares 1x1700000000 cells
+// costs gigabytes and minutes. The count must fit in the bytes the array
+// holds: a cell or field value is an element of at least 8 bytes, a char or
+// numeric value a stored value of its type's width. Nested cells and structs
+// are checked the same way, and an array whose header (flags, dimensions,
+// name, field names) does not fit in it is refused. `p` holds the payload of
+// one miMATRIX element (n bytes, starting at file offset at).
+void check_v5_array(const std::filesystem::path& path, const unsigned char* p, uint64_t n, uint64_t at,
+                    bool little, int depth) {
+  auto word = [&](const unsigned char* q) {
+    return little ? uint32_t(q[0]) | uint32_t(q[1]) << 8 | uint32_t(q[2]) << 16 | uint32_t(q[3]) << 24
+                  : uint32_t(q[3]) | uint32_t(q[2]) << 8 | uint32_t(q[1]) << 16 | uint32_t(q[0]) << 24;
+  };
+  auto corrupt = [&](const std::string& problem) {
+    throw InputError(detail::concat(path.string(), ": corrupt .mat file (the array at byte ", at, " ", problem, ")"));
+  };
+  struct Sub {
+    uint32_t type = 0;
+    const unsigned char* data = nullptr;
+    uint64_t bytes = 0, offset = 0;
+  };
+  uint64_t pos = 0;
+  // The next sub-element; false when the payload ends before it does.
+  auto next = [&](Sub* e) {
+    if (n - pos < 8) return false;
+    const uint32_t tag = word(p + pos);
+    e->offset = pos;
+    if ((tag >> 16) != 0) {  // small format: type and size in 4 bytes, data in the next 4
+      e->type = tag & 0xffff;
+      e->bytes = std::min<uint64_t>(tag >> 16, 4);
+      e->data = p + pos + 4;
+      pos += 8;
+      return true;
+    }
+    e->type = tag;
+    e->bytes = word(p + pos + 4);
+    if (e->bytes > n - pos - 8) return false;
+    e->data = p + pos + 8;
+    pos += std::min<uint64_t>(n - pos, 8 + (e->bytes + 7) / 8 * 8);
+    return true;
+  };
+  if (n == 0) return;  // an empty element: [] in a cell
+  if (depth > 32) corrupt("is nested more than 32 deep");
+  Sub flags, dims, name;
+  if (!next(&flags) || flags.bytes < 4 || !next(&dims) || !next(&name))
+    corrupt("has a header that does not fit in its " + std::to_string(n) + " bytes");
+  const uint32_t cls = word(flags.data) & 0xff;
+  // Element count, saturated just above what the payload could hold.
+  uint64_t elements = 1;
+  for (uint64_t d = 0; d + 4 <= dims.bytes; d += 4) {
+    const int32_t extent = int32_t(word(dims.data + d));
+    if (extent < 0) corrupt("has a negative dimension");
+    elements = std::min<uint64_t>(elements * std::min<uint64_t>(uint64_t(extent), n), n + 1);
+  }
+  if (cls == 4 || (cls >= 6 && cls <= 15)) {
+    // Char and numeric arrays: matio allocates the dimensions' element count
+    // before reading the data element, which must hold that many values.
+    Sub data;
+    if (elements == 0) return;
+    if (!next(&data)) corrupt("has no data");
+    uint64_t width = 1;  // bytes per value of the stored type
+    switch (data.type) {
+      case 3: case 4: case 17: width = 2; break;           // (u)int16, UTF-16
+      case 5: case 6: case 7: case 18: width = 4; break;   // (u)int32, single, UTF-32
+      case 9: case 12: case 13: width = 8; break;          // double, (u)int64
+      default: break;
+    }
+    if (data.bytes / width < elements) corrupt("holds fewer values than its dimensions declare");
+    return;
+  }
+  if (cls != 1 /* cell */ && cls != 2 /* struct */ && cls != 3 /* object */) return;
+  uint64_t per_element = 1;
+  if (cls == 3 && !next(&name)) corrupt("has no class name");  // an object's class name comes first
+  if (cls != 1) {
+    Sub field_length, field_names;
+    if (!next(&field_length) || field_length.bytes < 4 || !next(&field_names)) corrupt("has no field names");
+    const uint32_t length = word(field_length.data);
+    per_element = length == 0 ? 0 : field_names.bytes / length;
+  }
+  const uint64_t room = (n - pos) / 8;  // most values the remaining bytes can hold
+  const uint64_t count = std::min<uint64_t>(elements, room + 1) * std::min<uint64_t>(per_element, room + 1);
+  if (count > room) corrupt("declares more elements than its " + std::to_string(n) + " bytes can hold");
+  for (uint64_t i = 0; i < count; ++i) {
+    Sub value;
+    if (!next(&value)) return;
+    if (value.type == 14 /* miMATRIX */)
+      check_v5_array(path, value.data, value.bytes, at + 8 + value.offset, little, depth + 1);
+  }
+}
+
 // matio reads a truncated v5 file without complaint (the missing bytes are
 // left as they were), so we walk the top-level data elements ourselves: each
 // must end within the file.
@@ -88,8 +181,31 @@ void check_v5_complete(const std::filesystem::path& path) {
     if (offset + length > size)
       throw InputError(detail::concat(path.string(), ": truncated .mat file (the element at byte ", offset, " needs ",
                                       length, " bytes, the file ends at byte ", size, ")"));
+    if (type == 14 /* miMATRIX */) {
+      std::vector<unsigned char> payload(length - 8);
+      if (!f.read(reinterpret_cast<char*>(payload.data()), std::streamsize(payload.size()))) return;
+      check_v5_array(path, payload.data(), payload.size(), offset, little, 0);
+    }
     offset += length;
   }
+}
+
+// Only MAT v5 and v7.3 files (what MATLAB, scipy and the MPII toolkit write)
+// are handed to matio: its v4 reader, tried for any other file, allocates
+// whatever name length the first bytes declare (gigabytes for a corrupt
+// file). Both formats start with a 128-byte header ending in a version and
+// the "IM"/"MI" byte-order mark.
+void check_mat_header(const std::filesystem::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  unsigned char header[128];
+  const bool complete = bool(f.read(reinterpret_cast<char*>(header), sizeof header));
+  const bool little = complete && header[126] == 'I' && header[127] == 'M';
+  const bool big = complete && header[126] == 'M' && header[127] == 'I';
+  const unsigned version = little ? header[125] : header[124];
+  if (!(little || big) || (version != 1 && version != 2))
+    throw InputError(detail::concat(path.string(),
+                                    ": not a MATLAB v5 or v7.3 .mat file (no MAT-file header; MAT v4 files "
+                                    "are not supported)"));
 }
 
 MatFile open_for_reading(const std::filesystem::path& path) {
@@ -100,6 +216,7 @@ MatFile open_for_reading(const std::filesystem::path& path) {
     throw InputError(detail::concat(path.string(), ": no such file"));
   if (std::filesystem::is_directory(path, ec))
     throw InputError(detail::concat(path.string(), ": is a directory, not a .mat file"));
+  check_mat_header(path);
   MatFile mat(Mat_Open(path.string().c_str(), MAT_ACC_RDONLY));
   if (!mat)
     throw InputError(detail::concat(path.string(), ": not a readable MATLAB .mat file", matio_detail()));
@@ -214,6 +331,9 @@ std::string char_array_string(const matvar_t* v) {
   if (v->class_type != MAT_C_CHAR || v->data == nullptr) return {};
   size_t count = 1;
   for (int i = 0; i < v->rank; ++i) count *= v->dims[i];
+  // matio sizes a UTF-8 char array's buffer by its data element, not by its
+  // dimensions: a corrupt file can hold fewer characters than it declares.
+  if (v->data_size > 0) count = std::min(count, v->nbytes / size_t(v->data_size));
   std::string s;
   if (v->data_size == 2) {
     const auto* p = static_cast<const uint16_t*>(v->data);

@@ -1,6 +1,8 @@
 #include "train/config.h"
 
 #include <cmath>
+#include <limits>
+#include <type_traits>
 
 #include "core/error.h"
 
@@ -49,10 +51,28 @@ nlohmann::json TrainConfig::to_json() const {
 }
 
 namespace {
+// nlohmann converts a JSON float to an integer with a plain cast, undefined
+// for values out of the integer's range: those are refused first.
+template <typename T>
+bool fits(const nlohmann::json& v) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (!v.is_number_float()) return true;
+    const double x = v.get<double>();
+    return x >= double(std::numeric_limits<T>::min()) && x < double(std::numeric_limits<T>::max()) + 1.0;
+  } else if constexpr (requires { typename T::value_type; } && !std::is_same_v<T, std::string>) {
+    if (!v.is_array()) return true;
+    for (const auto& e : v)
+      if (!fits<typename T::value_type>(e)) return false;
+  }
+  return true;
+}
+
 template <typename T>
 void read_field(const nlohmann::json& j, const char* key, T& field, const std::string& source) {
   auto it = j.find(key);
   if (it == j.end()) return;
+  if (!fits<T>(*it))
+    throw InputError(detail::concat(source, ": config value '", key, "' is out of range (", it->dump(), ")"));
   try {
     field = it->get<T>();
   } catch (const nlohmann::json::exception& e) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
+#include <cstddef>
 #include <fstream>
 #include <memory>
 
@@ -29,10 +30,64 @@
 
 namespace posenet::train {
 
+namespace {
+
+// stb_image 2.27 (Debian 12) writes past its Huffman size table when a JPEG
+// DHT segment declares more than 256 codes (fixed upstream in 2.28), so
+// those tables are checked here first. The walk follows stb's reader: bytes
+// between segments are skipped, a segment may run past the end of the file
+// (stb reads zeros there), and the segments between the scans of a
+// progressive JPEG count too.
+void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::string& name) {
+  // SOI: 0xFF, any further 0xFF fill bytes, 0xD8 (as stb's marker reader).
+  size_t pos = 0;
+  while (pos < size && data[pos] == 0xFF) ++pos;
+  if (pos == 0 || pos >= size || data[pos] != 0xD8) return;  // not a JPEG
+  ++pos;
+  auto byte = [&](size_t at) -> size_t { return at < size ? data[at] : 0; };
+  while (pos + 1 < size) {
+    if (data[pos] != 0xFF) { ++pos; continue; }  // stb skips stray bytes, then fill 0xFFs
+    while (pos + 1 < size && data[pos + 1] == 0xFF) ++pos;
+    if (pos + 1 >= size) return;
+    const uint8_t marker = data[pos + 1];
+    pos += 2;
+    if (marker == 0xD9) return;  // end of image
+    if (marker == 0x00 || marker == 0x01 || marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7)) continue;
+    const size_t length = byte(pos) << 8 | byte(pos + 1);
+    if (marker == 0xC4) {  // DHT: tables of {class/id, 16 code counts, the symbols}
+      size_t at = pos + 2;
+      for (ptrdiff_t left = ptrdiff_t(length) - 2; left > 0;) {
+        size_t codes = 0;
+        for (size_t i = 1; i <= 16; ++i) codes += byte(at + i);
+        if (codes > 256)
+          throw InputError(detail::concat(name, ": cannot decode image (corrupt JPEG: a Huffman table declares ",
+                                          codes, " codes, at most 256 exist)"));
+        at += 17 + codes;
+        left -= ptrdiff_t(17 + codes);
+      }
+    }
+    pos += length;
+    if (marker == 0xDA) {  // entropy-coded data up to the next marker
+      while (pos + 1 < size && !(data[pos] == 0xFF && data[pos + 1] != 0 && (data[pos + 1] < 0xD0 || data[pos + 1] > 0xD7)))
+        ++pos;
+    }
+  }
+}
+
+}  // namespace
+
 Image decode_image(const uint8_t* data, size_t size, const std::string& name) {
   if (size == 0) throw InputError(detail::concat(name, ": image file is empty"));
   if (size > size_t(INT_MAX)) throw InputError(detail::concat(name, ": image file is too large (", size, " bytes)"));
+  check_jpeg_huffman_tables(data, size, name);
   int w = 0, h = 0, channels_in_file = 0;
+  // A few hundred corrupt bytes can declare a huge image that stb then
+  // allocates and "decodes" (seconds and gigabytes per file): sizes no
+  // pose dataset comes near are refused from the header.
+  constexpr int64_t kMaxPixels = 50'000'000;
+  if (stbi_info_from_memory(data, int(size), &w, &h, &channels_in_file) && int64_t(w) * int64_t(h) > kMaxPixels)
+    throw InputError(detail::concat(name, ": image header declares ", w, "x", h,
+                                    " pixels, more than the limit of 50 megapixels (corrupt file?)"));
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(data, int(size), &w, &h, &channels_in_file, 3), stbi_image_free);
   if (!pixels) {

@@ -1,0 +1,7 @@
+// AI Challenger keypoints (COCO layout): see annotation_fuzz.h.
+#include "fuzz/annotation_fuzz.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  posenet::fuzz::run_loader(&posenet::train::load_aic_keypoints, data, size, "aic.json");
+  return 0;
+}
