@@ -20,4 +20,26 @@ inline unsigned blocks_for(int64_t n, int threads = kThreads) {
 #define PN_GRID_STRIDE(i, n) \
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
 
+// Fixed-order sum of one double per thread over a block of kBlock threads;
+// the result is valid in thread 0. The same tree every launch: deterministic.
+template <int kBlock>
+__device__ inline double block_sum(double v) {
+  __shared__ double s[kBlock];
+  s[threadIdx.x] = v;
+  __syncthreads();
+  for (int step = kBlock / 2; step > 0; step >>= 1) {
+    if (int(threadIdx.x) < step) s[threadIdx.x] += s[threadIdx.x + step];
+    __syncthreads();
+  }
+  return s[0];
+}
+
+// Second pass of the two-level losses: one block of kBlocks threads adds the
+// per-block partial sums in order and writes 0.5 * sum / n.
+template <typename T, int kBlocks>
+__global__ void half_mean_of_partials_kernel(const double* partials, int64_t n, T* out) {
+  const double total = block_sum<kBlocks>(partials[threadIdx.x]);
+  if (threadIdx.x == 0) out[0] = T(0.5 * total / double(n));
+}
+
 }  // namespace posenet::kernels::cuda

@@ -12,32 +12,14 @@ constexpr int kPartialBlocks = 256;
 template <typename T>
 __global__ void weighted_mse_partial_kernel(const T* pred, const T* target, const T* weight, int64_t n, int64_t HW,
                                             int64_t J, double* partials) {
-  __shared__ double s[kThreads];
   double acc = 0.0;
   for (int64_t i = blockIdx.x * int64_t(kThreads) + threadIdx.x; i < n; i += int64_t(kPartialBlocks) * kThreads) {
     const T w = weight[(i / (HW * J)) * J + i % J];
     const T d = w * pred[i] - w * target[i];
     acc += double(d) * double(d);
   }
-  s[threadIdx.x] = acc;
-  __syncthreads();
-  for (int step = kThreads / 2; step > 0; step >>= 1) {
-    if (int(threadIdx.x) < step) s[threadIdx.x] += s[threadIdx.x + step];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) partials[blockIdx.x] = s[0];
-}
-
-template <typename T>
-__global__ void weighted_mse_final_kernel(const double* partials, int64_t n, T* out) {
-  __shared__ double s[kPartialBlocks];
-  s[threadIdx.x] = partials[threadIdx.x];
-  __syncthreads();
-  for (int step = kPartialBlocks / 2; step > 0; step >>= 1) {
-    if (int(threadIdx.x) < step) s[threadIdx.x] += s[threadIdx.x + step];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) out[0] = T(0.5 * s[0] / double(n));
+  const double total = block_sum<kThreads>(acc);
+  if (threadIdx.x == 0) partials[blockIdx.x] = total;
 }
 
 template <typename T>
@@ -62,7 +44,7 @@ void weighted_mse_forward(const Tensor& pred, const Tensor& target, const Tensor
         static_cast<const T*>(pred.raw_data()), static_cast<const T*>(target.raw_data()),
         static_cast<const T*>(weight.raw_data()), n, HW, J, static_cast<double*>(partials.raw_data()));
     PN_CUDA_CHECK_LAUNCH();
-    weighted_mse_final_kernel<T><<<1, kPartialBlocks, 0, current_stream()>>>(
+    half_mean_of_partials_kernel<T, kPartialBlocks><<<1, kPartialBlocks, 0, current_stream()>>>(
         static_cast<const double*>(partials.raw_data()), n, static_cast<T*>(out.raw_data()));
     PN_CUDA_CHECK_LAUNCH();
   });

@@ -60,7 +60,6 @@ __global__ void target_weights_kernel(const T* joints, const T* weight, int64_t 
 template <typename T>
 __global__ void mse_partial_kernel(const T* pred, const T* joints, const T* weight, int64_t n, RuleArgs a,
                                    double* partials) {
-  __shared__ double s[kThreads];
   double acc = 0.0;
   for (int64_t i = blockIdx.x * int64_t(kThreads) + threadIdx.x; i < n; i += int64_t(kPartialBlocks) * kThreads) {
     T w, t;
@@ -68,25 +67,8 @@ __global__ void mse_partial_kernel(const T* pred, const T* joints, const T* weig
     const T d = w * pred[i] - w * t;
     acc += double(d) * double(d);
   }
-  s[threadIdx.x] = acc;
-  __syncthreads();
-  for (int step = kThreads / 2; step > 0; step >>= 1) {
-    if (int(threadIdx.x) < step) s[threadIdx.x] += s[threadIdx.x + step];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) partials[blockIdx.x] = s[0];
-}
-
-template <typename T>
-__global__ void mse_final_kernel(const double* partials, int64_t n, T* out) {
-  __shared__ double s[kPartialBlocks];
-  s[threadIdx.x] = partials[threadIdx.x];
-  __syncthreads();
-  for (int step = kPartialBlocks / 2; step > 0; step >>= 1) {
-    if (int(threadIdx.x) < step) s[threadIdx.x] += s[threadIdx.x + step];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) out[0] = T(0.5 * s[0] / double(n));
+  const double total = block_sum<kThreads>(acc);
+  if (threadIdx.x == 0) partials[blockIdx.x] = total;
 }
 
 template <typename T>
@@ -132,7 +114,7 @@ void gaussian_weighted_mse_forward(const Tensor& pred, const Tensor& joints, con
     mse_partial_kernel<T><<<kPartialBlocks, kThreads, 0, current_stream()>>>(
         cptr<T>(pred), cptr<T>(joints), cptr<T>(weight), n, a, static_cast<double*>(partials.raw_data()));
     PN_CUDA_CHECK_LAUNCH();
-    mse_final_kernel<T><<<1, kPartialBlocks, 0, current_stream()>>>(cptr<double>(partials), n,
+    half_mean_of_partials_kernel<T, kPartialBlocks><<<1, kPartialBlocks, 0, current_stream()>>>(cptr<double>(partials), n,
                                                                     static_cast<T*>(out.raw_data()));
     PN_CUDA_CHECK_LAUNCH();
   });
