@@ -30,6 +30,7 @@ void parse_config_file(const std::filesystem::path& path) {
   CLI::App app{"posenet"};
   app.require_subcommand(1);
   app.set_config("--config", "", "TOML config file");
+  app.allow_config_extras(CLI::config_extras_mode::error);
   for (auto& entry : cli::command_registry()) entry.setup(app);
   // The main app's parse-complete callback runs after the config file and
   // every option are converted and before any subcommand's action.
