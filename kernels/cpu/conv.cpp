@@ -9,12 +9,13 @@
 #include "kernels/dispatch.h"
 
 // Threading: the copies around the GEMMs (im2col, col2im, bias) run on the
-// calling thread and only the GEMMs are parallel. OpenBLAS (pthreads build)
-// keeps its own workers; an OpenMP team that spin-waits after a parallel
-// copy takes a core from the GEMM that follows. Measured on 2 cores, OpenMP
-// im2col left the convolution 30-40 % below its GEMM alone; with serial
-// copies it runs within a few percent of it (the copies are memory-bound
-// and small next to the GEMM).
+// calling thread and only the GEMMs are parallel. The copies are
+// memory-bound and small next to the GEMM that follows them: the conv
+// benchmarks (posenet-bench --benchmark_filter=conv_cpu) put each
+// convolution within a few percent of its GEMM alone (conv_cpu_sgemm_only).
+// That was first measured with OpenBLAS's pthreads build, whose workers an
+// OpenMP team spinning after a parallel copy starved; the build now links
+// the OpenMP OpenBLAS, which shares one pool with posenet's loops.
 
 namespace posenet::kernels::cpu {
 
