@@ -1,4 +1,4 @@
-// Image decoding (JPEG/PNG through stb_image): any byte string is either
+// Image decoding (JPEG through libjpeg-turbo, then stb_image; PNG through stb_image): any byte string is either
 // refused with an InputError naming the file or decoded to a non-empty RGB
 // image whose pixel buffer matches its size.
 #include <cstdlib>

@@ -274,6 +274,30 @@ TEST(Image, EncodeDecodeRoundTrip) {
   EXPECT_THROW(write_image(dir / "c.bmp", im), Error);
 }
 
+// JPEGs decode through libjpeg-turbo: channels come back in RGB order and
+// close to what was written, for the subsampled (4:2:0) files the
+// datasets hold.
+TEST(Image, JpegKeepsColoursAndChannelOrder) {
+  auto dir = temp_dir("img_rgb");
+  Image im(64, 48);
+  const uint8_t colours[4][3] = {{220, 30, 30}, {30, 200, 40}, {40, 40, 210}, {200, 200, 60}};
+  for (int y = 0; y < im.height; ++y)
+    for (int x = 0; x < im.width; ++x) {
+      const uint8_t* c = colours[(y >= im.height / 2) * 2 + (x >= im.width / 2)];
+      for (int k = 0; k < 3; ++k) im.pixels[size_t((y * im.width + x) * 3 + k)] = c[k];
+    }
+  write_jpeg(dir / "quad.jpg", im, 95);
+  const Image back = read_image(dir / "quad.jpg");
+  ASSERT_EQ(back.width, 64);
+  ASSERT_EQ(back.height, 48);
+  // Away from the quadrant edges (chroma is subsampled and the DCT rings).
+  for (int q = 0; q < 4; ++q) {
+    const int x = (q % 2) * 32 + 16, y = (q / 2) * 24 + 12;
+    for (int k = 0; k < 3; ++k)
+      EXPECT_NEAR(back.pixels[size_t((y * 64 + x) * 3 + k)], colours[q][k], 6) << "quadrant " << q << " channel " << k;
+  }
+}
+
 TEST(Image, BadImagesNameTheFile) {
   auto dir = temp_dir("img_bad");
   expect_input_error([&] { read_image(dir / "missing.jpg"); }, {"missing.jpg", "not found"});
