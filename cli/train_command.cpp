@@ -20,7 +20,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--decoder-channels", c.decoder_channels, "decoder channels (0: the model's default)");
   cmd->add_option("--tick", c.tick, "multi-stage: carry each stage's decoder output into the next stage's input")->capture_default_str();
   cmd->add_option("--tock", c.tock, "multi-stage: add each stage's decoder output to the next one's")->capture_default_str();
-  cmd->add_option("--pretrained", c.pretrained, "ImageNet ResNet weights (safetensors, torchvision names) for the encoders");
+  cmd->add_option("--pretrained", c.pretrained, "ImageNet ResNet weights (safetensors, torchvision names), one file per encoder depth: r101=PATH,r50=PATH (a plain PATH when every encoder has one depth)");
   cmd->add_option("--init-from", c.init_from, "grow this model from a checkpoint with one stage fewer");
   cmd->add_option("--data", c.data, "training data: synthetic, mpii:DIR[:split], coco:JSON:IMAGES, aic:JSON:IMAGES; ',' joins several")->capture_default_str();
   cmd->add_option("--val-data", c.val_data, "validation data (default: the valid split beside an mpii: training set)");

@@ -219,18 +219,17 @@ std::map<std::string, Tensor> Module::state_dict() const {
   return out;
 }
 
-LoadReport Module::load_state_dict(const std::map<std::string, Tensor>& state, bool strict,
-                                   const std::string& source) {
+namespace {
+// A state entry fits a slot when it has the slot's PyTorch-layout shape.
+bool fits_slot(const Tensor& value, const Shape& torch_layout_shape) {
+  return value.defined() && value.shape() == torch_layout_shape;
+}
+}  // namespace
+
+LoadReport Module::check_state_dict(const std::map<std::string, Tensor>& state) const {
   LoadReport report;
-  const auto slots = all_slots();
   std::set<std::string> known;
-  struct Match {
-    const std::string* name;
-    const Slot* slot;
-    const Tensor* value;
-  };
-  std::vector<Match> to_load;
-  for (auto& [name, s] : slots) {
+  for (auto& [name, s] : all_slots()) {
     known.insert(name);
     auto it = state.find(name);
     if (it == state.end()) {
@@ -238,23 +237,27 @@ LoadReport Module::load_state_dict(const std::map<std::string, Tensor>& state, b
       continue;
     }
     const Shape expected = torch_shape(s->tensor.shape(), s->layout);
-    if (!it->second.defined() || it->second.shape() != expected) {
+    if (!fits_slot(it->second, expected))
       report.mismatched.push_back(name + ": expected " + shape_str(expected) + ", got " +
                                   (it->second.defined() ? shape_str(it->second.shape()) : "undefined"));
-      continue;
-    }
-    to_load.push_back({&name, s, &it->second});
   }
   for (auto& [name, t] : state)
     if (!known.count(name) && !ignored_on_load(name)) report.unexpected.push_back(name);
+  return report;
+}
 
+LoadReport Module::load_state_dict(const std::map<std::string, Tensor>& state, bool strict,
+                                   const std::string& source) {
+  LoadReport report = check_state_dict(state);
   if (strict && !report.ok())
     throw InputError(source + ": does not match the parameters of " + type_name_ + "\n" + report.str());
   NoGradGuard no_grad;
-  for (const Match& m : to_load) {
-    Tensor target = m.slot->tensor;  // a handle: writes into the module
-    target.copy_(from_torch_layout(*m.value, m.slot->layout));
-    report.loaded.push_back(*m.name);
+  for (auto& [name, s] : all_slots()) {
+    auto it = state.find(name);
+    if (it == state.end() || !fits_slot(it->second, torch_shape(s->tensor.shape(), s->layout))) continue;
+    Tensor target = s->tensor;  // a handle: writes into the module
+    target.copy_(from_torch_layout(it->second, s->layout));
+    report.loaded.push_back(name);
   }
   return report;
 }

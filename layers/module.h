@@ -103,6 +103,9 @@ class Module {
   // rest. `source` names the origin (a file) in messages.
   LoadReport load_state_dict(const std::map<std::string, Tensor>& state, bool strict = true,
                              const std::string& source = "state dict");
+  // What load_state_dict(state) would report, modifying nothing (`loaded`
+  // stays empty): callers that load several modules check them all first.
+  LoadReport check_state_dict(const std::map<std::string, Tensor>& state) const;
 
   // safetensors checkpoints holding state_dict() and the counters.
   void save(const std::filesystem::path& path, const std::map<std::string, std::string>& metadata = {}) const;

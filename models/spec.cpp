@@ -195,7 +195,7 @@ std::map<std::string, Tensor> strip_prefix(const std::map<std::string, Tensor>& 
 }  // namespace
 
 std::shared_ptr<PoseModel> grow_model(const ModelSpec& from, const std::map<std::string, Tensor>& from_state,
-                                      Generator& gen, const std::map<std::string, Tensor>* imagenet, int new_depth,
+                                      Generator& gen, const ImageNetWeights* imagenet, int new_depth,
                                       const std::string& source) {
   const ModelSpec spec = grown_spec(from, new_depth);
   auto model = build_model(spec, gen);
@@ -224,13 +224,14 @@ std::shared_ptr<PoseModel> grow_model(const ModelSpec& from, const std::map<std:
   // Stage N+1.
   Stage& fresh = *multi.stages()[old_stages];
   if (imagenet) {
-    load_imagenet_encoder(*fresh.encoder, *imagenet, /*lenient=*/false, "ImageNet weights");
+    load_imagenet_encoder(*fresh.encoder, *imagenet, "stages." + std::to_string(old_stages) + ".encoder.");
   } else {
     const Stage& last = *multi.stages()[old_stages - 1];
     if (last.encoder->arch().depth != fresh.encoder->arch().depth)
       throw InputError(detail::concat("cannot initialise the new ResNet-", fresh.encoder->arch().depth,
                                       " stage from the last stage (ResNet-", last.encoder->arch().depth,
-                                      "): give ImageNet weights or grow with the same depth"));
+                                      "): give ImageNet weights (pretrained r", fresh.encoder->arch().depth,
+                                      "=PATH) or grow with the same depth"));
     std::map<std::string, Tensor> copy;
     for (const auto& [k, v] : last.state_dict())
       if (k.rfind("encoder.conv1.", 0) != 0 && k.rfind("encoder.bn1.", 0) != 0) copy.emplace(k, v);

@@ -331,14 +331,14 @@ TEST(ModelGrowth, FromSingleStageAndFromImageNet) {
   auto one = build_model(single, gen);
   // "ImageNet" weights with torchvision names at this width, and an fc.
   ResNetEncoder imagenet_net(50, 0.0625, true, gen);
-  auto imagenet = imagenet_net.state_dict();
-  imagenet.emplace("fc.weight", Tensor::zeros({10, 128}));
+  ImageNetWeights imagenet{"resnet50.safetensors", imagenet_net.state_dict()};
+  imagenet.state.emplace("fc.weight", Tensor::zeros({10, 128}));
   auto two = grow_model(single, one->state_dict(), gen, &imagenet, 50);
   EXPECT_EQ(two->spec().name(), "multistage:r18,r50");
   const auto state = two->state_dict();
   const auto one_state = one->state_dict();
   EXPECT_EQ(relative_to_max(state.at("stages.0.decoder.lateral2.weight"), one_state.at("decoder.lateral2.weight")), 0.0);
-  EXPECT_EQ(relative_to_max(state.at("stages.1.encoder.layer3.2.conv3.weight"), imagenet.at("layer3.2.conv3.weight")),
+  EXPECT_EQ(relative_to_max(state.at("stages.1.encoder.layer3.2.conv3.weight"), imagenet.state.at("layer3.2.conv3.weight")),
             0.0);
   // A new stage of another depth cannot copy the last one.
   EXPECT_THROW(grow_model(single, one->state_dict(), gen, nullptr, 50), InputError);
@@ -516,6 +516,171 @@ TEST(PretrainedWeights, NamesMissingUnexpectedAndMisshapenKeys) {
   safetensors::save(dir / "narrow.safetensors", weights, {}, raw);
   err = load_error(*wider, dir / "narrow.safetensors");
   EXPECT_NE(err.find("conv1.weight"), std::string::npos) << err;
+}
+
+// ---- one file per ResNet depth ----
+
+// Every parameter's and buffer's values, copied: a refused load must leave
+// all of them as they were.
+std::map<std::string, std::vector<double>> snapshot(const Module& module) {
+  std::map<std::string, std::vector<double>> out;
+  for (const auto& [k, v] : module.state_dict()) out[k] = v.to_vector();
+  return out;
+}
+
+// The paper's mix of depths, multistage:r101,r50,r50, at 1/16 of the widths
+// on 64x64 inputs, with a ResNet-101 and a ResNet-50 file of the same width
+// written to `dir` (r101.safetensors, r50.safetensors).
+struct MixedDepthCase {
+  std::shared_ptr<PoseModel> model;
+  std::map<std::string, Tensor> r101, r50;
+  std::map<std::string, safetensors::RawTensor> r101_counters, r50_counters;
+  std::filesystem::path dir;
+  std::filesystem::path r101_file() const { return dir / "r101.safetensors"; }
+  std::filesystem::path r50_file() const { return dir / "r50.safetensors"; }
+  PretrainedFiles both_files() const { return {{101, r101_file()}, {50, r50_file()}}; }
+};
+
+MixedDepthCase mixed_depth_case(const std::string& name, uint64_t seed) {
+  Generator gen(seed);
+  MixedDepthCase c;
+  ModelOptions o;
+  o.width = 0.0625;
+  o.input_h = o.input_w = 64;
+  c.model = build_model(parse_model_spec("multistage:r101,r50,r50", o), gen);
+  c.r101 = narrow_checkpoint(101, 0.0625, &c.r101_counters, gen);
+  c.r50 = narrow_checkpoint(50, 0.0625, &c.r50_counters, gen);
+  c.dir = testing::temp_dir(name);
+  safetensors::save(c.r101_file(), c.r101, {}, c.r101_counters);
+  safetensors::save(c.r50_file(), c.r50, {}, c.r50_counters);
+  return c;
+}
+
+template <typename Load>
+std::string input_error_of(Load&& load) {
+  try {
+    load();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+TEST(PretrainedWeights, EachEncoderLoadsTheFileOfItsDepth) {
+  MixedDepthCase c = mixed_depth_case("pretrained_per_depth", 21);
+  const PretrainedFiles files = parse_pretrained_files(
+      "r101=" + c.r101_file().string() + ",r50=" + c.r50_file().string(), c.model->spec());
+  ASSERT_EQ(files, c.both_files());
+  const PretrainedReport report = load_pretrained(*c.model, files);
+  EXPECT_TRUE(report.ok()) << report.str();
+  EXPECT_TRUE(report.without_weights.empty());
+  const auto state = c.model->state_dict();
+  for (const char* k : {"conv1.weight", "bn1.running_mean", "layer3.22.conv2.weight", "layer4.2.bn3.bias"})
+    EXPECT_EQ(relative_to_max(state.at(std::string("stages.0.encoder.") + k), c.r101.at(k)), 0.0) << k;
+  for (const std::string stage : {"stages.1.encoder.", "stages.2.encoder."})
+    for (const char* k : {"layer1.0.downsample.0.weight", "layer3.5.conv1.weight", "layer4.2.bn3.running_var"})
+      EXPECT_EQ(relative_to_max(state.at(stage + k), c.r50.at(k)), 0.0) << stage << k;
+  EXPECT_EQ(state.count("stages.1.encoder.conv1.weight"), 0u);  // later stages have no stem
+}
+
+TEST(PretrainedWeights, ADepthWithoutAFileIsNamedAndNothingIsLoaded) {
+  MixedDepthCase c = mixed_depth_case("pretrained_missing_depth", 22);
+  const auto before = snapshot(*c.model);
+  const std::string err = input_error_of([&] { load_pretrained(*c.model, PretrainedFiles{{101, c.r101_file()}}); });
+  EXPECT_TRUE(contains(err, "no file for ResNet-50 (stages.1.encoder., stages.2.encoder.)")) << err;
+  EXPECT_TRUE(contains(err, "r50=PATH")) << err;
+  EXPECT_EQ(snapshot(*c.model), before) << "stage 0 must not take the ResNet-101 weights alone";
+}
+
+TEST(PretrainedWeights, LenientLeavesEncodersWithoutAFileAtTheirInitialisation) {
+  MixedDepthCase c = mixed_depth_case("pretrained_lenient_depth", 23);
+  const auto before = snapshot(*c.model);
+  const PretrainedReport report = load_pretrained(*c.model, PretrainedFiles{{101, c.r101_file()}}, /*lenient=*/true);
+  EXPECT_FALSE(report.ok());
+  EXPECT_EQ(report.without_weights, (std::vector<std::string>{"stages.1.encoder.", "stages.2.encoder."}));
+  EXPECT_NE(std::find(report.missing.begin(), report.missing.end(), "stages.2.encoder.layer3.5.conv1.weight"),
+            report.missing.end());
+  const auto after = snapshot(*c.model);
+  EXPECT_EQ(after.at("stages.0.encoder.layer3.22.conv2.weight"), c.r101.at("layer3.22.conv2.weight").to_vector());
+  for (const auto& [k, v] : after)
+    if (k.rfind("stages.0.encoder.", 0) != 0) {
+      EXPECT_EQ(v, before.at(k)) << k;
+    }
+}
+
+TEST(PretrainedWeights, AFileForADepthTheModelLacksIsRefused) {
+  MixedDepthCase c = mixed_depth_case("pretrained_extra_depth", 24);
+  const auto before = snapshot(*c.model);
+  const std::string value =
+      "r101=" + c.r101_file().string() + ",r50=" + c.r50_file().string() + ",r18=" + c.r50_file().string();
+  std::string err = input_error_of([&] { parse_pretrained_files(value, c.model->spec()); });
+  EXPECT_TRUE(contains(err, "a ResNet-18 file is given, but multistage:r101,r50,r50 has no ResNet-18 encoder")) << err;
+  EXPECT_TRUE(contains(err, "its depths: r101, r50")) << err;
+  // The same through the loader, which is handed the files directly.
+  PretrainedFiles files = c.both_files();
+  files.emplace(18, c.r50_file());
+  err = input_error_of([&] { load_pretrained(*c.model, files); });
+  EXPECT_TRUE(contains(err, "no ResNet-18 encoder")) << err;
+  EXPECT_TRUE(contains(err, c.r50_file().string())) << err;
+  EXPECT_EQ(snapshot(*c.model), before);
+}
+
+TEST(PretrainedWeights, APlainPathOnAMixedDepthModelIsRefused) {
+  MixedDepthCase c = mixed_depth_case("pretrained_plain_mixed", 25);
+  const auto before = snapshot(*c.model);
+  std::string err = input_error_of([&] { parse_pretrained_files(c.r101_file().string(), c.model->spec()); });
+  EXPECT_TRUE(contains(err, "multistage:r101,r50,r50 has r101, r50 encoders")) << err;
+  EXPECT_TRUE(contains(err, "r101=PATH,r50=PATH")) << err;
+  err = input_error_of([&] { load_pretrained(*c.model, c.r101_file()); });
+  EXPECT_TRUE(contains(err, "r101=PATH,r50=PATH")) << err;
+  EXPECT_EQ(snapshot(*c.model), before);
+  // One depth throughout: a plain path still names that depth's file.
+  ModelOptions o;
+  o.width = 0.0625;
+  EXPECT_EQ(parse_pretrained_files("weights/r18.safetensors", parse_model_spec("multistage:r18,r18", o)),
+            (PretrainedFiles{{18, "weights/r18.safetensors"}}));
+}
+
+TEST(PretrainedWeights, AShapeMismatchInTheSecondFileChangesNothing) {
+  MixedDepthCase c = mixed_depth_case("pretrained_second_mismatch", 26);
+  auto misshapen = c.r50;
+  misshapen["layer3.5.conv1.weight"] = Tensor::zeros({4, 8, 1, 1});
+  safetensors::save(c.r50_file(), misshapen, {}, c.r50_counters);
+  const auto before = snapshot(*c.model);
+  const std::string err = input_error_of([&] { load_pretrained(*c.model, c.both_files()); });
+  EXPECT_TRUE(contains(err, c.r50_file().string())) << err;
+  EXPECT_FALSE(contains(err, c.r101_file().string())) << "the ResNet-101 file fits: " << err;
+  EXPECT_TRUE(contains(err, "stages.1.encoder.layer3.5.conv1.weight: expected [")) << err;
+  EXPECT_TRUE(contains(err, "stages.2.encoder.layer3.5.conv1.weight: expected [")) << err;
+  EXPECT_TRUE(contains(err, "nothing was loaded")) << err;
+  EXPECT_EQ(snapshot(*c.model), before) << "stage 0's ResNet-101 weights fit, but must not be loaded alone";
+}
+
+TEST(PretrainedWeights, AFileOfAnotherDepthIsNamedAsSuch) {
+  // The ResNet-101 file given for the ResNet-50 stages (the old one-file
+  // behaviour): its extra layer3 blocks are named with the file's depth.
+  MixedDepthCase c = mixed_depth_case("pretrained_wrong_depth", 27);
+  const auto before = snapshot(*c.model);
+  const std::string err =
+      input_error_of([&] { load_pretrained(*c.model, PretrainedFiles{{101, c.r101_file()}, {50, c.r101_file()}}); });
+  EXPECT_TRUE(contains(err, c.r101_file().string() + " (for the ResNet-50 encoders): it holds ResNet-101 weights"))
+      << err;
+  EXPECT_TRUE(contains(err, "layer3.6.conv1.weight")) << err;
+  EXPECT_EQ(snapshot(*c.model), before);
+}
+
+TEST(PretrainedWeights, MalformedPretrainedValuesAreNamed) {
+  ModelOptions o;
+  o.width = 0.0625;
+  const ModelSpec spec = parse_model_spec("multistage:r101,r50,r50", o);
+  auto err = [&](const std::string& value) { return input_error_of([&] { parse_pretrained_files(value, spec); }); };
+  EXPECT_TRUE(parse_pretrained_files("", spec).empty());
+  EXPECT_TRUE(contains(err("r101=a.safetensors,b.safetensors"), "'b.safetensors' is not rD=PATH")) << err("r101=a,b");
+  EXPECT_TRUE(contains(err("r101=a,r101=b"), "r101 is given twice")) << err("r101=a,r101=b");
+  EXPECT_TRUE(contains(err("r101=a,r51=b"), "unsupported ResNet depth 51")) << err("r101=a,r51=b");
+  EXPECT_TRUE(contains(err("r101=,r50=b"), "no file after 'r101='")) << err("r101=,r50=b");
 }
 
 }  // namespace

@@ -1,12 +1,27 @@
 // The training loop: exact resume, clean stops, non-finite losses, refusing
-// to overwrite a run, and the checkpoint contents.
+// to overwrite a run, and the checkpoint contents; ImageNet weights per
+// encoder depth (also when growing), and the shipped configs.
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 
+#include "cli/command.h"
+#include "core/safetensors.h"
+#include "models/pretrained.h"
+#include "models/resnet.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
 #include "train/stop.h"
 #include "train/trainer.h"
+
+namespace posenet::cli {
+// cli/main.cpp defines the registry; the test binary holds only the train command.
+std::vector<CommandEntry>& command_registry() {
+  static std::vector<CommandEntry> registry;
+  return registry;
+}
+}  // namespace posenet::cli
 
 namespace posenet {
 namespace {
@@ -188,6 +203,183 @@ TEST(Trainer, MultiStageModelTrainsWithPerStageSigmas) {
   ASSERT_TRUE(r.has_validation);
   EXPECT_EQ(r.last_validation.rows.size(), 3u);  // one row per stage
   EXPECT_EQ(c.stage_sigmas(3), (std::vector<double>{3.0, 2.5, 2.0}));
+}
+
+// ---- ImageNet weights per encoder depth ----
+
+// A torchvision-named ResNet file at tiny_config's width (our encoder's
+// names are torchvision's), with an fc as ImageNet checkpoints have.
+std::map<std::string, Tensor> write_imagenet_file(int depth, const fs::path& path, uint64_t seed) {
+  Generator gen(seed);
+  models::ResNetEncoder source(depth, 0.125, /*with_stem=*/true, gen);
+  std::map<std::string, Tensor> weights;
+  for (const auto& [k, v] : source.state_dict()) weights[k] = testing::random_tensor(v.shape(), gen, DType::F32, 0.5, 1.5);
+  weights["fc.weight"] = Tensor::zeros({10, source.out_channels()[3]});
+  weights["fc.bias"] = Tensor::zeros({10});
+  safetensors::save(path, weights);
+  return weights;
+}
+
+bool same_values(const Tensor& a, const Tensor& b) { return a.shape() == b.shape() && a.to_vector() == b.to_vector(); }
+
+// The tiny run on a two-stage model of mixed depths (its checkpoint is
+// what the growth tests grow from).
+train::TrainConfig mixed_depth_config(const fs::path& out) {
+  train::TrainConfig c = tiny_config(out);
+  c.model = "multistage:r18,r34";
+  c.epochs = 1;
+  c.max_steps = 1;
+  c.val_every = 0;
+  return c;
+}
+
+TEST(Trainer, PretrainedGivesEachEncoderTheFileOfItsDepth) {
+  const fs::path dir = testing::temp_dir("trainer_pretrained_depths");
+  const auto r18 = write_imagenet_file(18, dir / "resnet18.safetensors", 1);
+  const auto r34 = write_imagenet_file(34, dir / "resnet34.safetensors", 2);
+  train::TrainConfig c = mixed_depth_config(dir / "run");
+  c.pretrained = "r34=" + (dir / "resnet34.safetensors").string() + ",r18=" + (dir / "resnet18.safetensors").string();
+  train::Trainer trainer(c);
+  const auto state = trainer.model().state_dict();
+  for (const char* k : {"conv1.weight", "layer1.1.conv2.weight", "layer4.1.bn2.running_var"})
+    EXPECT_TRUE(same_values(state.at(std::string("stages.0.encoder.") + k), r18.at(k))) << k;
+  for (const char* k : {"layer1.2.conv2.weight", "layer3.5.bn1.running_mean", "layer4.0.downsample.0.weight"})
+    EXPECT_TRUE(same_values(state.at(std::string("stages.1.encoder.") + k), r34.at(k))) << k;
+}
+
+TEST(Trainer, APretrainedValueThatDoesNotFitTheModelFailsBeforeAnyDataIsRendered) {
+  const fs::path dir = testing::temp_dir("trainer_pretrained_plain");
+  train::TrainConfig c = mixed_depth_config(dir / "run");
+  c.pretrained = "pretrained/resnet18.safetensors";  // one file for two depths; need not exist
+  try {
+    train::Trainer t(c);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("give a file for each depth, as r18=PATH,r34=PATH"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir / "run" / "synthetic"));
+  c.pretrained = "r18=a.safetensors,r50=b.safetensors";  // ResNet-50: not in the model
+  try {
+    train::Trainer t(c);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("no ResNet-50 encoder"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir / "run" / "synthetic"));
+  write_imagenet_file(18, dir / "resnet18.safetensors", 6);
+  c.pretrained = "r18=" + (dir / "resnet18.safetensors").string();  // nothing for the ResNet-34 stage
+  try {
+    train::Trainer t(c);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("no file for ResNet-34 (stages.1.encoder.): give it as r34=PATH"),
+              std::string::npos)
+        << e.what();
+  }
+  c.pretrained += ",r34=" + (dir / "missing.safetensors").string();
+  try {
+    train::Trainer t(c);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("missing.safetensors: no such file"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir / "run" / "synthetic"));
+}
+
+TEST(Trainer, GrowthInitialisesTheNewStageFromThePretrainedFileOfItsDepth) {
+  const fs::path dir = testing::temp_dir("trainer_grow_pretrained");
+  ASSERT_NO_THROW(train::Trainer(mixed_depth_config(dir / "two")).run());
+  const auto r18 = write_imagenet_file(18, dir / "resnet18.safetensors", 3);
+  write_imagenet_file(34, dir / "resnet34.safetensors", 4);
+  train::TrainConfig c = mixed_depth_config(dir / "three");
+  c.model = "multistage:r18,r34,r18";
+  c.init_from = (dir / "two" / "last.safetensors").string();
+  c.pretrained = "r18=" + (dir / "resnet18.safetensors").string() + ",r34=" + (dir / "resnet34.safetensors").string();
+  train::Trainer trainer(c);
+  const auto state = trainer.model().state_dict();
+  const auto trained = train::read_checkpoint(dir / "two" / "last.safetensors").model_state;
+  for (const char* k : {"layer1.0.conv1.weight", "layer4.1.bn2.running_mean"}) {
+    EXPECT_TRUE(same_values(state.at(std::string("stages.2.encoder.") + k), r18.at(k))) << k;
+    // Stages 1..2 keep their trained weights, even the ResNet-18 one.
+    for (const std::string stage : {"stages.0.encoder.", "stages.1.encoder."})
+      EXPECT_TRUE(same_values(state.at(stage + k), trained.at(stage + k))) << stage << k;
+  }
+}
+
+TEST(Trainer, GrowthWithoutAFileForTheNewDepthCopiesTheLastStage) {
+  const fs::path dir = testing::temp_dir("trainer_grow_copy");
+  ASSERT_NO_THROW(train::Trainer(mixed_depth_config(dir / "two")).run());
+  write_imagenet_file(18, dir / "resnet18.safetensors", 5);
+  train::TrainConfig c = mixed_depth_config(dir / "three");
+  c.model = "multistage:r18,r34,r34";
+  c.init_from = (dir / "two" / "last.safetensors").string();
+  c.pretrained = "r18=" + (dir / "resnet18.safetensors").string();  // nothing for the new ResNet-34 stage
+  train::Trainer trainer(c);
+  const auto state = trainer.model().state_dict();
+  for (const char* k : {"encoder.layer1.0.conv1.weight", "encoder.layer3.5.bn2.running_var", "head.weight"})
+    EXPECT_TRUE(same_values(state.at(std::string("stages.2.") + k), state.at(std::string("stages.1.") + k))) << k;
+}
+
+// ---- the shipped configs ----
+
+// A config file's [train] values as `posenet --config FILE train` reads them
+// (the real option definitions; unknown keys are errors), stopping before
+// the train action would run. Fills only what the model and the ImageNet
+// weights depend on.
+train::TrainConfig read_train_config(const fs::path& file) {
+  CLI::App app{"posenet"};
+  app.require_subcommand(1);
+  app.set_config("--config", "", "TOML config file");
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  for (auto& entry : cli::command_registry()) entry.setup(app);
+  struct Parsed {};
+  app.parse_complete_callback([] { throw Parsed{}; });
+  std::string args[] = {"posenet", "--config", file.string(), "train"};
+  char* argv[] = {args[0].data(), args[1].data(), args[2].data(), args[3].data()};
+  try {
+    app.parse(4, argv);
+    ADD_FAILURE() << "the train action ran";
+  } catch (const Parsed&) {
+  }
+  CLI::App* train = app.get_subcommand("train");
+  train::TrainConfig c;
+  auto read = [&](const char* option, auto& field) {
+    if (train->get_option(option)->count() > 0) field = train->get_option(option)->as<std::decay_t<decltype(field)>>();
+  };
+  read("--model", c.model);
+  read("--input-size", c.input_size);
+  read("--width", c.width);
+  read("--decoder-channels", c.decoder_channels);
+  read("--tick", c.tick);
+  read("--tock", c.tock);
+  read("--pretrained", c.pretrained);
+  read("--init-from", c.init_from);
+  return c;
+}
+
+TEST(ShippedConfigs, ParseAndTheirPretrainedFilesFitTheirModels) {
+  int with_pretrained = 0;
+  for (const auto& entry : fs::directory_iterator(testing::source_dir() / "configs")) {
+    if (entry.path().extension() != ".toml") continue;
+    SCOPED_TRACE(entry.path().filename().string());
+    train::TrainConfig c;
+    ASSERT_NO_THROW(c = read_train_config(entry.path()));
+    const models::ModelSpec spec = train::model_spec_of(c);
+    models::PretrainedFiles files;
+    ASSERT_NO_THROW(files = models::parse_pretrained_files(c.pretrained, spec)) << c.pretrained;
+    if (c.pretrained.empty()) continue;
+    ++with_pretrained;
+    std::set<int> given, needed;
+    for (const auto& [depth, path] : files) given.insert(depth);
+    if (c.init_from.empty()) {
+      needed.insert(spec.depths.begin(), spec.depths.end());  // every encoder loads a file
+      EXPECT_EQ(given, needed) << c.pretrained;
+    } else {
+      EXPECT_TRUE(given.count(spec.depths.back())) << "growth: the new stage's depth needs a file: " << c.pretrained;
+    }
+  }
+  EXPECT_GE(with_pretrained, 3);
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ struct TrainConfig {
   double width = 0.0;            // encoder channel multiplier; 0 = the model's default
   int64_t decoder_channels = 0;  // 0 = the model's default
   bool tick = true, tock = true;  // multi-stage connections (ablation switches)
-  std::string pretrained;         // ImageNet ResNet weights (safetensors) for the encoders
+  std::string pretrained;         // ImageNet ResNet weights (safetensors) per encoder depth: "r101=PATH,r50=PATH" or one PATH
   std::string init_from;          // stage-by-stage growth: a smaller multi-stage checkpoint
 
   // Data. "synthetic" renders the built-in figures into <out>/synthetic.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "core/autograd.h"
 #include "core/error.h"
@@ -96,7 +97,16 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
   device_ = parse_device(config_.device);
   check_writable_directory(out_dir_);
   remove_stale_temporaries(out_dir_);
-  (void)model_spec_of(config_);  // a bad model name fails before any data is read or rendered
+  // A bad model name or pretrained value fails before any data is read or rendered.
+  const models::ModelSpec spec = model_spec_of(config_);
+  if (!resume_from) {
+    const models::PretrainedFiles files = models::parse_pretrained_files(config_.pretrained, spec);
+    // Growth loads only the new stage's encoder (and copies the last stage without a file).
+    if (!files.empty() && config_.init_from.empty()) models::check_every_depth_has_a_file(files, spec);
+    for (const auto& [depth, path] : files)
+      if (!fs::exists(path))
+        throw InputError(detail::concat(path.string(), ": no such file (pretrained ResNet-", depth, " weights)"));
+  }
   prepare_data();
   build_model(resume_from.get());
   build_optimizer();
@@ -163,17 +173,26 @@ void Trainer::build_model(const Checkpoint* resume_from) {
     if (!from.has_config)
       throw InputError(config_.init_from + ": not a posenet training checkpoint (needed to know its model)");
     models::ModelSpec from_spec = model_spec_of(from.config);
-    std::map<std::string, Tensor> imagenet;
-    if (!config_.pretrained.empty()) imagenet = models::read_imagenet_checkpoint(config_.pretrained);
     const int new_depth = spec.depths.size() == from_spec.depths.size() + 1 ? spec.depths.back() : 0;
-    model_ = models::grow_model(from_spec, from.model_state, gen, config_.pretrained.empty() ? nullptr : &imagenet,
-                                new_depth, config_.init_from);
+    // Stages 1..N come from the checkpoint: only the new stage's depth may
+    // take ImageNet weights; without them it copies the last stage.
+    const int grown_depth = new_depth != 0 ? new_depth : from_spec.depths.back();
+    const models::PretrainedFiles files = models::parse_pretrained_files(config_.pretrained, spec);
+    std::optional<models::ImageNetWeights> imagenet;
+    if (const auto it = files.find(grown_depth); it != files.end())
+      imagenet = models::read_imagenet_weights(it->second);
+    else if (!files.empty())
+      std::cerr << "posenet: pretrained gives no ResNet-" << grown_depth
+                << " file: the new stage starts as a copy of the last one\n";
+    model_ = models::grow_model(from_spec, from.model_state, gen, imagenet ? &*imagenet : nullptr, new_depth,
+                                config_.init_from);
     if (model_->spec().name() != spec.name())
       throw InputError(detail::concat(config_.init_from, ": growing its ", from_spec.name(), " gives ",
                                       model_->spec().name(), ", not the requested ", spec.name()));
   } else {
     model_ = models::build_model(spec, gen);
-    if (!config_.pretrained.empty() && !resume_from) models::load_pretrained(*model_, fs::path(config_.pretrained));
+    if (!config_.pretrained.empty() && !resume_from)
+      models::load_pretrained(*model_, models::parse_pretrained_files(config_.pretrained, spec));
   }
   if (resume_from) load_model_weights(*model_, *resume_from);
   model_->to(device_);
