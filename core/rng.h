@@ -1,10 +1,23 @@
-// Seeded random numbers that are the same on every machine and thread count.
+// Seeded random numbers, the same for every thread count and worker split.
 //
 // Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2,
 // 3", SC'11): a counter-based generator, so the n-th number of a stream is a
 // pure function of (seed, stream, n). Distributions are computed here, not
 // with <random>'s distributions, whose algorithms differ between standard
 // libraries.
+//
+// What is identical on every machine: next_u32, next_u64, randint, fork and
+// the serialized state (integer arithmetic only), and uniform() (an exact
+// integer-to-double conversion and a power-of-two scaling), hence also
+// bernoulli(). uniform(lo, hi) adds one IEEE multiply and add (identical
+// unless a compiler fuses them into an FMA on targets that have one).
+// normal() is Box-Muller with std::log and std::cos, which libm does not
+// round the same way everywhere: its numbers are identical for one C library
+// build and may differ in the last few bits between builds. Kept so on
+// purpose: a bit-portable normal() would need hand-written log/cos, and its
+// users (weight init, augmentation, synthetic images) feed its numbers
+// through more libm calls (the sin/cos of angles) and float32 kernels anyway,
+// so their outputs would still be build-specific.
 #pragma once
 #include <array>
 #include <cstdint>

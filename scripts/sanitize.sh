@@ -25,7 +25,8 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:dete
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 
 cmake --build "$BUILD" --parallel "$JOBS"
-# EndToEnd.* runs the README's whole training command (12 epochs): about 30
-# minutes under the sanitizers on two cores, and the same code paths as the
+# EndToEnd.* runs the README's whole training command (configs/
+# tiny_synthetic.toml, 8 epochs): some 20 minutes under the sanitizers on two
+# cores (30 were measured when it had 12 epochs), and the same code paths as the
 # Trainer.* tests, which do run here.
 ctest --test-dir "$BUILD" --output-on-failure --parallel "$JOBS" --timeout 600 -E '^EndToEnd\.' "$@"

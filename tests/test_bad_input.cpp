@@ -2,7 +2,9 @@
 // test per row of docs/bad-input.md not covered by a unit's own tests.
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
+#include "core/device.h"
 #include "core/safetensors.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
@@ -78,8 +80,8 @@ TEST(BadInput, CommandLineValuesAreChecked) {
 
 TEST(BadInput, CheckpointOfAnotherModelIsRefusedByName) {
   const fs::path run = tiny_run("bad_other_model");
-  // Rename the weights file into a run whose config says hourglass:r50: the
-  // strict load names the mis-shaped keys.
+  // Its weights into a simplebaseline:r18 (no laterals): the strict load
+  // names the keys that model does not have.
   train::Checkpoint ck = train::read_checkpoint(run / "last.safetensors");
   train::TrainConfig other = ck.config;
   other.model = "simplebaseline:r18";
@@ -93,6 +95,79 @@ TEST(BadInput, CheckpointOfAnotherModelIsRefusedByName) {
     EXPECT_NE(what.find("last.safetensors"), std::string::npos) << what;
     EXPECT_NE(what.find("decoder.lateral1.weight"), std::string::npos) << what;
   }
+}
+
+// A copy of the run's checkpoint whose training config names another model
+// (simplebaseline:r18, which has no laterals), so eval and resume build that
+// model and the strict load meets the hourglass's keys.
+fs::path checkpoint_claiming_another_model(const fs::path& from, const fs::path& to) {
+  const safetensors::File f = safetensors::File::read(from);
+  std::map<std::string, std::string> metadata = f.metadata();
+  nlohmann::json config = nlohmann::json::parse(metadata.at("config"));
+  EXPECT_EQ(config.at("model"), "tiny");
+  config["model"] = "simplebaseline:r18";
+  metadata["config"] = config.dump();
+  std::map<std::string, Tensor> tensors;
+  std::map<std::string, safetensors::RawTensor> raw;  // I64 counters as they are
+  for (const auto& e : f.entries()) {
+    if (e.dtype == "F16" || e.dtype == "BF16" || e.dtype == "F32" || e.dtype == "F64")
+      tensors.emplace(e.name, f.tensor(e.name));
+    else
+      raw[e.name] = {e.dtype, e.shape, std::vector<uint8_t>(e.data, e.data + e.nbytes)};
+  }
+  safetensors::save(to, tensors, metadata, raw);
+  return to;
+}
+
+std::string file_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(BadInput, EvalOfAnotherModelsCheckpointNamesTheKeys) {
+  const fs::path run = tiny_run("bad_other_eval");
+  const fs::path other = checkpoint_claiming_another_model(run / "last.safetensors", run / "other.safetensors");
+  const auto r = cli("eval --checkpoint " + other.string() + " --data mpii:" + (run / "synthetic").string() + ":valid");
+  EXPECT_EQ(r.code, 1) << r.out;
+  expect_failure_mentioning(r, {"posenet: error: ", other.string(), "decoder.lateral1.weight", "unexpected"});
+  EXPECT_FALSE(fs::exists(run / "pred.mat")) << "nothing written on a refused checkpoint";
+}
+
+TEST(BadInput, ResumeFromAnotherModelsCheckpointNamesTheKeysAndKeepsTheRun) {
+  const fs::path run = tiny_run("bad_other_resume");
+  const fs::path last = run / "last.safetensors";
+  checkpoint_claiming_another_model(last, run / "other.safetensors");
+  fs::rename(run / "other.safetensors", last);
+  const std::string before = file_bytes(last), log_before = file_bytes(run / "log.jsonl");
+  const auto r = cli("train --resume --out " + run.string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  expect_failure_mentioning(r, {"posenet: error: ", last.string(), "decoder.lateral1.weight", "unexpected"});
+  EXPECT_EQ(file_bytes(last), before) << "the checkpoint is left as it is";
+  EXPECT_EQ(file_bytes(run / "log.jsonl"), log_before) << "the log is left as it is";
+}
+
+// `--device cuda` on a machine or build without CUDA: the device named, the
+// reason, exit 1, from train and from eval.
+TEST(BadInput, DeviceCudaWithoutAGpuIsNamed) {
+  if (cuda_available()) GTEST_SKIP() << "a CUDA device is present";
+  const fs::path dir = testing::temp_dir("bad_device");
+  const std::string reason =
+#ifdef POSENET_WITH_CUDA
+      "requested but no CUDA device is present";
+#else
+      "requested but this posenet was built without CUDA (-DPOSENET_CUDA=ON)";
+#endif
+  auto r = cli("train --device cuda --model tiny --width 0.125 --decoder-channels 16 --input-size 32 "
+              "--synthetic-count 20 --synthetic-size 48 --epochs 1 --max-steps 1 --val-every 0 --workers 0 "
+              "--progress false --out " + (dir / "run").string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  expect_failure_mentioning(r, {"posenet: error: device cuda:0 " + reason});
+  EXPECT_FALSE(fs::exists(dir / "run" / "last.safetensors"));
+  const fs::path run = tiny_run("bad_device_eval");
+  r = cli("eval --device cuda:1 --checkpoint " + (run / "last.safetensors").string() + " --data mpii:" +
+          (run / "synthetic").string() + ":valid");
+  EXPECT_EQ(r.code, 1) << r.out;
+  expect_failure_mentioning(r, {"posenet: error: device cuda:1 " + reason});
 }
 
 TEST(BadInput, CorruptCheckpointOnResumeNamesTheFileAndKeepsIt) {

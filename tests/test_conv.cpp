@@ -2,6 +2,9 @@
 // float32 against float64, error messages, CUDA against the CPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -283,6 +286,179 @@ TEST(ConvTranspose2d, Float32AgreesWithFloat64) {
     Tensor y32 = ops::conv_transpose2d(x.to(DType::F32), w.to(DType::F32), c.bias ? b.to(DType::F32) : Tensor(), c.p);
     EXPECT_TENSOR_NEAR(y32.to(DType::F64), y64, 1e-5, 1e-5);
   }
+}
+
+// ------------------------------------------------------- seeded random shapes
+//
+// Beyond the hand-picked cases: kernels 1..5, strides 1..3, paddings 0..2,
+// dilations 1..2 (and output padding below max(stride, dilation) for the
+// transposed op), per axis; odd and even extents down to the smallest valid
+// one; batch 1..3; channels 1..7; bias or not. Each case checks
+//   - forward (float64) against the naive loops,
+//   - all gradients of L = sum(y * U) (float64 autograd) against naive
+//     gradient loops, written independently of the kernels,
+//   - float32 forward and gradients against float64.
+// float32 tolerance: every output and gradient element here is a sum of at
+// most ~2,000 products of numbers in [-1, 1]; float32 rounding (2^-24 per
+// operation) keeps the error far below atol 1e-4 + rtol 1e-4 (measured: at
+// most 1% of that bound), while a wrong index or a dropped term shows at
+// 1e-2 or more.
+
+// Gradients of L = sum(y * u) for y = conv2d(x, w, b): dx, dw, db.
+std::vector<Tensor> naive_conv2d_grads(const Tensor& x, const Tensor& w, const Tensor& u, const Conv2dParams& p) {
+  const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
+  const int64_t K = w.dim(0), R = w.dim(1), S = w.dim(2), P = u.dim(1), Q = u.dim(2);
+  auto xv = x.to_vector(), wv = w.to_vector(), uv = u.to_vector();
+  std::vector<double> dx(xv.size(), 0.0), dw(wv.size(), 0.0), db(size_t(K), 0.0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t oh = 0; oh < P; ++oh)
+      for (int64_t ow = 0; ow < Q; ++ow)
+        for (int64_t k = 0; k < K; ++k) {
+          const double g = uv[size_t(((n * P + oh) * Q + ow) * K + k)];
+          db[size_t(k)] += g;
+          for (int64_t r = 0; r < R; ++r)
+            for (int64_t s = 0; s < S; ++s) {
+              const int64_t h = oh * p.stride_h - p.pad_h + r * p.dilation_h;
+              const int64_t ww = ow * p.stride_w - p.pad_w + s * p.dilation_w;
+              if (h < 0 || h >= H || ww < 0 || ww >= W) continue;
+              for (int64_t c = 0; c < C; ++c) {
+                const size_t xi = size_t(((n * H + h) * W + ww) * C + c), wi = size_t(((k * R + r) * S + s) * C + c);
+                dx[xi] += g * wv[wi];
+                dw[wi] += g * xv[xi];
+              }
+            }
+        }
+  return {Tensor::from_data(x.shape(), dx), Tensor::from_data(w.shape(), dw), Tensor::from_data({K}, db)};
+}
+
+// Gradients of L = sum(y * u) for y = conv_transpose2d(x, w, b) (scatter).
+std::vector<Tensor> naive_conv_transpose2d_grads(const Tensor& x, const Tensor& w, const Tensor& u,
+                                                 const ConvTranspose2dParams& p) {
+  const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), Cin = x.dim(3);
+  const int64_t R = w.dim(1), S = w.dim(2), Cout = w.dim(3), Ho = u.dim(1), Wo = u.dim(2);
+  auto xv = x.to_vector(), wv = w.to_vector(), uv = u.to_vector();
+  std::vector<double> dx(xv.size(), 0.0), dw(wv.size(), 0.0), db(size_t(Cout), 0.0);
+  for (size_t i = 0; i < uv.size(); ++i) db[i % size_t(Cout)] += uv[i];
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t ww = 0; ww < W; ++ww)
+        for (int64_t ci = 0; ci < Cin; ++ci)
+          for (int64_t r = 0; r < R; ++r)
+            for (int64_t s = 0; s < S; ++s) {
+              const int64_t oh = h * p.stride_h - p.pad_h + r * p.dilation_h;
+              const int64_t ow = ww * p.stride_w - p.pad_w + s * p.dilation_w;
+              if (oh < 0 || oh >= Ho || ow < 0 || ow >= Wo) continue;
+              for (int64_t co = 0; co < Cout; ++co) {
+                const size_t xi = size_t(((n * H + h) * W + ww) * Cin + ci);
+                const size_t wi = size_t(((ci * R + r) * S + s) * Cout + co);
+                const double g = uv[size_t(((n * Ho + oh) * Wo + ow) * Cout + co)];
+                dx[xi] += g * wv[wi];
+                dw[wi] += g * xv[xi];
+              }
+            }
+  return {Tensor::from_data(x.shape(), dx), Tensor::from_data(w.shape(), dw), Tensor::from_data({Cout}, db)};
+}
+
+int pick(Generator& gen, int lo, int hi) { return int(gen.randint(lo, hi + 1)); }  // [lo, hi]
+
+// Runs op on float64 or float32 copies of (x, w, b) with requires_grad,
+// backpropagates sum(y * u) and returns {y, dx, dw, db} in float64.
+using OpFn = std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)>;
+std::vector<Tensor> forward_backward(const OpFn& op, const Tensor& x, const Tensor& w, const Tensor& b,
+                                     const Tensor& u, DType dtype) {
+  Tensor xd = x.to(dtype).set_requires_grad(true), wd = w.to(dtype).set_requires_grad(true);
+  Tensor bd = b.defined() ? b.to(dtype).set_requires_grad(true) : Tensor();
+  Tensor y = op(xd, wd, bd);
+  ops::sum(ops::mul(y, u.to(dtype))).backward();
+  std::vector<Tensor> out = {y.detach().to(DType::F64), xd.grad().to(DType::F64), wd.grad().to(DType::F64)};
+  if (b.defined()) out.push_back(bd.grad().to(DType::F64));
+  return out;
+}
+
+// float64 forward and gradients against the naive ones; float32 against
+// float64. Raises *worst to the worst float32 scaled error (<= 1 passes).
+void check_against_naive(const OpFn& op, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& u,
+                         const Tensor& ref_y, std::vector<Tensor> ref_grads, double* worst) {
+  if (!b.defined()) ref_grads.pop_back();
+  const std::vector<Tensor> got64 = forward_backward(op, x, w, b, u, DType::F64);
+  const std::vector<Tensor> got32 = forward_backward(op, x, w, b, u, DType::F32);
+  EXPECT_EQ(got64.size(), 1 + ref_grads.size());
+  EXPECT_TENSOR_NEAR(got64[0], ref_y, 1e-12, 1e-12);
+  static const char* const names[] = {"y", "dx", "dw", "db"};
+  for (size_t g = 0; g < ref_grads.size(); ++g) {
+    SCOPED_TRACE(names[g + 1]);
+    EXPECT_TENSOR_NEAR(got64[g + 1], ref_grads[g], 1e-12, 1e-12);
+  }
+  for (size_t g = 0; g < got64.size(); ++g) {
+    SCOPED_TRACE(std::string("float32 ") + names[g]);
+    EXPECT_TENSOR_NEAR(got32[g], got64[g], 1e-4, 1e-4);
+    *worst = std::max(*worst, testing::max_scaled_error(got32[g], got64[g], 1e-4, 1e-4));
+  }
+}
+
+TEST(Conv2d, RandomShapesMatchNaiveLoopsForwardAndBackward) {
+  Generator gen(50);
+  double worst32 = 0;
+  for (int i = 0; i < 60; ++i) {
+    const int R = pick(gen, 1, 5), S = pick(gen, 1, 5);
+    Conv2dParams p{pick(gen, 1, 3), pick(gen, 1, 3), pick(gen, 0, 2), pick(gen, 0, 2), pick(gen, 1, 2), pick(gen, 1, 2)};
+    const int64_t ext_h = int64_t(p.dilation_h) * (R - 1) + 1, ext_w = int64_t(p.dilation_w) * (S - 1) + 1;
+    const int64_t H = std::max<int64_t>(1, ext_h - 2 * p.pad_h) + pick(gen, 0, 6);
+    const int64_t W = std::max<int64_t>(1, ext_w - 2 * p.pad_w) + pick(gen, 0, 6);
+    const int64_t N = pick(gen, 1, 3), C = pick(gen, 1, 7), K = pick(gen, 1, 7);
+    const bool bias = gen.bernoulli(0.5);
+    std::ostringstream name;
+    name << "case " << i << ": x [" << N << ", " << H << ", " << W << ", " << C << "] w [" << K << ", " << R << ", "
+         << S << ", " << C << "] stride " << p.stride_h << "x" << p.stride_w << " pad " << p.pad_h << "x" << p.pad_w
+         << " dilation " << p.dilation_h << "x" << p.dilation_w << (bias ? " bias" : "");
+    SCOPED_TRACE(name.str());
+    Tensor x = random_tensor({N, H, W, C}, gen), w = random_tensor({K, R, S, C}, gen);
+    Tensor b = bias ? random_tensor({K}, gen) : Tensor();
+    const Tensor ref = naive_conv2d(x, w, b, p);
+    const Tensor u = random_tensor(ref.shape(), gen);
+    const OpFn op = [p](const Tensor& a, const Tensor& k, const Tensor& c) { return ops::conv2d(a, k, c, p); };
+    check_against_naive(op, x, w, b, u, ref, naive_conv2d_grads(x, w, u, p), &worst32);
+  }
+  RecordProperty("worst_float32_scaled_error", std::to_string(worst32));
+}
+
+TEST(ConvTranspose2d, RandomShapesMatchNaiveScatterForwardAndBackward) {
+  Generator gen(51);
+  double worst32 = 0;
+  int checked = 0;
+  for (int i = 0; checked < 60; ++i) {
+    const int R = pick(gen, 1, 5), S = pick(gen, 1, 5);
+    ConvTranspose2dParams p;
+    p.stride_h = pick(gen, 1, 3);
+    p.stride_w = pick(gen, 1, 3);
+    p.pad_h = pick(gen, 0, 2);
+    p.pad_w = pick(gen, 0, 2);
+    p.dilation_h = pick(gen, 1, 2);
+    p.dilation_w = pick(gen, 1, 2);
+    p.output_pad_h = pick(gen, 0, std::max(p.stride_h, p.dilation_h) - 1);
+    p.output_pad_w = pick(gen, 0, std::max(p.stride_w, p.dilation_w) - 1);
+    const int64_t H = pick(gen, 1, 7), W = pick(gen, 1, 7);
+    const int64_t Ho = (H - 1) * p.stride_h - 2 * p.pad_h + p.dilation_h * (R - 1) + p.output_pad_h + 1;
+    const int64_t Wo = (W - 1) * p.stride_w - 2 * p.pad_w + p.dilation_w * (S - 1) + p.output_pad_w + 1;
+    if (Ho < 1 || Wo < 1) continue;  // no output: rejected by the op (ConvErrors)
+    ++checked;
+    const int64_t N = pick(gen, 1, 3), Cin = pick(gen, 1, 7), Cout = pick(gen, 1, 7);
+    const bool bias = gen.bernoulli(0.5);
+    std::ostringstream name;
+    name << "case " << i << ": x [" << N << ", " << H << ", " << W << ", " << Cin << "] w [" << Cin << ", " << R
+         << ", " << S << ", " << Cout << "] stride " << p.stride_h << "x" << p.stride_w << " pad " << p.pad_h << "x"
+         << p.pad_w << " output pad " << p.output_pad_h << "x" << p.output_pad_w << " dilation " << p.dilation_h
+         << "x" << p.dilation_w << (bias ? " bias" : "");
+    SCOPED_TRACE(name.str());
+    Tensor x = random_tensor({N, H, W, Cin}, gen), w = random_tensor({Cin, R, S, Cout}, gen);
+    Tensor b = bias ? random_tensor({Cout}, gen) : Tensor();
+    const Tensor ref = naive_conv_transpose2d(x, w, b, p);
+    ASSERT_EQ(ref.shape(), (Shape{N, Ho, Wo, Cout}));
+    const Tensor u = random_tensor(ref.shape(), gen);
+    const OpFn op = [p](const Tensor& a, const Tensor& k, const Tensor& c) { return ops::conv_transpose2d(a, k, c, p); };
+    check_against_naive(op, x, w, b, u, ref, naive_conv_transpose2d_grads(x, w, u, p), &worst32);
+  }
+  RecordProperty("worst_float32_scaled_error", std::to_string(worst32));
 }
 
 // Runs f and returns the message of the posenet::Error it throws ("" if none).

@@ -2,14 +2,20 @@
 // middle of writing a checkpoint, which happens every step here), then
 // --resume, until the run completes. The checkpoint on disk must always
 // load, no more than the step in flight may be lost, and the losses of the
-// resumed run must equal an uninterrupted run's. SIGTERM must save and exit
-// cleanly.
+// resumed run must equal an uninterrupted run's. SIGTERM and SIGINT must
+// save and exit cleanly, and the saved checkpoint must resume. A checkpoint
+// write that fails mid-run (the file size limit lowered under the running
+// trainer) must name the file and the reason and leave last.safetensors and
+// log.jsonl intact.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -31,12 +37,16 @@ std::vector<std::string> run_args(const fs::path& out) {
           "--val-every", "1", "--save-every", "1", "--progress", "false", "--out", out.string()};
 }
 
-pid_t spawn(std::vector<std::string> args) {
+// Starts posenet with args; its stdout and stderr go to output (or nowhere).
+pid_t spawn(std::vector<std::string> args, const fs::path& output = {}) {
   pid_t pid = fork();
   if (pid == 0) {
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
+    int sink = output.empty() ? open("/dev/null", O_WRONLY) : open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(sink, 1);
+    dup2(sink, 2);
+    // Over the file size limit, write() fails with EFBIG instead of the
+    // process dying of SIGXFSZ (an ignored disposition survives execv).
+    signal(SIGXFSZ, SIG_IGN);
     std::vector<char*> argv;
     std::string exe = POSENET_CLI_PATH;
     argv.push_back(exe.data());
@@ -149,25 +159,137 @@ TEST(CrashSafety, SigkillAtRandomMomentsThenResumeEqualsUninterruptedRun) {
   EXPECT_EQ(final_ck.state.global_step, 32);
 }
 
-TEST(CrashSafety, SigtermSavesACheckpointAndExitsCleanly) {
-  const fs::path dir = testing::temp_dir("crash_term");
-  std::vector<std::string> args = run_args(dir);
-  args[std::find(args.begin(), args.end(), "--epochs") - args.begin() + 1] = "1000";  // long enough to be stopped
-  pid_t pid = spawn(args);
-  // Wait until it has trained a little.
+std::vector<std::string> long_run_args(const fs::path& out) {
+  std::vector<std::string> args = run_args(out);
+  args[size_t(std::find(args.begin(), args.end(), "--epochs") - args.begin() + 1)] = "1000";  // long enough to be stopped
+  return args;
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Waits (up to 30 s) until the run in dir has written its first checkpoint.
+bool wait_for_checkpoint(const fs::path& dir) {
   for (int i = 0; i < 600 && !fs::exists(dir / "last.safetensors"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  ASSERT_TRUE(fs::exists(dir / "last.safetensors")) << "no checkpoint after 30 s";
-  kill(pid, SIGTERM);
+  return fs::exists(dir / "last.safetensors");
+}
+
+// The signal stops the run after the step in flight: exit status 0, the
+// trainer's messages on stderr, a checkpoint that holds every logged step
+// and a final "stopped" record. Returns the checkpoint's global step.
+int64_t stop_with_signal(int sig, const fs::path& dir) {
+  const fs::path output = dir.parent_path() / (dir.filename().string() + ".out");
+  pid_t pid = spawn(long_run_args(dir), output);
+  if (!wait_for_checkpoint(dir)) {
+    kill(pid, SIGKILL);
+    wait_exit(pid);
+    ADD_FAILURE() << "no checkpoint after 30 s";
+    return -1;
+  }
+  kill(pid, sig);
   EXPECT_EQ(wait_exit(pid), 0);
+  const std::string text = read_text(output);
+  EXPECT_NE(text.find("posenet: stop requested; saving a checkpoint after this step (signal again to abort)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("posenet: stopped; checkpoint saved to " + (dir / "last.safetensors").string() +
+                      " (continue with --resume)"),
+            std::string::npos)
+      << text;
   train::Checkpoint ck = train::read_checkpoint(dir / "last.safetensors");
   const auto logged = step_losses(dir / "log.jsonl", nullptr);
-  ASSERT_FALSE(logged.empty());
-  EXPECT_EQ(ck.state.global_step, logged.rbegin()->first) << "a clean stop loses no step";
+  EXPECT_FALSE(logged.empty());
+  if (!logged.empty()) {
+    EXPECT_EQ(ck.state.global_step, logged.rbegin()->first) << "a clean stop loses no step";
+  }
   std::ifstream log(dir / "log.jsonl");
   std::string line, last;
   while (std::getline(log, line)) last = line;
   EXPECT_EQ(nlohmann::json::parse(last).at("type"), "stopped");
+  return ck.state.global_step;
+}
+
+TEST(CrashSafety, SigtermSavesACheckpointAndExitsCleanly) { stop_with_signal(SIGTERM, testing::temp_dir("crash_term")); }
+
+// Ctrl-C: the same clean stop, and the checkpoint it saved resumes to the
+// losses an uninterrupted run has at the same steps.
+TEST(CrashSafety, SigintSavesACheckpointThatResumes) {
+  const fs::path dir = testing::temp_dir("crash_int");
+  const int64_t stopped_at = stop_with_signal(SIGINT, dir);
+  ASSERT_GT(stopped_at, 0);
+  const std::string until = std::to_string(stopped_at + 3);
+  std::vector<std::string> resume = long_run_args(dir);
+  for (const char* a : {"--resume", "--stop-after"}) resume.push_back(a);
+  resume.push_back(until);
+  ASSERT_EQ(wait_exit(spawn(resume)), 0);
+  EXPECT_EQ(train::read_checkpoint(dir / "last.safetensors").state.global_step, stopped_at + 3);
+
+  const fs::path straight = testing::temp_dir("crash_int_straight");
+  std::vector<std::string> args = long_run_args(straight);
+  args.push_back("--stop-after");
+  args.push_back(until);
+  ASSERT_EQ(wait_exit(spawn(args)), 0);
+  int disagreements = 0;
+  const auto resumed = step_losses(dir / "log.jsonl", &disagreements);
+  const auto reference = step_losses(straight / "log.jsonl", nullptr);
+  EXPECT_EQ(disagreements, 0);
+  ASSERT_EQ(reference.size(), size_t(stopped_at + 3));
+  ASSERT_EQ(resumed.size(), reference.size());
+  for (const auto& [step, loss] : reference) EXPECT_EQ(resumed.at(step), loss) << "step " << step;
+}
+
+// Every line of a JSON-lines file parses; returns how many there are.
+size_t parse_every_line(const fs::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  size_t n = 0;
+  while (std::getline(in, line)) {
+    EXPECT_TRUE(nlohmann::json::accept(line)) << path << " line " << n + 1 << ": " << line;
+    ++n;
+  }
+  return n;
+}
+
+// The file size limit of the running trainer is lowered below a
+// checkpoint's size after its first checkpoint, so the next checkpoint write
+// fails with EFBIG part-way. The run must stop with an error naming the file
+// and the reason; the previous checkpoint and the log stay whole.
+TEST(CrashSafety, FailedCheckpointWriteNamesTheFileAndKeepsTheLastOne) {
+  const fs::path dir = testing::temp_dir("crash_fsize");
+  const fs::path output = dir.parent_path() / "crash_fsize.out";
+  pid_t pid = spawn(long_run_args(dir), output);
+  ASSERT_TRUE(wait_for_checkpoint(dir)) << "no checkpoint after 30 s";
+  const auto size = fs::file_size(dir / "last.safetensors");
+  const rlimit limit{rlim_t(size / 2), rlim_t(size / 2)};
+  ASSERT_EQ(prlimit(pid, RLIMIT_FSIZE, &limit, nullptr), 0) << std::strerror(errno);
+  ASSERT_LT(fs::file_size(dir / "log.jsonl"), size / 4) << "the log itself would hit the limit";
+  EXPECT_EQ(wait_exit(pid), 1);
+  const std::string text = read_text(output);
+  EXPECT_NE(text.find("posenet: error: cannot write " + (dir / "last.safetensors").string() + ": write failed: "),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("file size limit (File too large)"), std::string::npos) << text;
+  EXPECT_NE(text.find("any existing file was left unchanged"), std::string::npos) << text;
+
+  train::Checkpoint ck;
+  ASSERT_NO_THROW(ck = train::read_checkpoint(dir / "last.safetensors"));
+  EXPECT_EQ(fs::file_size(dir / "last.safetensors"), size);
+  const auto logged = step_losses(dir / "log.jsonl", nullptr);
+  ASSERT_FALSE(logged.empty());
+  EXPECT_GE(ck.state.global_step, 1);
+  // The step whose checkpoint failed is logged; the checkpoint is the one before.
+  EXPECT_EQ(ck.state.global_step, logged.rbegin()->first - 1);
+  EXPECT_GE(parse_every_line(dir / "log.jsonl"), logged.size());
+  for (const auto& e : fs::directory_iterator(dir))
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << "temporary left behind: " << e.path();
+  // And the run resumes from it (with the limit gone).
+  std::vector<std::string> resume = long_run_args(dir);
+  for (const char* a : {"--resume", "--stop-after"}) resume.push_back(a);
+  resume.push_back(std::to_string(ck.state.global_step + 1));
+  EXPECT_EQ(wait_exit(spawn(resume)), 0);
 }
 
 }  // namespace

@@ -199,6 +199,7 @@ TEST(Dataset, MalformedMpiiAnnotationsNameFileAndEntry) {
   check(mpii_record("\"b.jpg\"", "[1, 2]", "-3", joints_json(16), vis_json(16)), {"scale must be positive"});
   check(mpii_record("\"b.jpg\"", "[1]", "1", joints_json(16), vis_json(16)), {"center"});
   check(mpii_record("\"b.jpg\"", "[1, 2]", "1", joints_json(15), vis_json(15)), {"16"});
+  check(mpii_record("\"b.jpg\"", "[1, 2]", "1", joints_json(17), vis_json(17)), {"16"});  // COCO-sized
   check(mpii_record("\"b.jpg\"", "[1, 2]", "1", joints_json(16), vis_json(17)), {"joints_vis"});
   check(mpii_record("\"b.jpg\"", "[1, 2]", "1", joints_json(16, "[NaN, 3]"), vis_json(16)), {"not finite", "joint 0"});
   check(mpii_record("\"b.jpg\"", "[1, 2]", "1", joints_json(16, "[3, -Infinity]"), vis_json(16)), {"not finite", "joint 0"});
@@ -244,6 +245,25 @@ TEST(Dataset, MalformedCocoAnnotationsNameFileAndEntry) {
   EXPECT_EQ(skipped.skipped.size(), 1u);
   // AIC has 14 keypoints: a COCO-sized list is the wrong count.
   expect_input_error([&] { load_aic_keypoints(ok, dir); }, {"c.json", "annotation 0", "42"});
+  // Visibility flags other than 0, 1, 2 (COCO's convention, which the AIC
+  // loader shares): the keypoint and the value.
+  for (const std::string flag : {"3", "-1", "0.5"}) {
+    SCOPED_TRACE(flag);
+    std::string bad_kps = kps;
+    bad_kps.replace(bad_kps.rfind(", 2]"), 4, ", " + flag + "]");  // the last keypoint's flag
+    auto bad_vis = coco(R"({"image_id": 1, "bbox": [0, 0, 10, 20], "keypoints": )" + bad_kps + "}");
+    expect_input_error([&] { load_coco_keypoints(bad_vis, dir); },
+                       {"c.json", "annotation 0", "keypoint 16 visibility must be 0, 1 or 2, got " + flag});
+    Dataset kept = load_coco_keypoints(bad_vis, dir, {.skip_bad = true, .log_skipped = false});
+    EXPECT_EQ(kept.size(), 0u);
+    EXPECT_EQ(kept.skipped.size(), 1u);
+  }
+  std::string aic_kps = "[";
+  for (int k = 0; k < 14; ++k) aic_kps += std::string(k ? ", " : "") + (k == 13 ? "10, 20, 3" : "10, 20, 1");
+  aic_kps += "]";
+  auto aic = coco(R"({"image_id": 1, "bbox": [0, 0, 10, 20], "keypoints": )" + aic_kps + "}");
+  expect_input_error([&] { load_aic_keypoints(aic, dir); },
+                     {"c.json", "annotation 0", "keypoint 13 visibility must be 0, 1 or 2, got 3"});
 }
 
 TEST(Image, DecodesRealMpiiJpegAndTimesIt) {

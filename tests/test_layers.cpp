@@ -452,5 +452,28 @@ TEST(Layers, BasicBlockGradcheckThroughAllParameters) {
   EXPECT_EQ(inputs.size(), 1u + 9u);
 }
 
+// The same check for the Bottleneck: stride 2 on the 3x3 conv, an odd input
+// extent (5 -> 3) and the downsample branch (inplanes != planes * 4), so
+// conv1..3, bn1..3 and downsample.0/.1 all take part.
+TEST(Layers, BottleneckGradcheckThroughAllParameters) {
+  Generator gen(15);
+  Bottleneck block(3, 2, 2, gen);
+  ASSERT_TRUE(block.downsample);
+  block.to(DType::F64);
+  block.train();
+  for (auto& [name, t] : block.named_parameters())
+    if (name.find("bn") != std::string::npos || name.find("downsample.1") != std::string::npos) {
+      Tensor v = random_tensor(t.shape(), gen, DType::F64, 0.5, 1.5);
+      t.copy_(v);
+    }
+  std::vector<Tensor> inputs = {random_tensor({2, 5, 5, 3}, gen)};
+  for (const Tensor& p : block.parameters()) inputs.push_back(p);
+  block.zero_grad();
+  EXPECT_EQ(block.forward(inputs[0]).shape(), (Shape{2, 3, 3, 8}));
+  auto result = testing::gradcheck([&](const std::vector<Tensor>& in) { return block.forward(in[0]); }, inputs);
+  EXPECT_GRADCHECK(result, 1e-5);
+  EXPECT_EQ(inputs.size(), 1u + 12u);  // 3 convs, 3 BNs (2 each), downsample conv + BN (2)
+}
+
 }  // namespace
 }  // namespace posenet

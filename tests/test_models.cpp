@@ -155,6 +155,12 @@ TEST(ModelParity, TinyHourglassFloat64) { check_parity("models_hourglass_tiny.sa
 TEST(ModelParity, TinyHourglassFloat32) { check_parity("models_hourglass_tiny.safetensors", DType::F32); }
 TEST(ModelParity, TinyMultiStageFloat64) { check_parity("models_multistage_tiny.safetensors", DType::F64); }
 TEST(ModelParity, TinyMultiStageFloat32) { check_parity("models_multistage_tiny.safetensors", DType::F32); }
+// Bottleneck blocks (hourglass:r50) and the decoder without laterals
+// (simplebaseline:r18).
+TEST(ModelParity, TinyBottleneckHourglassFloat64) { check_parity("models_hourglass_r50_tiny.safetensors", DType::F64); }
+TEST(ModelParity, TinyBottleneckHourglassFloat32) { check_parity("models_hourglass_r50_tiny.safetensors", DType::F32); }
+TEST(ModelParity, TinySimpleBaselineFloat64) { check_parity("models_simplebaseline_tiny.safetensors", DType::F64); }
+TEST(ModelParity, TinySimpleBaselineFloat32) { check_parity("models_simplebaseline_tiny.safetensors", DType::F32); }
 
 int64_t count_params(const Module& m) {
   int64_t n = 0;

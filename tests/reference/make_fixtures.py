@@ -9,6 +9,8 @@ forward and backward in float64, and writes what the C++ test compares:
 
   tests/fixtures/models_hourglass_tiny.safetensors
   tests/fixtures/models_multistage_tiny.safetensors
+  tests/fixtures/models_hourglass_r50_tiny.safetensors    (Bottleneck blocks)
+  tests/fixtures/models_simplebaseline_tiny.safetensors   (no laterals)
   tests/fixtures/torchvision_resnet_keys.json
 
 Each safetensors fixture holds (PyTorch layouts, NCHW activations, OIHW conv
@@ -33,7 +35,9 @@ dict names and shapes (full-size checkpoints are tens of MB, too big to
 commit) and the parameter counts of every depth without fc.
 
 Run from the repository root with Debian's python3-torch / torchvision:
-    /usr/bin/python3 tests/reference/make_fixtures.py [--check-only]
+    /usr/bin/python3 tests/reference/make_fixtures.py [--check-only] [--only NAME ...]
+(--only writes just the named fixture files, e.g. models_simplebaseline_tiny;
+each fixture has its own seed, so the others do not change either way.)
 It needs no safetensors package: the writer is below.
 """
 import argparse
@@ -393,19 +397,43 @@ def report_full_size():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--check-only", action="store_true", help="print, write nothing")
+    ap.add_argument("--only", nargs="+", metavar="NAME",
+                    help="write only these fixtures (file names without .safetensors; torchvision_resnet_keys)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     os.makedirs(FIXTURES, exist_ok=True)
-    torchvision_keys(args.check_only)
-    report_full_size()
-    make_fixture(os.path.join(FIXTURES, "models_hourglass_tiny.safetensors"), "hourglass:r18",
-                 lambda: SingleStage(18, 0.125, 16, 16, True),
-                 {"width": 0.125, "decoder_channels": 16}, batch=2, size=64, joints=16, seed=1,
-                 check_only=args.check_only)
-    make_fixture(os.path.join(FIXTURES, "models_multistage_tiny.safetensors"), "multistage:r18,r18,r18",
-                 lambda: MultiStage([18, 18, 18], 0.0625, 16, 16),
-                 {"width": 0.0625, "decoder_channels": 16}, batch=2, size=64, joints=16, seed=2,
-                 check_only=args.check_only)
+    wanted = lambda name: args.only is None or name in args.only
+    if wanted("torchvision_resnet_keys"):
+        torchvision_keys(args.check_only)
+    if args.only is None:
+        report_full_size()
+    fixtures = [
+        ("models_hourglass_tiny", "hourglass:r18", lambda: SingleStage(18, 0.125, 16, 16, True),
+         {"width": 0.125, "decoder_channels": 16}, 2, 64, 16, 1),
+        ("models_multistage_tiny", "multistage:r18,r18,r18", lambda: MultiStage([18, 18, 18], 0.0625, 16, 16),
+         {"width": 0.0625, "decoder_channels": 16}, 2, 64, 16, 2),
+        # Bottleneck blocks (1x1 -> 3x3 stride -> 1x1 x4, a downsample branch
+        # on every layer's first block), with laterals from their 4x-expanded
+        # outputs. Not multistage:r50,r50: in a float32 run of that step
+        # (32 Bottlenecks deep, tiny BN batches) ReLU and max-pool decisions
+        # flip, so its float32 gradients differ from float64 by O(1) and a
+        # float32 tolerance sized from them would test nothing; the single
+        # ResNet-50 stays within 1e-2 (0.4%).
+        ("models_hourglass_r50_tiny", "hourglass:r50", lambda: SingleStage(50, 0.03125, 16, 8, True),
+         {"width": 0.03125, "decoder_channels": 8}, 2, 64, 16, 3),
+        # Simple Baselines: the decoder without laterals.
+        ("models_simplebaseline_tiny", "simplebaseline:r18", lambda: SingleStage(18, 0.0625, 16, 16, False),
+         {"width": 0.0625, "decoder_channels": 16}, 2, 64, 16, 4),
+    ]
+    if args.only is not None:
+        known = {"torchvision_resnet_keys"} | {f[0] for f in fixtures}
+        unknown = sorted(set(args.only) - known)
+        if unknown:
+            ap.error(f"unknown fixture(s) {unknown}; known: {sorted(known)}")
+    for file, model_name, make, options, batch, size, joints, seed in fixtures:
+        if wanted(file):
+            make_fixture(os.path.join(FIXTURES, file + ".safetensors"), model_name, make, options,
+                         batch=batch, size=size, joints=joints, seed=seed, check_only=args.check_only)
 
 
 if __name__ == "__main__":
