@@ -95,6 +95,7 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
   }
   config_.validate();
   device_ = parse_device(config_.device);
+  (void)backend_for(device_);  // a device that is not there fails before any data is rendered
   check_writable_directory(out_dir_);
   remove_stale_temporaries(out_dir_);
   // A bad model name or pretrained value fails before any data is read or rendered.
