@@ -11,6 +11,7 @@
 
 #include <map>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <mutex>
 #include <unordered_map>
@@ -247,16 +248,31 @@ std::mutex& backends_mutex() {
 
 }  // namespace
 
+namespace {
+// What cudaGetDeviceCount said when it failed ("" when it did not).
+std::string& runtime_error_text() {
+  static auto* text = new std::string();
+  return *text;
+}
+}  // namespace
+
 int cuda_runtime_device_count() {
   static int count = [] {
     int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    const cudaError_t err = cudaGetDeviceCount(&n);
+    if (err != cudaSuccess) {
       cudaGetLastError();  // no driver or no device: the CPU backend still works
+      runtime_error_text() = detail::concat(cudaGetErrorName(err), " (", cudaGetErrorString(err), ")");
       return 0;
     }
     return n;
   }();
   return count;
+}
+
+std::string cuda_runtime_error() {
+  cuda_runtime_device_count();
+  return runtime_error_text();
 }
 
 Backend& cuda_backend(int index) {

@@ -189,7 +189,9 @@ if [ $built = 1 ]; then
     echo "exit code $tests_rc; $passed passed, $skipped skipped."
     # On a GPU machine a skipped CUDA test means posenet saw no usable device
     # (driver older than the toolkit, library not found): a failure here.
-    [ "$skipped" != 0 ] && echo "**CUDA tests were skipped: posenet did not see a usable CUDA device.**"
+    if [ "$skipped" != 0 ]; then
+      echo "**CUDA tests were skipped: posenet did not see a usable CUDA device.** $(grep -m1 'CUDA parity not run' "$OUT/cuda_tests.log")"
+    fi
     echo
     grep -E '^\[  (PASSED|FAILED|SKIPPED) ' "$OUT/cuda_tests.log" | head -50 | fence
     if [ $tests_rc != 0 ]; then
