@@ -11,6 +11,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -282,14 +283,33 @@ void BM_CudaConv1x1(benchmark::State& state, kc::Conv1x1Backend backend) {
   Tensor x = uniform({g.N, g.H, g.W, g.C}, 1), w = uniform({g.K, 1, 1, g.C}, 2);
   Tensor y = Tensor::empty({g.N, g.P, g.Q, g.K}, DType::F32, Device::cuda()), dy = uniform(y.shape(), 3);
   Tensor dx = Tensor::empty(x.shape(), DType::F32, Device::cuda()), dw = Tensor::empty(w.shape(), DType::F32, Device::cuda());
-  const auto saved = kc::conv1x1_backend();
+  struct Restore {  // also when a call throws
+    kc::Conv1x1Backend saved = kc::conv1x1_backend();
+    ~Restore() { kc::set_conv1x1_backend(saved); }
+  } restore;
   kc::set_conv1x1_backend(backend);
   time_gpu(state, 0, 3 * g.flops(), [&] {
     kc::conv2d_forward(x, w, y, g);
     kc::conv2d_backward_data(dy, w, dx, g);
     kc::conv2d_backward_weight(x, dy, dw, g);
   });
-  kc::set_conv1x1_backend(saved);
+}
+
+// Registers fn(state, args...) so that an exception inside it (a cuDNN
+// configuration this GPU or library does not support, out of memory) marks
+// that one benchmark as failed, with the message, instead of escaping into
+// Google Benchmark, which would terminate posenet-bench and lose every
+// later result and the JSON file.
+template <typename... Params, typename... Args>
+benchmark::internal::Benchmark* register_guarded(const char* name, void (*fn)(benchmark::State&, Params...),
+                                                 Args... args) {
+  return benchmark::RegisterBenchmark(name, [fn, args...](benchmark::State& state) {
+    try {
+      fn(state, args...);
+    } catch (const std::exception& e) {
+      state.SkipWithError(e.what());
+    }
+  });
 }
 
 bool register_all() {
@@ -301,25 +321,25 @@ bool register_all() {
     common(b);
     b->Arg(0)->Arg(1)->ArgName("shape");
   };
-  common(benchmark::RegisterBenchmark("BM_CudaCopyBandwidth", BM_CudaCopyBandwidth)->Iterations(1));
-  activations(benchmark::RegisterBenchmark("BM_CudaRelu", BM_CudaRelu));
-  activations(benchmark::RegisterBenchmark("BM_CudaAdd/posenet", BM_CudaAdd, false));
-  activations(benchmark::RegisterBenchmark("BM_CudaAdd/cudnn", BM_CudaAdd, true));
-  activations(benchmark::RegisterBenchmark("BM_CudaBnStats", BM_CudaBnStats));
-  activations(benchmark::RegisterBenchmark("BM_CudaBnApplyAddRelu", BM_CudaBnApplyAddRelu));
-  activations(benchmark::RegisterBenchmark("BM_CudaBnAddReluTrainForward/posenet", BM_CudaBnAddReluTrainForward, false));
-  activations(benchmark::RegisterBenchmark("BM_CudaBnAddReluTrainForward/cudnn", BM_CudaBnAddReluTrainForward, true));
-  activations(benchmark::RegisterBenchmark("BM_CudaBnAddReluBackward", BM_CudaBnAddReluBackward));
-  common(benchmark::RegisterBenchmark("BM_CudaMaxPool", BM_CudaMaxPool));
-  common(benchmark::RegisterBenchmark("BM_CudaWeightedMse/forward/stored", BM_CudaWeightedMse, false, false));
-  common(benchmark::RegisterBenchmark("BM_CudaWeightedMse/forward/gaussian", BM_CudaWeightedMse, false, true));
-  common(benchmark::RegisterBenchmark("BM_CudaWeightedMse/backward/stored", BM_CudaWeightedMse, true, false));
-  common(benchmark::RegisterBenchmark("BM_CudaWeightedMse/backward/gaussian", BM_CudaWeightedMse, true, true));
-  common(benchmark::RegisterBenchmark("BM_CudaAdam/25M", BM_CudaAdam));
-  common(benchmark::RegisterBenchmark("BM_CudaDeconvHead", BM_CudaDeconvHead)->DenseRange(0, 2)->ArgName("layer"));
+  common(register_guarded("BM_CudaCopyBandwidth", BM_CudaCopyBandwidth)->Iterations(1));
+  activations(register_guarded("BM_CudaRelu", BM_CudaRelu));
+  activations(register_guarded("BM_CudaAdd/posenet", BM_CudaAdd, false));
+  activations(register_guarded("BM_CudaAdd/cudnn", BM_CudaAdd, true));
+  activations(register_guarded("BM_CudaBnStats", BM_CudaBnStats));
+  activations(register_guarded("BM_CudaBnApplyAddRelu", BM_CudaBnApplyAddRelu));
+  activations(register_guarded("BM_CudaBnAddReluTrainForward/posenet", BM_CudaBnAddReluTrainForward, false));
+  activations(register_guarded("BM_CudaBnAddReluTrainForward/cudnn", BM_CudaBnAddReluTrainForward, true));
+  activations(register_guarded("BM_CudaBnAddReluBackward", BM_CudaBnAddReluBackward));
+  common(register_guarded("BM_CudaMaxPool", BM_CudaMaxPool));
+  common(register_guarded("BM_CudaWeightedMse/forward/stored", BM_CudaWeightedMse, false, false));
+  common(register_guarded("BM_CudaWeightedMse/forward/gaussian", BM_CudaWeightedMse, false, true));
+  common(register_guarded("BM_CudaWeightedMse/backward/stored", BM_CudaWeightedMse, true, false));
+  common(register_guarded("BM_CudaWeightedMse/backward/gaussian", BM_CudaWeightedMse, true, true));
+  common(register_guarded("BM_CudaAdam/25M", BM_CudaAdam));
+  common(register_guarded("BM_CudaDeconvHead", BM_CudaDeconvHead)->DenseRange(0, 2)->ArgName("layer"));
   for (auto [name, backend] : {std::pair{"BM_CudaConv1x1/cudnn", kc::Conv1x1Backend::CuDNN},
                                std::pair{"BM_CudaConv1x1/cublas", kc::Conv1x1Backend::CuBLAS}})
-    common(benchmark::RegisterBenchmark(name, BM_CudaConv1x1, backend)->DenseRange(0, 7)->ArgName("shape"));
+    common(register_guarded(name, BM_CudaConv1x1, backend)->DenseRange(0, 7)->ArgName("shape"));
   return true;
 }
 

@@ -11,6 +11,7 @@
 
 #include <map>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <mutex>
 #include <unordered_map>
@@ -119,7 +120,9 @@ class CudaBackend final : public Backend {
               free_b / 1048576.0, " MiB free of ", total_b / 1048576.0, " MiB, ", in_use_ / 1048576.0,
               " MiB held by posenet tensors. Lower --batch-size (or the input size) and try again.");
     }
-    PN_CUDA_CHECK(err);
+    if (err != cudaSuccess)
+      throw Error(detail::concat("CUDA error ", cudaGetErrorName(err), " (", cudaGetErrorString(err), ") in cudaMalloc of ",
+                                 size, " bytes at ", __FILE__, ":", __LINE__));
     note_alloc(p, size);
     return p;
   }
@@ -178,15 +181,27 @@ class CudaBackend final : public Backend {
     PN_CUDA_CHECK_LAUNCH();
   }
   void synchronize() override { PN_CUDA_CHECK(cudaStreamSynchronize(stream())); }
-  size_t bytes_in_use() const override { return in_use_; }
-  size_t peak_bytes() const override { return peak_; }
-  void reset_peak() override { peak_ = in_use_; }
+  size_t bytes_in_use() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return in_use_;
+  }
+  size_t peak_bytes() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return peak_;
+  }
+  void reset_peak() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    peak_ = in_use_;
+  }
 
+  // Created once, race-free: the caching allocator's reuse is safe only
+  // because every kernel and copy on this device goes to this one stream, so
+  // two threads racing here must not end up with two streams.
   cudaStream_t stream() {
-    if (!stream_) {
+    std::call_once(stream_once_, [this] {
       DeviceGuard guard(index_);
       PN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    }
+    });
     return stream_;
   }
 
@@ -213,7 +228,8 @@ class CudaBackend final : public Backend {
   }
 
   int index_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  std::once_flag stream_once_;
   std::multimap<size_t, void*> free_;
   std::unordered_map<void*, size_t> live_;
   size_t in_use_ = 0, peak_ = 0, cached_bytes_ = 0;
@@ -226,22 +242,37 @@ std::vector<CudaBackend*>& backends() {
   return *all;
 }
 std::mutex& backends_mutex() {
-  static std::mutex m;
-  return m;
+  static auto* m = new std::mutex();  // also used by frees during static destruction
+  return *m;
 }
 
+}  // namespace
+
+namespace {
+// What cudaGetDeviceCount said when it failed ("" when it did not).
+std::string& runtime_error_text() {
+  static auto* text = new std::string();
+  return *text;
+}
 }  // namespace
 
 int cuda_runtime_device_count() {
   static int count = [] {
     int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    const cudaError_t err = cudaGetDeviceCount(&n);
+    if (err != cudaSuccess) {
       cudaGetLastError();  // no driver or no device: the CPU backend still works
+      runtime_error_text() = detail::concat(cudaGetErrorName(err), " (", cudaGetErrorString(err), ")");
       return 0;
     }
     return n;
   }();
   return count;
+}
+
+std::string cuda_runtime_error() {
+  cuda_runtime_device_count();
+  return runtime_error_text();
 }
 
 Backend& cuda_backend(int index) {

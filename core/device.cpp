@@ -8,6 +8,7 @@ Backend& cpu_backend();
 #ifdef POSENET_WITH_CUDA
 Backend& cuda_backend(int index);  // core/cuda_backend.cu
 int cuda_runtime_device_count();
+std::string cuda_runtime_error();
 #endif
 
 std::string Device::str() const {
@@ -36,6 +37,16 @@ int cuda_device_count() {
 }
 
 bool cuda_available() { return cuda_device_count() > 0; }
+
+std::string cuda_unavailable_reason() {
+#ifdef POSENET_WITH_CUDA
+  if (cuda_runtime_device_count() > 0) return "";
+  const std::string err = cuda_runtime_error();
+  return err.empty() ? "no CUDA device" : "CUDA runtime: " + err;
+#else
+  return "posenet was built without CUDA";
+#endif
+}
 
 Backend& backend_for(Device device) {
   if (device.is_cpu()) return cpu_backend();

@@ -31,6 +31,9 @@ Device parse_device(const std::string& text);
 // True when posenet was built with CUDA and a device is present.
 bool cuda_available();
 int cuda_device_count();
+// Why cuda_available() is false ("" when it is true): built without CUDA,
+// or the CUDA runtime's error (no device, a driver older than the toolkit).
+std::string cuda_unavailable_reason();
 
 // What a device must provide to hold tensors. Allocation goes through the
 // backend so that the CUDA one can cache blocks (no cudaMalloc inside a

@@ -529,16 +529,18 @@ struct Tf32Off {
 
 using ConvFn = std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)>;
 
-void expect_cuda_matches_cpu(const ConvFn& f, const Shape& xs, const Shape& ws, int64_t bias_size, uint64_t seed) {
+void expect_cuda_matches_cpu(const ConvFn& f, const Shape& xs, const Shape& ws, int64_t bias_size, uint64_t seed,
+                             DType dtype = DType::F32) {
+  const double tol = dtype == DType::F64 ? 1e-10 : 1e-4;
   Generator gen(seed);
-  Tensor x = random_tensor(xs, gen, DType::F32), w = random_tensor(ws, gen, DType::F32);
-  Tensor b = random_tensor({bias_size}, gen, DType::F32);
+  Tensor x = random_tensor(xs, gen, dtype), w = random_tensor(ws, gen, dtype);
+  Tensor b = random_tensor({bias_size}, gen, dtype);
   auto run = [&](Device d, Tensor* y, std::vector<Tensor>* grads) {
     Tensor xd = x.to(d).set_requires_grad(true), wd = w.to(d).set_requires_grad(true);
     Tensor bd = b.to(d).set_requires_grad(true);
     *y = f(xd, wd, bd);
     Generator g2(seed + 1);
-    Tensor r = random_tensor(y->shape(), g2, DType::F32).to(d);
+    Tensor r = random_tensor(y->shape(), g2, dtype).to(d);
     ops::sum(ops::mul(*y, r)).backward();
     *grads = {xd.grad().to(Device::cpu()), wd.grad().to(Device::cpu()), bd.grad().to(Device::cpu())};
     *y = y->to(Device::cpu());
@@ -547,10 +549,10 @@ void expect_cuda_matches_cpu(const ConvFn& f, const Shape& xs, const Shape& ws, 
   std::vector<Tensor> g_cpu, g_gpu;
   run(Device::cpu(), &y_cpu, &g_cpu);
   run(Device::cuda(), &y_gpu, &g_gpu);
-  EXPECT_TENSOR_NEAR(y_gpu, y_cpu, 1e-4, 1e-4);
-  EXPECT_TENSOR_NEAR(g_gpu[0], g_cpu[0], 1e-4, 1e-4);
-  EXPECT_TENSOR_NEAR(g_gpu[1], g_cpu[1], 1e-4, 1e-4);
-  EXPECT_TENSOR_NEAR(g_gpu[2], g_cpu[2], 1e-4, 1e-4);
+  EXPECT_TENSOR_NEAR(y_gpu, y_cpu, tol, tol);
+  EXPECT_TENSOR_NEAR(g_gpu[0], g_cpu[0], tol, tol);
+  EXPECT_TENSOR_NEAR(g_gpu[1], g_cpu[1], tol, tol);
+  EXPECT_TENSOR_NEAR(g_gpu[2], g_cpu[2], tol, tol);
 }
 
 TEST(ConvCuda, Conv2dMatchesCpu) {
@@ -582,6 +584,21 @@ TEST(ConvCuda, ConvTranspose2dMatchesCpu) {
   expect_cuda_matches_cpu([](const Tensor& x, const Tensor& w, const Tensor& b) {
     return ops::conv_transpose2d(x, w, b, ConvTranspose2dParams::square(2, 1));
   }, {2, 8, 8, 64}, {64, 4, 4, 32}, 32, 41);
+}
+
+// float64 takes cuDNN's NCHW path (transposed copies in and out): a strided
+// padded convolution, a dilated one and the decoder's deconvolution.
+TEST(ConvCuda, Float64MatchesCpu) {
+  PN_REQUIRE_CUDA();
+  expect_cuda_matches_cpu([](const Tensor& x, const Tensor& w, const Tensor& b) {
+    return ops::conv2d(x, w, b, Conv2dParams::square(2, 1));
+  }, {2, 9, 7, 5}, {6, 3, 3, 5}, 6, 50, DType::F64);
+  expect_cuda_matches_cpu([](const Tensor& x, const Tensor& w, const Tensor& b) {
+    return ops::conv2d(x, w, b, Conv2dParams::square(1, 2, 2));
+  }, {1, 8, 10, 3}, {4, 3, 3, 3}, 4, 51, DType::F64);
+  expect_cuda_matches_cpu([](const Tensor& x, const Tensor& w, const Tensor& b) {
+    return ops::conv_transpose2d(x, w, b, ConvTranspose2dParams::square(2, 1));
+  }, {2, 4, 5, 6}, {6, 4, 4, 3}, 3, 52, DType::F64);
 }
 #endif
 

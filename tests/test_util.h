@@ -99,10 +99,10 @@ inline GradCheckResult gradcheck(const std::function<Tensor(const std::vector<Te
   EXPECT_LE((result).worst_relative_error, (tol)) << "gradient mismatch at " << (result).where
 
 // CUDA tests call this first: they skip, with the reason, where no GPU is.
-#define PN_REQUIRE_CUDA()                                                                    \
-  do {                                                                                       \
-    if (!::posenet::cuda_available())                                                        \
-      GTEST_SKIP() << "no CUDA device (or posenet built without CUDA): CUDA parity not run"; \
+#define PN_REQUIRE_CUDA()                                                                       \
+  do {                                                                                          \
+    if (!::posenet::cuda_available())                                                           \
+      GTEST_SKIP() << "CUDA parity not run: " << ::posenet::cuda_unavailable_reason();          \
   } while (0)
 
 inline std::filesystem::path shared_data_dir() { return std::filesystem::path(POSENET_SHARED_DATA_DIR); }

@@ -1,4 +1,5 @@
-// Convolutions through cuDNN (legacy API), NHWC activations and KRSC filters.
+// Convolutions through cuDNN (legacy API), NHWC activations and KRSC filters
+// (float64: NCHW / KCRS copies, see layout_for).
 //
 // Each call builds its descriptors (cheap host work), picks the algorithm
 // from a cache keyed by the whole problem (pass, shape, parameters, dtype,
@@ -75,11 +76,23 @@ cudnnHandle_t handle() {
   return h;
 }
 
+// Activations and filters are NHWC / KRSC in memory. cuDNN has no NHWC
+// kernels for float64 (PyTorch keeps float64 convolutions in NCHW for the
+// same reason), so float64 problems run in NCHW / KCRS on transposed copies.
+enum class Layout : int64_t { NHWC, NCHW };
+Layout layout_for(DType t) { return t == DType::F64 ? Layout::NCHW : Layout::NHWC; }
+cudnnTensorFormat_t cudnn_format(Layout l) { return l == Layout::NCHW ? CUDNN_TENSOR_NCHW : CUDNN_TENSOR_NHWC; }
+
 struct TensorDesc {
   cudnnTensorDescriptor_t d = nullptr;
-  TensorDesc(DType t, int64_t n, int64_t c, int64_t h, int64_t w) {
+  // cudnnSetTensor4dDescriptor takes (n, c, h, w) whatever the format.
+  TensorDesc(DType t, Layout l, int64_t n, int64_t c, int64_t h, int64_t w) {
+    // The legacy API indexes with 32-bit integers: more elements than that
+    // would be rejected (or mis-addressed) inside cuDNN.
+    PN_CHECK(n * c * h * w <= INT_MAX, "conv (CUDA): a tensor of ", n, "x", h, "x", w, "x", c, " = ", n * c * h * w,
+             " elements is too large for cuDNN (at most 2^31 - 1); lower the batch size");
     PN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d));
-    PN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NHWC, cudnn_dtype(t), to_int(n, "N"), to_int(c, "C"),
+    PN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d, cudnn_format(l), cudnn_dtype(t), to_int(n, "N"), to_int(c, "C"),
                                               to_int(h, "H"), to_int(w, "W")));
   }
   ~TensorDesc() { cudnnDestroyTensorDescriptor(d); }
@@ -89,10 +102,10 @@ struct TensorDesc {
 
 struct FilterDesc {
   cudnnFilterDescriptor_t d = nullptr;
-  // NHWC filter format is KRSC.
-  FilterDesc(DType t, int64_t k, int64_t c, int64_t r, int64_t s) {
+  // NHWC filter format is KRSC, NCHW is KCRS; the extents are (k, c, r, s) in both.
+  FilterDesc(DType t, Layout l, int64_t k, int64_t c, int64_t r, int64_t s) {
     PN_CUDNN_CHECK(cudnnCreateFilterDescriptor(&d));
-    PN_CUDNN_CHECK(cudnnSetFilter4dDescriptor(d, cudnn_dtype(t), CUDNN_TENSOR_NHWC, to_int(k, "K"), to_int(c, "C"),
+    PN_CUDNN_CHECK(cudnnSetFilter4dDescriptor(d, cudnn_dtype(t), cudnn_format(l), to_int(k, "K"), to_int(c, "C"),
                                               to_int(r, "R"), to_int(s, "S")));
   }
   ~FilterDesc() { cudnnDestroyFilterDescriptor(d); }
@@ -117,8 +130,8 @@ struct Problem {
   TensorDesc x, y;
   FilterDesc w;
   ConvDesc conv;
-  Problem(const ConvGeometry& g, DType t)
-      : x(t, g.N, g.C, g.H, g.W), y(t, g.N, g.K, g.P, g.Q), w(t, g.K, g.C, g.R, g.S), conv(g, t) {
+  Problem(const ConvGeometry& g, DType t, Layout l)
+      : x(t, l, g.N, g.C, g.H, g.W), y(t, l, g.N, g.K, g.P, g.Q), w(t, l, g.K, g.C, g.R, g.S), conv(g, t) {
     // cuDNN derives y's extent from x's; a transposed convolution whose
     // output padding is not below its stride has a y that is smaller.
     int n = 0, c = 0, h = 0, wd = 0;
@@ -141,7 +154,7 @@ using AlgoKey = std::array<int64_t, 20>;
 
 AlgoKey make_key(Pass pass, const ConvGeometry& g, DType t, bool tf32, int device) {
   return {int64_t(pass), g.N, g.H, g.W, g.C, g.K, g.R, g.S, g.P, g.Q, g.stride_h, g.stride_w,
-          g.pad_h, g.pad_w, g.dilation_h, g.dilation_w, int64_t(t), tf32 ? 1 : 0, device, 0};
+          g.pad_h, g.pad_w, g.dilation_h, g.dilation_w, int64_t(t), tf32 ? 1 : 0, device, int64_t(layout_for(t))};
 }
 
 std::mutex& cache_mutex() {
@@ -195,7 +208,8 @@ Algo select_algo(Pass pass, const ConvGeometry& g, DType t, bool tf32, Problem& 
     a.workspace = workspace_size(a.algo);
     return a;
   }
-  PN_FAIL("conv (CUDA): cuDNN offers no ", pass_name(pass), " algorithm for ", dtype_name(t), " NHWC x [", g.N,
+  PN_FAIL("conv (CUDA): cuDNN offers no ", pass_name(pass), " algorithm for ", dtype_name(t),
+          layout_for(t) == Layout::NCHW ? " NCHW" : " NHWC", " x [", g.N,
           ", ", g.H, ", ", g.W, ", ", g.C, "], w [", g.K, ", ", g.R, ", ", g.S, ", ", g.C, "], stride (", g.stride_h,
           ", ", g.stride_w, "), padding (", g.pad_h, ", ", g.pad_w, "), dilation (", g.dilation_h, ", ",
           g.dilation_w, ")");
@@ -321,6 +335,59 @@ __global__ void column_finish_kernel(const double* partial, T* db, int64_t slice
   }
 }
 
+// [n, s, c] (channels last) <-> [n, c, s] (channels first), s the flattened
+// spatial extent: NHWC <-> NCHW for activations, KRSC <-> KCRS for filters.
+template <typename T>
+__global__ void to_channels_first_kernel(const T* src, T* dst, int64_t S, int64_t C, int64_t total) {
+  PN_GRID_STRIDE(i, total) {  // i indexes dst [n, c, s]
+    const int64_t sp = i % S, c = (i / S) % C, n = i / (S * C);
+    dst[i] = src[(n * S + sp) * C + c];
+  }
+}
+template <typename T>
+__global__ void to_channels_last_kernel(const T* src, T* dst, int64_t S, int64_t C, int64_t total) {
+  PN_GRID_STRIDE(i, total) {  // i indexes dst [n, s, c]
+    const int64_t c = i % C, sp = (i / C) % S, n = i / (S * C);
+    dst[i] = src[(n * C + c) * S + sp];
+  }
+}
+
+// An operand in the problem's layout: the tensor itself for NHWC, else a
+// channels-first copy (or scratch for an output, see store()).
+struct Operand {
+  Tensor t;
+  int64_t S = 1, C = 1;
+  Layout layout = Layout::NHWC;
+  Operand(const Tensor& src, Layout l, int64_t spatial, int64_t channels, bool is_output)
+      : S(spatial), C(channels), layout(l) {
+    if (l == Layout::NHWC) {
+      t = src;
+      return;
+    }
+    t = Tensor::empty({src.numel()}, src.dtype(), src.device());
+    if (is_output) return;
+    const int64_t n = src.numel();
+    dispatch_float(src.dtype(), "conv (CUDA)", [&](auto tag) {
+      using T = decltype(tag);
+      to_channels_first_kernel<<<blocks_for(n), kThreads, 0, current_stream()>>>(
+          static_cast<const T*>(src.raw_data()), static_cast<T*>(t.raw_data()), S, C, n);
+    });
+    PN_CUDA_CHECK_LAUNCH();
+  }
+  void* data() const { return t.raw_data(); }
+  // Writes a channels-first result back into the channels-last dst.
+  void store(Tensor& dst) const {
+    if (layout == Layout::NHWC) return;
+    const int64_t n = dst.numel();
+    dispatch_float(dst.dtype(), "conv (CUDA)", [&](auto tag) {
+      using T = decltype(tag);
+      to_channels_last_kernel<<<blocks_for(n), kThreads, 0, current_stream()>>>(
+          static_cast<const T*>(t.raw_data()), static_cast<T*>(dst.raw_data()), S, C, n);
+    });
+    PN_CUDA_CHECK_LAUNCH();
+  }
+};
+
 }  // namespace
 
 cudnnHandle_t cudnn_handle() { return handle(); }
@@ -333,39 +400,50 @@ Conv1x1Backend conv1x1_backend() { return g_conv1x1_backend.load(); }
 void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g) {
   if (use_cublas(g)) return pointwise_conv_forward(x, w, y, g);
   cudnnHandle_t h = handle();
-  Problem prob(g, x.dtype());
+  const Layout l = layout_for(x.dtype());
+  Problem prob(g, x.dtype(), l);
   const Algo a = find_algo(Pass::Forward, h, g, x.dtype(), prob);
+  const Operand xo(x, l, g.H * g.W, g.C, false), wo(w, l, g.R * g.S, g.C, false), yo(y, l, g.P * g.Q, g.K, true);
   Tensor ws = workspace_tensor(a.workspace, x.device());
   Scaling s(x.dtype());
-  PN_CUDNN_CHECK(cudnnConvolutionForward(h, s.one(), prob.x.d, x.raw_data(), prob.w.d, w.raw_data(), prob.conv.d,
+  PN_CUDNN_CHECK(cudnnConvolutionForward(h, s.one(), prob.x.d, xo.data(), prob.w.d, wo.data(), prob.conv.d,
                                          cudnnConvolutionFwdAlgo_t(a.algo), ws.defined() ? ws.raw_data() : nullptr,
-                                         a.workspace, s.zero(), prob.y.d, y.raw_data()));
+                                         a.workspace, s.zero(), prob.y.d, yo.data()));
+  yo.store(y);
 }
 
 void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvGeometry& g) {
   if (use_cublas(g)) return pointwise_conv_backward_data(dy, w, dx, g);
   cudnnHandle_t h = handle();
-  Problem prob(g, dy.dtype());
+  const Layout l = layout_for(dy.dtype());
+  Problem prob(g, dy.dtype(), l);
   const Algo a = find_algo(Pass::BackwardData, h, g, dy.dtype(), prob);
+  const Operand dyo(dy, l, g.P * g.Q, g.K, false), wo(w, l, g.R * g.S, g.C, false),
+      dxo(dx, l, g.H * g.W, g.C, true);
   Tensor ws = workspace_tensor(a.workspace, dy.device());
   Scaling s(dy.dtype());
-  PN_CUDNN_CHECK(cudnnConvolutionBackwardData(h, s.one(), prob.w.d, w.raw_data(), prob.y.d, dy.raw_data(),
-                                              prob.conv.d, cudnnConvolutionBwdDataAlgo_t(a.algo),
+  PN_CUDNN_CHECK(cudnnConvolutionBackwardData(h, s.one(), prob.w.d, wo.data(), prob.y.d, dyo.data(), prob.conv.d,
+                                              cudnnConvolutionBwdDataAlgo_t(a.algo),
                                               ws.defined() ? ws.raw_data() : nullptr, a.workspace, s.zero(),
-                                              prob.x.d, dx.raw_data()));
+                                              prob.x.d, dxo.data()));
+  dxo.store(dx);
 }
 
 void conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g) {
   if (use_cublas(g)) return pointwise_conv_backward_weight(x, dy, dw, g);
   cudnnHandle_t h = handle();
-  Problem prob(g, x.dtype());
+  const Layout l = layout_for(x.dtype());
+  Problem prob(g, x.dtype(), l);
   const Algo a = find_algo(Pass::BackwardFilter, h, g, x.dtype(), prob);
+  const Operand xo(x, l, g.H * g.W, g.C, false), dyo(dy, l, g.P * g.Q, g.K, false),
+      dwo(dw, l, g.R * g.S, g.C, true);
   Tensor ws = workspace_tensor(a.workspace, x.device());
   Scaling s(x.dtype());
-  PN_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, s.one(), prob.x.d, x.raw_data(), prob.y.d, dy.raw_data(),
-                                                prob.conv.d, cudnnConvolutionBwdFilterAlgo_t(a.algo),
+  PN_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, s.one(), prob.x.d, xo.data(), prob.y.d, dyo.data(), prob.conv.d,
+                                                cudnnConvolutionBwdFilterAlgo_t(a.algo),
                                                 ws.defined() ? ws.raw_data() : nullptr, a.workspace, s.zero(),
-                                                prob.w.d, dw.raw_data()));
+                                                prob.w.d, dwo.data()));
+  dwo.store(dw);
 }
 
 void conv_bias_add(Tensor& y, const Tensor& bias) {
