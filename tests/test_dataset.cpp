@@ -3,6 +3,8 @@
 // malformed input.
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "test_util.h"
 #include "train/dataset.h"
 #include "train/image.h"
@@ -81,6 +83,27 @@ TEST(Dataset, MpiiSampleLoadsWithStandardAdjustments) {
   for (const Sample& x : d.samples) EXPECT_TRUE(std::filesystem::exists(x.image)) << x.image;
 }
 
+TEST(Dataset, MpiiCropBoxIsWhatTheLoaderApplies) {
+  const auto dir = shared_data_dir() / "mpii";
+  if (!std::filesystem::exists(dir / "annot" / "valid_sample.json")) GTEST_SKIP() << "no MPII sample in " << dir;
+  Dataset d = load_mpii_json(dir / "annot" / "valid_sample.json", dir / "images");
+  std::ifstream in(dir / "annot" / "valid_sample.json");
+  const auto raw = nlohmann::json::parse(in);
+  ASSERT_EQ(raw.size(), d.size());
+  for (size_t i = 0; i < d.size(); ++i) {
+    const CropBox box = mpii_crop_box({raw[i]["center"][0].get<double>(), raw[i]["center"][1].get<double>()},
+                                      raw[i]["scale"].get<double>());
+    EXPECT_EQ(box.center.x, d[i].center.x) << "person " << i;
+    EXPECT_EQ(box.center.y, d[i].center.y) << "person " << i;
+    EXPECT_EQ(box.scale, d[i].scale) << "person " << i;
+  }
+  // MPII's "no position" marker keeps its box unadjusted (only the 1-based shift).
+  const CropBox none = mpii_crop_box({-1, -1}, 2.0);
+  EXPECT_EQ(none.center.x, -2.0);
+  EXPECT_EQ(none.center.y, -2.0);
+  EXPECT_EQ(none.scale, 2.0);
+}
+
 TEST(Dataset, MpiiFullValidationFileLoads) {
   const auto file = shared_data_dir() / "mpii" / "annot" / "valid.json";
   if (!std::filesystem::exists(file)) GTEST_SKIP() << "no " << file;
@@ -107,19 +130,44 @@ TEST(Dataset, CocoSampleMapsOntoMpiiJoints) {
   EXPECT_EQ(s.joints[kLAnkle].x, 466);  // COCO 15 l_ankle
   EXPECT_EQ(s.joints[kRShoulder].x, 358);
   EXPECT_EQ(s.joints[kLWrist].x, 449);
-  EXPECT_DOUBLE_EQ(s.joints[kPelvis].x, (424 + 393) / 2.0);
-  EXPECT_DOUBLE_EQ(s.joints[kPelvis].y, (203 + 214) / 2.0);
-  EXPECT_DOUBLE_EQ(s.joints[kThorax].x, (399 + 358) / 2.0);
-  EXPECT_EQ(s.weight[kUpperNeck], 0.0f);
-  EXPECT_EQ(s.weight[kHeadTop], 0.0f);
-  EXPECT_EQ(s.weight[kPelvis], 1.0f);
+  // COCO has no pelvis, thorax, upper neck or head top: weight 0, coordinates 0.
+  for (int j : {kPelvis, kThorax, kUpperNeck, kHeadTop}) {
+    EXPECT_EQ(s.weight[size_t(j)], 0.0f) << joint_name(j);
+    EXPECT_EQ(s.joints[size_t(j)].x, 0.0) << joint_name(j);
+    EXPECT_EQ(s.joints[size_t(j)].y, 0.0) << joint_name(j);
+  }
   // Annotation 198196 lacks its left elbow and right wrist.
   const Sample& t = d[1];
   EXPECT_EQ(t.weight[kLElbow], 0.0f);
   EXPECT_EQ(t.weight[kRWrist], 0.0f);
   EXPECT_EQ(t.weight[kRShoulder], 1.0f);
-  EXPECT_DOUBLE_EQ(t.joints[kThorax].x, (56 + 81) / 2.0);
   for (const Sample& x : d.samples) EXPECT_TRUE(std::filesystem::exists(x.image)) << x.image;
+}
+
+TEST(Dataset, CocoAndAicMidpointsOnlyWhenAskedFor) {
+  const auto coco = shared_data_dir() / "coco", aic = shared_data_dir() / "aic";
+  if (!std::filesystem::exists(coco / "person_keypoints_sample.json") || !std::filesystem::exists(aic / "annot_sample.json"))
+    GTEST_SKIP() << "no COCO/AIC samples in " << shared_data_dir();
+  const LoadOptions midpoints{.synthesize_midpoints = true};
+  Dataset d = load_coco_keypoints(coco / "person_keypoints_sample.json", coco / "images", midpoints);
+  const Sample& s = d[0];
+  EXPECT_DOUBLE_EQ(s.joints[kPelvis].x, (424 + 393) / 2.0);
+  EXPECT_DOUBLE_EQ(s.joints[kPelvis].y, (203 + 214) / 2.0);
+  EXPECT_DOUBLE_EQ(s.joints[kThorax].x, (399 + 358) / 2.0);
+  EXPECT_EQ(s.weight[kPelvis], 1.0f);
+  EXPECT_EQ(s.weight[kThorax], 1.0f);
+  EXPECT_EQ(s.weight[kUpperNeck], 0.0f);  // still nothing to build it from
+  EXPECT_DOUBLE_EQ(d[1].joints[kThorax].x, (56 + 81) / 2.0);
+  Dataset a = load_aic_keypoints(aic / "annot_sample.json", aic / "images", midpoints);
+  EXPECT_DOUBLE_EQ(a[0].joints[kPelvis].x, (375 + 416) / 2.0);
+  EXPECT_DOUBLE_EQ(a[0].joints[kThorax].y, (201 + 197) / 2.0);
+  EXPECT_EQ(a[0].weight[kThorax], 1.0f);
+  EXPECT_EQ(a[1].weight[kPelvis], 0.0f);  // annotation 5: right hip only
+  // The spec string path passes the option through as well.
+  Dataset spec = load_dataset_spec("coco:" + (coco / "person_keypoints_sample.json").string() + ":" +
+                                       (coco / "images").string(),
+                                   midpoints);
+  EXPECT_EQ(spec[0].weight[kPelvis], 1.0f);
 }
 
 TEST(Dataset, AicSampleMapsOntoMpiiJoints) {
@@ -134,11 +182,13 @@ TEST(Dataset, AicSampleMapsOntoMpiiJoints) {
   EXPECT_EQ(s.joints[kLWrist].x, 459);     // AIC 5
   EXPECT_EQ(s.weight[kRAnkle], 0.0f);      // AIC 8 unlabelled
   EXPECT_EQ(s.weight[kLKnee], 0.0f);       // AIC 10 unlabelled
-  EXPECT_DOUBLE_EQ(s.joints[kPelvis].x, (375 + 416) / 2.0);
-  EXPECT_DOUBLE_EQ(s.joints[kThorax].y, (201 + 197) / 2.0);
+  // AI Challenger has no pelvis or thorax: weight 0, coordinates 0.
+  for (int j : {kPelvis, kThorax}) {
+    EXPECT_EQ(s.weight[size_t(j)], 0.0f) << joint_name(j);
+    EXPECT_EQ(s.joints[size_t(j)].x, 0.0) << joint_name(j);
+    EXPECT_EQ(s.joints[size_t(j)].y, 0.0) << joint_name(j);
+  }
   EXPECT_NEAR(s.scale, 544.0 / 200 * 1.25, 1e-12);
-  // Annotation 5: right hip only, so no pelvis.
-  EXPECT_EQ(d[1].weight[kPelvis], 0.0f);
   for (const Sample& x : d.samples) EXPECT_TRUE(std::filesystem::exists(x.image)) << x.image;
 }
 

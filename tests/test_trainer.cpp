@@ -4,7 +4,10 @@
 #include <fstream>
 
 #include "test_util.h"
+#include "models/spec.h"
 #include "train/checkpoint.h"
+#include "train/synthetic.h"
+#include "train/validate.h"
 #include "train/stop.h"
 #include "train/trainer.h"
 
@@ -174,6 +177,69 @@ TEST(Trainer, BadSettingsAreNamed) {
   c = tiny_config(testing::temp_dir("trainer_bad3"));
   c.sigmas = {2.0, 1.0};  // two sigmas for a one-stage model
   EXPECT_THROW(train::Trainer(c).run(), InputError);
+}
+
+TEST(Trainer, SigmasFinalWithoutSigmasUsesTheDefaultStartSigmas) {
+  train::TrainConfig c = tiny_config(testing::temp_dir("trainer_sigmas_final"));
+  c.model = "tiny-multistage";
+  c.sigmas = {};
+  c.sigmas_final = {1.5, 1.25, 1.0};
+  EXPECT_NO_THROW(c.validate());
+  EXPECT_EQ(c.stage_sigmas(3), (std::vector<double>{3.0, 2.5, 2.0}));
+  EXPECT_EQ(c.stage_sigmas_final(3), (std::vector<double>{1.5, 1.25, 1.0}));
+  c.sigmas_final = {1.0};  // one value for every stage, as --sigmas allows
+  EXPECT_EQ(c.stage_sigmas_final(3), (std::vector<double>{1.0, 1.0, 1.0}));
+  c.sigmas_final = {1.0, 1.0};
+  try {
+    (void)c.stage_sigmas_final(3);
+    ADD_FAILURE() << "two final sigmas for three stages must be refused";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("sigmas-final"), std::string::npos) << e.what();
+  }
+  // The trainer accepts the setting (it used to fail in validate()) and
+  // refuses a wrong count before reading any data.
+  c.model = "tiny";
+  c.sigmas_final = {1.5};
+  EXPECT_NO_THROW(train::Trainer{c});
+  c = tiny_config(testing::temp_dir("trainer_sigmas_final2"));
+  c.sigmas_final = {1.5, 1.0};
+  EXPECT_THROW(train::Trainer{c}, InputError);
+  EXPECT_FALSE(fs::exists(fs::path(c.out) / "synthetic"));
+}
+
+TEST(Validate, SecondMaximumRowsUseAndNameTheChosenRule) {
+  const fs::path dir = testing::temp_dir("validate_second_max");
+  train::write_synthetic_dataset(dir, {.count = 12, .val_count = 3, .seed = 3, .size = 48});
+  const train::Dataset val = train::load_mpii_json(dir / "annot" / "valid.json", dir / "images");
+  const fs::path gt_path = dir / "annot" / "gt_valid.mat";
+  const eval::GroundTruth gt = train::select_ground_truth(eval::read_ground_truth_mat(gt_path), val, gt_path.string());
+  train::TrainConfig c = tiny_config(dir);
+  c.model = "tiny-multistage";
+  Generator gen(1);
+  auto model = models::build_model(train::model_spec_of(c), gen);
+  train::EvalSettings es;
+  es.batch_size = 4;
+  es.workers = 0;
+  es.flip_test = false;
+  es.second_max_rows = true;
+  const train::Evaluation mspn = train::evaluate_model(*model, val, gt, es);
+  es.second_max_rule = eval::SecondMaxRule::kPaperMix;
+  const train::Evaluation paper = train::evaluate_model(*model, val, gt, es);
+  ASSERT_EQ(mspn.rows.size(), 5u);  // three stages, then the two intermediate ones by second maximum
+  ASSERT_EQ(paper.rows.size(), 5u);
+  EXPECT_EQ(mspn.rows[3].label, "stage 1 (second max, mspn)");
+  EXPECT_EQ(mspn.rows[4].label, "stage 2 (second max, mspn)");
+  EXPECT_EQ(paper.rows[3].label, "stage 1 (second max, paper)");
+  EXPECT_EQ(paper.final_stage().label, "stage 3 (final)");
+  // The plain rows do not depend on the rule; the second-maximum ones do.
+  auto same = [](const eval::Predictions& a, const eval::Predictions& b) {
+    for (size_t i = 0; i < a.size(); ++i)
+      for (int j = 0; j < 16; ++j)
+        if (a[i][j].x != b[i][j].x || a[i][j].y != b[i][j].y) return false;
+    return a.size() == b.size();
+  };
+  EXPECT_TRUE(same(mspn.final_stage().predictions, paper.final_stage().predictions));
+  EXPECT_FALSE(same(mspn.rows[3].predictions, paper.rows[3].predictions));
 }
 
 TEST(Trainer, MultiStageModelTrainsWithPerStageSigmas) {

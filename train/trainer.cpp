@@ -96,7 +96,12 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
   device_ = parse_device(config_.device);
   check_writable_directory(out_dir_);
   remove_stale_temporaries(out_dir_);
-  (void)model_spec_of(config_);  // a bad model name fails before any data is read or rendered
+  {
+    // A bad model name or sigma count fails before any data is read or rendered.
+    const int stages = model_spec_of(config_).stages();
+    (void)config_.stage_sigmas(stages);
+    (void)config_.stage_sigmas_final(stages);
+  }
   prepare_data();
   build_model(resume_from.get());
   build_optimizer();
@@ -113,6 +118,7 @@ Trainer::~Trainer() = default;
 void Trainer::prepare_data() {
   LoadOptions lo;
   lo.skip_bad = config_.skip_bad;
+  lo.synthesize_midpoints = config_.synthesize_midpoints;
   std::string train_spec = config_.data, val_spec = config_.val_data, gt_path = config_.val_gt;
   if (config_.data == "synthetic") {
     const fs::path dir = out_dir_ / "synthetic";
@@ -254,7 +260,7 @@ TrainResult Trainer::run() {
   lc.heatmap_width = spec.heatmap_w();
   lc.heatmap_height = spec.heatmap_h();
   lc.sigmas.start = config_.stage_sigmas(spec.stages());
-  lc.sigmas.end = config_.sigmas_final;
+  lc.sigmas.end = config_.stage_sigmas_final(spec.stages());
   lc.sigmas.epochs = config_.epochs;
   lc.sigmas.validate();
   DataLoader loader(train_set_, lc);

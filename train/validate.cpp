@@ -99,7 +99,8 @@ Evaluation evaluate_model(models::PoseModel& model, const Dataset& dataset, cons
         for (int64_t i = 0; i < batch->size(); ++i) into[size_t(s)][size_t(batch->sample_indices[size_t(i)])] = p[size_t(i)];
       };
       emit(eval::decode_quarter_offset(hm), stage_preds);
-      if (settings.second_max_rows && s + 1 < stages) emit(eval::decode_second_max(hm), second_preds);
+      if (settings.second_max_rows && s + 1 < stages)
+        emit(eval::decode_second_max(hm, {.rule = settings.second_max_rule}), second_preds);
     }
     done += batch->size();
     if (settings.progress) std::cerr << "\revaluating " << done << "/" << n << std::flush;
@@ -115,7 +116,9 @@ Evaluation evaluate_model(models::PoseModel& model, const Dataset& dataset, cons
   }
   if (settings.second_max_rows)
     for (int s = 0; s + 1 < stages; ++s)
-      result.rows.push_back({"stage " + std::to_string(s + 1) + " (second max)", second_preds[size_t(s)],
+      result.rows.push_back({"stage " + std::to_string(s + 1) + " (second max, " +
+                                 eval::second_max_rule_name(settings.second_max_rule) + ")",
+                             second_preds[size_t(s)],
                              eval::evaluate_pckh(second_preds[size_t(s)], gt)});
   return result;
 }

@@ -22,11 +22,13 @@ struct EvalSettings {
   // Intermediate stages are also decoded with the paper's mix of maximum
   // and second maximum (§3, Table 5), reported as extra rows.
   bool second_max_rows = false;
+  // Which reading of that rule (eval/decode.h); the rows' labels name it.
+  eval::SecondMaxRule second_max_rule = eval::SecondMaxRule::kQuarterTowardsSecond;
   bool progress = false;
 };
 
 struct StageResult {
-  std::string label;              // "stage 1", "stage 1 (second max)", ...
+  std::string label;              // "stage 1", "stage 1 (second max, mspn)", ...
   eval::Predictions predictions;  // dataset order, 1-based pixels
   eval::PckhResult pckh;
 };
