@@ -47,7 +47,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--flip", c.flip, "random horizontal flips")->capture_default_str();
   cmd->add_option("--device", c.device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--workers", c.workers, "data-loading threads")->capture_default_str();
-  cmd->add_option("--seed", c.seed, "seed of every random choice")->capture_default_str();
+  CLI::Option* seed = cmd->add_option("--seed", c.seed, "seed of every random choice (with --resume: must be the run's)")
+                          ->capture_default_str();
   cmd->add_option("--out", c.out, "output directory (checkpoints, log, predictions)")->capture_default_str();
   cmd->add_flag("--resume", c.resume, "continue the run in --out from its last checkpoint");
   cmd->add_option("--save-every", c.save_every, "also checkpoint every N steps (0: each epoch)")->capture_default_str();
@@ -56,7 +57,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--val-every", c.val_every, "validate every N epochs (0: never)")->capture_default_str();
   cmd->add_option("--flip-test", c.flip_test, "flip test in validation")->capture_default_str();
   cmd->add_option("--progress", c.progress, "show the progress bar")->capture_default_str();
-  cmd->callback([config] {
+  cmd->callback([config, seed] {
+    config->seed_given = seed->count() > 0;
     train::install_stop_handlers();
     train::Trainer trainer(*config);
     train::TrainResult r = trainer.run();

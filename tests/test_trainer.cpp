@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "test_util.h"
+#include "core/safetensors.h"
 #include "models/spec.h"
 #include "train/checkpoint.h"
 #include "train/synthetic.h"
@@ -85,6 +86,15 @@ TEST(Trainer, CheckpointHoldsWeightsOptimizerConfigAndProgress) {
   EXPECT_EQ(ck.state.epoch, 1);
   EXPECT_EQ(ck.state.batch, 0);
   EXPECT_EQ(ck.state.global_step, 3);
+  // The RNG state, explicitly: what every random stream is derived from.
+  const auto rng = nlohmann::json::parse(ck.metadata.at("rng"));
+  EXPECT_EQ(rng.at("seed").get<uint64_t>(), 5u);
+  EXPECT_EQ(rng.at("epoch").get<int64_t>(), 1);
+  EXPECT_EQ(rng.at("batch").get<int64_t>(), 0);
+  EXPECT_EQ(rng.at("train_samples").get<int64_t>(), 36);  // 40 synthetic images, 4 held out for validation
+  EXPECT_EQ(rng.at("scheme").get<std::string>(), train::kRngScheme);
+  ASSERT_TRUE(ck.rng.has_value());
+  EXPECT_EQ(ck.rng->seed, 5u);
   EXPECT_TRUE(ck.model_state.count("encoder.conv1.weight"));
   EXPECT_TRUE(ck.optimizer_state.count("step"));
   EXPECT_GT(ck.optimizer_state.size(), 2u);
@@ -104,6 +114,49 @@ TEST(Trainer, CheckpointHoldsWeightsOptimizerConfigAndProgress) {
     ++lines;
   }
   EXPECT_EQ(lines, 1 + 3 + 1);  // start, 3 steps, epoch
+}
+
+TEST(Trainer, ResumeChecksTheSeedAndTheRngRecord) {
+  const fs::path dir = testing::temp_dir("trainer_rng");
+  train::TrainConfig c = tiny_config(dir);
+  c.stop_after = 1;
+  c.val_every = 0;
+  ASSERT_TRUE(train::Trainer(c).run().interrupted);
+  // Another explicit seed on resume: an error naming both seeds; the checkpoint is kept.
+  train::TrainConfig again = tiny_config(dir);
+  again.resume = true;
+  again.seed = 6;
+  again.seed_given = true;
+  try {
+    train::Trainer t(again);
+    ADD_FAILURE() << "resuming with another --seed must be refused";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("--seed 5"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--seed 6"), std::string::npos) << msg;
+  }
+  // The same seed given again, or none (the default value is not a choice): fine.
+  again.seed = 5;
+  EXPECT_NO_THROW(train::Trainer{again});
+  again.seed = 0;
+  again.seed_given = false;
+  EXPECT_NO_THROW(train::Trainer{again});
+  // An rng record that disagrees with the progress record is a corrupt checkpoint.
+  auto file = safetensors::File::read(dir / "last.safetensors");
+  std::map<std::string, std::string> metadata = file.metadata();
+  auto rng = nlohmann::json::parse(metadata.at("rng"));
+  rng["batch"] = 2;
+  metadata["rng"] = rng.dump();
+  std::map<std::string, Tensor> tensors;
+  for (const auto& e : file.entries())
+    if (e.dtype != "I64") tensors.emplace(e.name, file.tensor(e.name));
+  safetensors::save(dir / "tampered.safetensors", tensors, metadata);
+  try {
+    train::read_checkpoint(dir / "tampered.safetensors");
+    ADD_FAILURE() << "a disagreeing rng record must be refused";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("rng record"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Trainer, RefusesToOverwriteARunAndToResumeNothing) {

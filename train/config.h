@@ -47,6 +47,9 @@ struct TrainConfig {
   std::string device = "cpu";
   int workers = 4;
   uint64_t seed = 0;
+  // Set when the command line or config file gave seed (not stored): with
+  // resume, a seed other than the checkpoint's is an error.
+  bool seed_given = false;
   std::string out = "runs/default";
   bool resume = false;
   int save_every = 0;        // also checkpoint every N steps (0: at the end of each epoch only)

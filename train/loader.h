@@ -25,6 +25,14 @@
 
 namespace posenet::train {
 
+// Names the derivation above (and the model-initialisation stream the
+// trainer draws from the same seed). Checkpoints store it with the seed;
+// whoever changes how randomness is derived changes this string, so a run
+// cannot silently resume under another scheme.
+inline constexpr const char* kRngScheme =
+    "posenet-rng/1: order Generator(seed).fork(epoch); augmentation Generator(seed, 1).fork(epoch * "
+    "train_samples + index); model init Generator(seed).fork(0x6d6f64656c)";
+
 struct LoaderConfig {
   int batch_size = 32;
   int workers = 4;       // 0 = build batches on the calling thread

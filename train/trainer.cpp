@@ -64,6 +64,20 @@ void remove_stale_temporaries(const fs::path& dir) {
   }
 }
 
+// The random streams must continue as they started: an explicit other seed
+// is an error (not an override, which would silently stop the run being
+// the one it continues), and so is a checkpoint of another RNG scheme.
+void check_rng_record(const Checkpoint& ck, const TrainConfig& now) {
+  if (now.seed_given && now.seed != ck.config.seed)
+    throw InputError(detail::concat(ck.path.string(), ": the run was trained with --seed ", ck.config.seed,
+                                    " but --resume was given --seed ", now.seed,
+                                    "; the loader's random streams are keyed by the seed, so the run cannot continue "
+                                    "under another one (drop --seed, or start a new run with another --out)"));
+  if (ck.rng && ck.rng->scheme != kRngScheme)
+    throw InputError(detail::concat(ck.path.string(), ": written with the random-number scheme '", ck.rng->scheme,
+                                    "', this build uses '", kRngScheme, "': resuming would not replay the same batches"));
+}
+
 std::string mpii_dir_of(const std::string& spec) {
   // "mpii:DIR" or "mpii:DIR:split" (first spec of a ',' list)
   std::string first = spec.substr(0, spec.find(','));
@@ -85,6 +99,7 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
     if (!resume_from->has_config)
       throw InputError(last_checkpoint().string() + ": not a posenet training checkpoint (no training config)");
     TrainConfig stored = resume_from->config;
+    check_rng_record(*resume_from, config_);
     take_runtime_settings(stored, config_);
     config_ = stored;
     state_ = resume_from->state;
@@ -103,6 +118,11 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
     (void)config_.stage_sigmas_final(stages);
   }
   prepare_data();
+  if (resume_from && resume_from->rng && resume_from->rng->train_samples != int64_t(train_set_->size()))
+    std::cerr << "posenet: warning: " << last_checkpoint().string() << " was trained on "
+              << resume_from->rng->train_samples << " samples, the training set now has " << train_set_->size()
+              << ": the augmentation and order of the remaining batches differ from the uninterrupted run's\n";
+  state_.train_samples = int64_t(train_set_->size());
   build_model(resume_from.get());
   build_optimizer();
   if (resume_from) optimizer_->load_state(resume_from->optimizer_state);
