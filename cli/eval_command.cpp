@@ -33,6 +33,7 @@ struct EvalOptions {
   bool second_max = false;
   std::string second_max_rule;  // mspn | paper; given alone it implies --second-max
   int batch_size = 32;
+  bool skip_bad = false;  // log and skip persons with a bad annotation or image
   int workers = 2;
   std::string out;        // where pred.mat (final stage) and per-stage files go
 };
@@ -85,8 +86,13 @@ void eval_checkpoint(const EvalOptions& opt) {
   const Device device = parse_device(opt.device);
   const train::Checkpoint ck = train::read_checkpoint(opt.checkpoint);
   auto model = train::load_model_from_checkpoint(ck, device);
-  const train::Dataset dataset = train::load_dataset_spec(data);
-  const eval::GroundTruth gt = train::select_ground_truth(eval::read_ground_truth_mat(gt_path), dataset, gt_path);
+  train::LoadOptions load;
+  load.skip_bad = opt.skip_bad;
+  load.check_images = true;
+  const train::Dataset dataset = train::load_dataset_spec(data, load);
+  if (dataset.size() == 0) throw InputError("eval: '" + data + "' has no usable person");
+  const eval::GroundTruth full_gt = eval::read_ground_truth_mat(gt_path);
+  const eval::GroundTruth gt = train::select_ground_truth(full_gt, dataset, gt_path);
   train::EvalSettings es;
   es.device = device;
   es.batch_size = opt.batch_size;
@@ -95,6 +101,7 @@ void eval_checkpoint(const EvalOptions& opt) {
   es.second_max_rows = opt.second_max || !opt.second_max_rule.empty();
   if (!opt.second_max_rule.empty()) es.second_max_rule = eval::parse_second_max_rule(opt.second_max_rule);
   es.progress = !opt.json;
+  es.skip_undecodable = opt.skip_bad;
   const train::Evaluation ev = train::evaluate_model(*model, dataset, gt, es);
   std::vector<std::pair<std::string, eval::PckhResult>> rows;
   for (const auto& r : ev.rows) rows.emplace_back(r.label, r.pckh);
@@ -114,7 +121,9 @@ void eval_checkpoint(const EvalOptions& opt) {
   const std::filesystem::path out_dir = opt.out.empty() ? std::filesystem::path(opt.checkpoint).parent_path()
                                                         : std::filesystem::path(opt.out);
   if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
-  eval::write_predictions_mat(out_dir / "pred.mat", ev.final_stage().predictions);
+  // One row per ground-truth person (NaN for skipped ones), as gt_valid.mat.
+  eval::write_predictions_mat(out_dir / "pred.mat",
+                              train::predictions_for_every_person(ev.final_stage().predictions, dataset, full_gt.size()));
   const nlohmann::json preds_json = [&] {
     nlohmann::json all = nlohmann::json::array();
     for (size_t i = 0; i < dataset.size(); ++i) {
@@ -165,6 +174,9 @@ const CommandRegistrar kRegisterEval("eval", [](CLI::App& app) {
                   "second maximum (the paper's formula read literally); the rows are labelled with it")
       ->check(CLI::IsMember({"mspn", "paper"}));
   cmd->add_option("--batch-size", opt->batch_size, "model mode: images per forward pass")->capture_default_str();
+  cmd->add_flag("--skip-bad", opt->skip_bad,
+                "model mode: log and skip persons whose annotation or image is bad (pred.mat holds NaN for them, "
+                "which count as misses when it is scored against the whole ground truth)");
   cmd->add_option("--workers", opt->workers, "model mode: data-loading threads")->capture_default_str();
   cmd->add_option("--out", opt->out, "model mode: directory for pred.mat and predictions.json (default: the checkpoint's)");
   cmd->callback([opt] { run_eval(*opt); });

@@ -30,7 +30,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--synthesize-midpoints", c.synthesize_midpoints,
                 "COCO/AI Challenger: train pelvis and thorax on the hip and shoulder midpoints (default: weight 0, "
                 "as for every joint a dataset lacks)");
-  cmd->add_flag("--skip-bad", c.skip_bad, "log and skip bad annotations and images instead of stopping");
+  cmd->add_flag("--skip-bad", c.skip_bad, "log and skip bad annotations and images instead of stopping: images are checked (header) when the "
+                "data is loaded; one that still fails to decode is replaced by the next decodable sample");
   cmd->add_option("--epochs", c.epochs, "epochs")->capture_default_str();
   cmd->add_option("--batch-size", c.batch_size, "images per step")->capture_default_str();
   cmd->add_option("--optimizer", c.optimizer, "adam or sgd")->capture_default_str();

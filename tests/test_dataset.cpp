@@ -1,7 +1,10 @@
 // Annotation loaders: MPII JSON, COCO and AI Challenger keypoints (on the real
 // samples in the shared data folder), the joint mappings, and every kind of
 // malformed input.
+#include <algorithm>
+#include <chrono>
 #include <fstream>
+#include <iostream>
 
 #include <nlohmann/json.hpp>
 
@@ -306,6 +309,91 @@ TEST(Image, DecodesRealMpiiJpegAndTimesIt) {
   EXPECT_EQ(im.height, 720);
   EXPECT_EQ(im.pixels.size(), 1280u * 720u * 3u);
   RecordProperty("decode_ms", std::to_string(ms));
+}
+
+// A PNG whose header is intact but whose pixel data is cut off: passes the
+// header check, fails to decode.
+void write_png_with_truncated_body(const std::filesystem::path& path) {
+  Image im(40, 30);
+  for (size_t i = 0; i < im.pixels.size(); ++i) im.pixels[i] = uint8_t(i * 37 % 251);  // not very compressible
+  write_png(path, im);
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes.substr(0, 80);
+}
+
+TEST(Image, HeaderCheckReadsOnlyTheHeaderAndTimesIt) {
+  auto dir = temp_dir("img_header");
+  expect_input_error([&] { read_image_header(dir / "missing.jpg"); }, {"missing.jpg", "not found"});
+  write_text(dir / "empty.jpg", "");
+  expect_input_error([&] { read_image_header(dir / "empty.jpg"); }, {"empty.jpg", "empty"});
+  write_text(dir / "garbage.jpg", "this is not an image at all");
+  expect_input_error([&] { read_image_header(dir / "garbage.jpg"); }, {"garbage.jpg", "cannot decode image header"});
+  const unsigned char png0[] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                                0,    0,   0,   0,   0,    0,    0,    0,    8, 2, 0, 0,  0,   0,   0,   0,   0};
+  std::ofstream(dir / "zero.png", std::ios::binary).write(reinterpret_cast<const char*>(png0), sizeof(png0));
+  expect_input_error([&] { read_image_header(dir / "zero.png"); }, {"zero.png"});
+  // A corrupt body behind a good header is only found by decoding.
+  write_png_with_truncated_body(dir / "cut.png");
+  const ImageInfo info = read_image_header(dir / "cut.png");
+  EXPECT_EQ(info.width, 40);
+  EXPECT_EQ(info.height, 30);
+  expect_input_error([&] { read_image(dir / "cut.png"); }, {"cut.png"});
+  // The cost on the real MPII images (progressive JPEGs), against decoding them.
+  const auto mpii = shared_data_dir() / "mpii" / "images";
+  if (!std::filesystem::exists(mpii)) return;
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(mpii)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  const auto t0 = std::chrono::steady_clock::now();
+  constexpr int kRepeats = 20;
+  for (int r = 0; r < kRepeats; ++r)
+    for (const auto& f : files) EXPECT_GT(read_image_header(f).width, 0) << f;
+  const auto t1 = std::chrono::steady_clock::now();
+  for (const auto& f : files) EXPECT_EQ(read_image(f).width, read_image_header(f).width) << f;
+  const auto t2 = std::chrono::steady_clock::now();
+  const double header_us = std::chrono::duration<double, std::micro>(t1 - t0).count() / double(kRepeats * files.size());
+  const double decode_us = std::chrono::duration<double, std::micro>(t2 - t1).count() / double(files.size());
+  RecordProperty("header_check_us_per_image", std::to_string(header_us));
+  RecordProperty("decode_us_per_image", std::to_string(decode_us));
+  std::cout << "header check " << header_us << " us/image, full decode " << decode_us << " us/image ("
+            << files.size() << " MPII images)\n";
+  EXPECT_LT(header_us * 20, decode_us) << "the up-front check must stay far cheaper than decoding";
+}
+
+TEST(Dataset, ImagesAreCheckedUpFrontNamingImageAndEntry) {
+  const auto dir = temp_dir("dataset_images");
+  Image im(32, 24, 100);
+  write_jpeg(dir / "good.jpg", im);
+  write_text(dir / "garbage.jpg", "not an image");
+  std::string list = "[" + mpii_record("\"good.jpg\"", "[10, 10]", "0.1", joints_json(16), vis_json(16)) + ", " +
+                     mpii_record("\"missing.jpg\"", "[10, 10]", "0.1", joints_json(16), vis_json(16)) + ", " +
+                     mpii_record("\"garbage.jpg\"", "[10, 10]", "0.1", joints_json(16), vis_json(16)) + ", " +
+                     mpii_record("\"good.jpg\"", "[12, 10]", "0.1", joints_json(16), vis_json(16)) + "]";
+  const auto f = write_text(dir / "list.json", list);
+  // Without check_images the annotations load as they are (no image is opened).
+  EXPECT_EQ(load_mpii_json(f, dir).size(), 4u);
+  // With it, the first bad image is one error naming the image and the entry.
+  expect_input_error([&] { load_mpii_json(f, dir, {.check_images = true}); }, {"missing.jpg", "not found", "list.json", "entry 1"});
+  // With skip_bad every bad one is moved to the skipped list, with the reason.
+  Dataset d = load_mpii_json(f, dir, {.skip_bad = true, .log_skipped = false, .check_images = true});
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].source_index, 0);
+  EXPECT_EQ(d[1].source_index, 3);  // entries keep their index (their ground-truth row)
+  ASSERT_EQ(d.skipped.size(), 2u);
+  EXPECT_NE(d.skipped[0].find("entry 1"), std::string::npos) << d.skipped[0];
+  EXPECT_NE(d.skipped[0].find("missing.jpg"), std::string::npos) << d.skipped[0];
+  EXPECT_NE(d.skipped[1].find("entry 2"), std::string::npos) << d.skipped[1];
+  EXPECT_NE(d.skipped[1].find("garbage.jpg"), std::string::npos) << d.skipped[1];
+  EXPECT_NE(d.skipped[1].find("cannot decode image header"), std::string::npos) << d.skipped[1];
+  // The spec path (what train and eval use) passes the options through.
+  std::filesystem::create_directories(dir / "set" / "annot");
+  std::filesystem::create_directories(dir / "set" / "images");
+  for (const char* name : {"good.jpg", "garbage.jpg"}) std::filesystem::copy_file(dir / name, dir / "set" / "images" / name);
+  std::filesystem::copy_file(f, dir / "set" / "annot" / "train.json");
+  expect_input_error([&] { load_dataset_spec("mpii:" + (dir / "set").string(), {.check_images = true}); },
+                     {"missing.jpg", "entry 1"});
 }
 
 TEST(Image, EncodeDecodeRoundTrip) {

@@ -137,6 +137,20 @@ TEST(Pckh, MeanAtTenthAndAucByHand) {
   EXPECT_NEAR(r.mean_curve[26], 100.0, 1e-12);
 }
 
+TEST(Pckh, NanPredictionsCountAsMissesOfVisibleJoints) {
+  GroundTruth gt = synthetic_gt(4);
+  gt.missing[3][9] = 1;  // a joint not annotated stays out, NaN or not
+  Predictions p = predictions_equal_to(gt);
+  for (auto& joint : p[3]) joint = {std::nan(""), std::nan("")};  // a skipped person
+  const auto r = eval::evaluate_pckh(p, gt);
+  EXPECT_EQ(r.joint_count[9], 3);
+  EXPECT_EQ(r.joint_count[0], 4);
+  EXPECT_EQ(r.head, 100.0);     // the skipped person's head top is not annotated
+  EXPECT_EQ(r.ankle, 75.0);     // 3 of 4 hit
+  EXPECT_NEAR(r.mean, 100.0 * (14 * 3) / (14 * 4 - 1), 1e-12);
+  EXPECT_EQ(r.mean_curve[50], r.mean);
+}
+
 TEST(Pckh, RejectsPersonCountMismatch) {
   const GroundTruth gt = synthetic_gt(3);
   Predictions p = predictions_equal_to(gt);
@@ -336,6 +350,15 @@ TEST(EvalCli, TableAndErrors) {
                                   (dir / "gt.mat").string() + "\"");
   EXPECT_EQ(status, 1) << out;
   EXPECT_NE(out.find((dir / "absent.mat").string()), std::string::npos) << out;
+
+  // A pred.mat with NaN rows (persons skipped by --skip-bad) is read and scored: misses.
+  Predictions skipped = predictions_equal_to(gt);
+  for (auto& joint : skipped[1]) joint = {std::nan(""), std::nan("")};
+  eval::write_predictions_mat(dir / "skipped.mat", skipped);
+  std::tie(status, out) = run_cli("eval --json --predictions \"" + (dir / "skipped.mat").string() + "\" --gt \"" +
+                                  (dir / "gt.mat").string() + "\"");
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(out).at("Mean").get<double>(), 50.0) << out;
 
   std::tie(status, out) = run_cli("eval --gt \"" + (dir / "gt.mat").string() + "\"");
   EXPECT_NE(status, 0) << out;

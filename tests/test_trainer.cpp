@@ -1,6 +1,10 @@
 // The training loop: exact resume, clean stops, non-finite losses, refusing
 // to overwrite a run, and the checkpoint contents.
+#include <cmath>
 #include <cstdlib>
+#include <cstdio>
+#include <sys/wait.h>
+#include <tuple>
 #include <fstream>
 
 #include "test_util.h"
@@ -293,6 +297,69 @@ TEST(Validate, SecondMaximumRowsUseAndNameTheChosenRule) {
   };
   EXPECT_TRUE(same(mspn.final_stage().predictions, paper.final_stage().predictions));
   EXPECT_FALSE(same(mspn.rows[3].predictions, paper.rows[3].predictions));
+}
+
+TEST(Trainer, BadImagesFailBeforeTrainingOrAreSkippedKeepingPredictionsAligned) {
+  const fs::path data = testing::temp_dir("trainer_bad_images");
+  train::write_synthetic_dataset(data, {.count = 40, .val_count = 4, .seed = 5, .size = 48});
+  auto image_of = [&](const char* split, size_t entry) {
+    std::ifstream in(data / "annot" / split);
+    return data / "images" / nlohmann::json::parse(in)[entry]["image"].get<std::string>();
+  };
+  fs::remove(image_of("train.json", 3));                      // a missing training image
+  std::ofstream(image_of("valid.json", 2), std::ios::trunc) << "not a jpeg";  // a broken validation image
+  train::TrainConfig c = tiny_config(testing::temp_dir("trainer_bad_images_run"));
+  c.data = "mpii:" + data.string();
+  c.epochs = 1;
+  c.max_steps = 1;
+  // Without --skip-bad: one error naming the image and its entry, before any step.
+  try {
+    train::Trainer t(c);
+    ADD_FAILURE() << "a missing training image must stop the run before training";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(image_of("train.json", 3).filename().string()), std::string::npos) << msg;
+    EXPECT_NE(msg.find("train.json: entry 3"), std::string::npos) << msg;
+  }
+  EXPECT_FALSE(fs::exists(fs::path(c.out) / "last.safetensors"));
+  // With it, both are skipped; pred_valid.mat still has one row per
+  // ground-truth person, NaN for the skipped one.
+  c.out = testing::temp_dir("trainer_bad_images_skip").string();
+  c.skip_bad = true;
+  train::TrainResult r = train::Trainer(c).run();
+  ASSERT_TRUE(r.has_validation);
+  EXPECT_EQ(r.last_validation.final_stage().pckh.persons, 3u);
+  const eval::Predictions written = eval::read_predictions_mat(fs::path(c.out) / "pred_valid.mat");
+  ASSERT_EQ(written.size(), 4u);
+  for (size_t i = 0; i < written.size(); ++i)
+    for (const auto& p : written[i]) EXPECT_EQ(std::isnan(p.x) && std::isnan(p.y), i == 2) << "person " << i;
+  // Scored against the whole ground truth, the skipped person counts as misses.
+  const eval::GroundTruth gt = eval::read_ground_truth_mat(data / "annot" / "gt_valid.mat");
+  const eval::PckhResult all = eval::evaluate_pckh(written, gt);
+  EXPECT_EQ(all.persons, 4u);
+  EXPECT_LE(all.mean, 75.0 + 1e-9);
+
+  // posenet eval --skip-bad writes its pred.mat the same way; without it the broken image stops it.
+  auto cli = [](const std::string& args) {
+    std::string out;
+    FILE* pipe = popen((std::string(POSENET_CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
+    char buf[4096];
+    while (size_t got = fread(buf, 1, sizeof buf, pipe)) out.append(buf, got);
+    const int status = pclose(pipe);
+    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+  };
+  const fs::path eval_out = fs::path(c.out) / "eval";
+  const std::string eval_args = "eval --checkpoint " + (fs::path(c.out) / "last.safetensors").string() + " --data mpii:" +
+                                data.string() + ":valid --workers 0 --json --out " + eval_out.string();
+  auto [code, out] = cli(eval_args);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("valid.json: entry 2"), std::string::npos) << out;
+  std::tie(code, out) = cli(eval_args + " --skip-bad");
+  ASSERT_EQ(code, 0) << out;
+  const eval::Predictions from_eval = eval::read_predictions_mat(eval_out / "pred.mat");
+  ASSERT_EQ(from_eval.size(), 4u);
+  EXPECT_TRUE(std::isnan(from_eval[2][0].x));
+  EXPECT_EQ(from_eval[1][0].x, written[1][0].x);
 }
 
 TEST(Trainer, MultiStageModelTrainsWithPerStageSigmas) {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "train/image.h"
 
 namespace posenet::train {
 
@@ -142,6 +143,24 @@ void for_each_entry(const json& entries, const std::filesystem::path& path, cons
 
 }  // namespace
 
+void check_sample_images(Dataset& dataset, const LoadOptions& options) {
+  std::vector<Sample> usable;
+  usable.reserve(dataset.samples.size());
+  for (Sample& sample : dataset.samples) {
+    try {
+      (void)read_image_header(sample.image);
+    } catch (const InputError& e) {
+      std::string reason = detail::concat(sample.source, ": entry ", sample.source_index, ": ", e.what());
+      if (!options.skip_bad) throw InputError(reason);
+      if (options.log_skipped) std::cerr << "posenet: warning: skipping " << reason << "\n";
+      dataset.skipped.push_back(std::move(reason));
+      continue;
+    }
+    usable.push_back(std::move(sample));
+  }
+  dataset.samples = std::move(usable);
+}
+
 CropBox mpii_crop_box(Point2 center_one_based, double scale) {
   Point2 c = center_one_based;
   if (c.x != -1) {  // -1 marks a box without a person position: left as it is
@@ -198,6 +217,7 @@ Dataset load_mpii_json(const std::filesystem::path& path, const std::filesystem:
     }
     out.samples.push_back(std::move(s));
   });
+  if (options.check_images) check_sample_images(out, options);
   return out;
 }
 
@@ -282,6 +302,7 @@ Dataset load_coco_style(const std::filesystem::path& path, const std::filesystem
     }
     out.samples.push_back(std::move(s));
   });
+  if (options.check_images) check_sample_images(out, options);
   return out;
 }
 

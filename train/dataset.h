@@ -63,6 +63,11 @@ struct LoadOptions {
   // annotate them and MPII's pelvis and thorax are not those midpoints, so
   // by default they get weight 0 like every joint a dataset lacks.
   bool synthesize_midpoints = false;
+  // Check every sample's image up front (header only: it exists and its
+  // header decodes; read_image_header). A failure is an InputError naming
+  // the image and the annotation entry, or with skip_bad a logged skip.
+  // Training and evaluation set it; annotation-only tools need no images.
+  bool check_images = false;
 };
 
 struct Dataset {
@@ -74,6 +79,12 @@ struct Dataset {
   // "Additional data": appends other's samples (and skip reasons).
   void append(const Dataset& other);
 };
+
+// The check_images pass on its own (the loaders run it when asked): samples
+// whose image is missing or whose header does not decode throw, or with
+// options.skip_bad are logged and moved to dataset.skipped as
+// "annotation file: entry i: image: problem".
+void check_sample_images(Dataset& dataset, const LoadOptions& options);
 
 // MPII's person box as its annotation files give it (center in 1-based
 // pixels, scale = person height / 200 px) turned into the crop box a Sample

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <climits>
 #include <cstddef>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 
@@ -74,6 +75,17 @@ void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::stri
   }
 }
 
+// A few hundred corrupt bytes can declare a huge image that stb then
+// allocates and "decodes" (seconds and gigabytes per file): sizes no pose
+// dataset comes near are refused from the header.
+constexpr int64_t kMaxPixels = 50'000'000;
+
+void check_declared_size(int w, int h, const std::string& name) {
+  if (int64_t(w) * int64_t(h) > kMaxPixels)
+    throw InputError(detail::concat(name, ": image header declares ", w, "x", h,
+                                    " pixels, more than the limit of 50 megapixels (corrupt file?)"));
+}
+
 }  // namespace
 
 Image decode_image(const uint8_t* data, size_t size, const std::string& name) {
@@ -81,13 +93,7 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name) {
   if (size > size_t(INT_MAX)) throw InputError(detail::concat(name, ": image file is too large (", size, " bytes)"));
   check_jpeg_huffman_tables(data, size, name);
   int w = 0, h = 0, channels_in_file = 0;
-  // A few hundred corrupt bytes can declare a huge image that stb then
-  // allocates and "decodes" (seconds and gigabytes per file): sizes no
-  // pose dataset comes near are refused from the header.
-  constexpr int64_t kMaxPixels = 50'000'000;
-  if (stbi_info_from_memory(data, int(size), &w, &h, &channels_in_file) && int64_t(w) * int64_t(h) > kMaxPixels)
-    throw InputError(detail::concat(name, ": image header declares ", w, "x", h,
-                                    " pixels, more than the limit of 50 megapixels (corrupt file?)"));
+  if (stbi_info_from_memory(data, int(size), &w, &h, &channels_in_file)) check_declared_size(w, h, name);
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(data, int(size), &w, &h, &channels_in_file, 3), stbi_image_free);
   if (!pixels) {
@@ -113,6 +119,27 @@ Image read_image(const std::filesystem::path& path) {
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw InputError(detail::concat(path.string(), ": read error"));
   return decode_image(bytes.data(), bytes.size(), path.string());
+}
+
+ImageInfo read_image_header(const std::filesystem::path& path) {
+  const std::string name = path.string();
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), std::fclose);
+  if (!file) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw InputError(name + ": image file not found");
+    throw InputError(name + ": cannot open image file for reading");
+  }
+  if (std::fgetc(file.get()) == EOF) throw InputError(name + ": image file is empty");
+  std::rewind(file.get());
+  int w = 0, h = 0, channels_in_file = 0;
+  if (!stbi_info_from_file(file.get(), &w, &h, &channels_in_file)) {
+    const char* reason = stbi_failure_reason();
+    throw InputError(detail::concat(name, ": cannot decode image header (", reason ? reason : "unknown reason",
+                                    "); expected a JPEG or PNG file"));
+  }
+  if (w <= 0 || h <= 0) throw InputError(detail::concat(name, ": image has zero size (", w, "x", h, ")"));
+  check_declared_size(w, h, name);
+  return {w, h};
 }
 
 namespace {

@@ -139,6 +139,7 @@ void Trainer::prepare_data() {
   LoadOptions lo;
   lo.skip_bad = config_.skip_bad;
   lo.synthesize_midpoints = config_.synthesize_midpoints;
+  lo.check_images = true;  // a missing or unreadable image fails (or is skipped) before training starts
   std::string train_spec = config_.data, val_spec = config_.val_data, gt_path = config_.val_gt;
   if (config_.data == "synthetic") {
     const fs::path dir = out_dir_ / "synthetic";
@@ -174,7 +175,11 @@ void Trainer::prepare_data() {
       std::cerr << "posenet: no ground-truth .mat for the validation set (--val-gt): validation PCKh is off\n";
     } else {
       val_set_ = std::make_shared<Dataset>(load_dataset_spec(val_spec, lo));
+      if (!val_set_->skipped.empty())
+        std::cerr << "posenet: skipped " << val_set_->skipped.size()
+                  << " bad validation entries (--skip-bad); pred_valid.mat holds NaN for them\n";
       eval::GroundTruth full = eval::read_ground_truth_mat(gt_path);
+      val_gt_persons_ = full.size();
       val_gt_ = select_ground_truth(full, *val_set_, gt_path);
       has_val_ = val_set_->size() > 0;
     }
@@ -252,6 +257,7 @@ Evaluation Trainer::validate() {
   es.batch_size = config_.batch_size;
   es.workers = config_.workers;
   es.flip_test = config_.flip_test;
+  es.skip_undecodable = config_.skip_bad;
   return evaluate_model(*model_, *val_set_, val_gt_, es);
 }
 
@@ -271,6 +277,7 @@ TrainResult Trainer::run() {
   lc.drop_last = true;
   lc.augment = true;
   lc.seed = config_.seed;
+  lc.replace_undecodable = config_.skip_bad;
   lc.augmentation.scale_factor = config_.scale_factor;
   lc.augmentation.rotation_factor = config_.rotation_factor;
   lc.augmentation.rotation_prob = config_.rotation_prob;
@@ -374,7 +381,8 @@ TrainResult Trainer::run() {
       std::cout.flush();
       epoch_record["validation"] = stages;
       const double mean = ev.final_stage().pckh.mean;
-      eval::write_predictions_mat(out_dir_ / "pred_valid.mat", ev.final_stage().predictions);
+      eval::write_predictions_mat(out_dir_ / "pred_valid.mat",
+                                  predictions_for_every_person(ev.final_stage().predictions, *val_set_, val_gt_persons_));
       if (mean > state_.best_pckh) {
         state_.best_pckh = mean;
         save(best_checkpoint());
