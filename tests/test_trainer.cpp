@@ -11,6 +11,7 @@
 #include "core/safetensors.h"
 #include "models/spec.h"
 #include "train/checkpoint.h"
+#include "train/image.h"
 #include "train/synthetic.h"
 #include "train/validate.h"
 #include "train/stop.h"
@@ -360,6 +361,37 @@ TEST(Trainer, BadImagesFailBeforeTrainingOrAreSkippedKeepingPredictionsAligned) 
   ASSERT_EQ(from_eval.size(), 4u);
   EXPECT_TRUE(std::isnan(from_eval[2][0].x));
   EXPECT_EQ(from_eval[1][0].x, written[1][0].x);
+}
+
+TEST(Validate, UndecodablePersonGetsNanPredictionsWithSkipBad) {
+  const fs::path dir = testing::temp_dir("validate_undecodable");
+  train::write_synthetic_dataset(dir, {.count = 12, .val_count = 3, .seed = 4, .size = 48});
+  train::Dataset val = train::load_mpii_json(dir / "annot" / "valid.json", dir / "images");
+  // A good PNG header over a cut-off body: only decoding finds it.
+  train::Image im(40, 30);
+  for (size_t i = 0; i < im.pixels.size(); ++i) im.pixels[i] = uint8_t(i * 37 % 251);
+  train::write_png(dir / "cut.png", im);
+  std::string bytes;
+  {
+    std::ifstream in(dir / "cut.png", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ofstream(dir / "cut.png", std::ios::binary | std::ios::trunc) << bytes.substr(0, 80);
+  val.samples[1].image = dir / "cut.png";
+  const fs::path gt_path = dir / "annot" / "gt_valid.mat";
+  const eval::GroundTruth gt = train::select_ground_truth(eval::read_ground_truth_mat(gt_path), val, gt_path.string());
+  Generator gen(1);
+  auto model = models::build_model(train::model_spec_of(tiny_config(dir)), gen);
+  train::EvalSettings es;
+  es.batch_size = 2;
+  es.workers = 2;
+  es.flip_test = false;
+  EXPECT_THROW(train::evaluate_model(*model, val, gt, es), InputError);
+  es.skip_undecodable = true;
+  const eval::Predictions p = train::evaluate_model(*model, val, gt, es).final_stage().predictions;
+  ASSERT_EQ(p.size(), 3u);
+  for (size_t i = 0; i < p.size(); ++i)
+    for (const auto& joint : p[i]) EXPECT_EQ(std::isnan(joint.x), i == 1) << "person " << i;
 }
 
 TEST(Trainer, MultiStageModelTrainsWithPerStageSigmas) {
