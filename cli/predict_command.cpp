@@ -1,7 +1,9 @@
 // posenet predict: runs a checkpoint on one image and draws the skeleton.
 //   posenet predict --checkpoint run/best.safetensors --image person.jpg -o out.png
-// The person box defaults to the whole image; --center/--scale give it as
-// MPII does (center in pixels, scale = box height / 200).
+// The person box defaults to the whole image; --center X Y --scale S give it
+// exactly as an MPII annotation's "center" and "scale" do (1-based center,
+// scale = person height / 200 px), with the same load-time adjustments
+// (train::mpii_crop_box: center - 1, y + 15 S, scale x 1.25).
 #include <iostream>
 
 #include "cli/command.h"
@@ -18,8 +20,8 @@ namespace {
 
 struct PredictOptions {
   std::string checkpoint, image, output;
-  std::vector<double> center;  // x y, 0-based pixels
-  double scale = 0.0;          // 200-px units; 0 = the whole image
+  std::vector<double> center;  // x y, MPII's 1-based annotation center
+  double scale = 0.0;          // MPII's annotation scale (height / 200 px); 0 = the whole image
   std::string device = "cpu";
   bool flip_test = true;
   bool json = false;
@@ -30,6 +32,8 @@ void run_predict(const PredictOptions& opt) {
   if (opt.output.empty()) throw Error("predict: -o/--output is required");
   if (!opt.center.empty() && opt.center.size() != 2) throw Error("predict: --center takes two numbers: x y");
   if (opt.scale < 0) throw Error("predict: --scale must be positive");
+  if (opt.center.empty() != (opt.scale == 0))
+    throw Error("predict: --center and --scale go together (an MPII person box: its center and height / 200)");
   const Device device = parse_device(opt.device);
   const train::Checkpoint ck = train::read_checkpoint(opt.checkpoint);
   auto model = train::load_model_from_checkpoint(ck, device);
@@ -38,9 +42,14 @@ void run_predict(const PredictOptions& opt) {
 
   train::Sample person;
   person.image = opt.image;
-  person.center = opt.center.empty() ? train::Point2{(image.width - 1) / 2.0, (image.height - 1) / 2.0}
-                                     : train::Point2{opt.center[0], opt.center[1]};
-  person.scale = opt.scale > 0 ? opt.scale : std::max(image.width, image.height) / 200.0;
+  if (opt.center.empty()) {  // the whole image, in the Sample's own (0-based, enlarged) terms
+    person.center = {(image.width - 1) / 2.0, (image.height - 1) / 2.0};
+    person.scale = std::max(image.width, image.height) / 200.0;
+  } else {
+    const train::CropBox box = train::mpii_crop_box({opt.center[0], opt.center[1]}, opt.scale);
+    person.center = box.center;
+    person.scale = box.scale;
+  }
   train::CropConfig crop;
   crop.input_width = spec.input_w;
   crop.input_height = spec.input_h;
@@ -75,8 +84,9 @@ const CommandRegistrar kRegisterPredict("predict", [](CLI::App& app) {
   cmd->add_option("--checkpoint", opt->checkpoint, "a posenet checkpoint")->required();
   cmd->add_option("--image", opt->image, "input image (JPEG or PNG)")->required();
   cmd->add_option("-o,--output", opt->output, "output image (.png or .jpg)")->required();
-  cmd->add_option("--center", opt->center, "person center x y in pixels (default: the image center)")->expected(2);
-  cmd->add_option("--scale", opt->scale, "person scale, box height / 200 px (default: the whole image)");
+  cmd->add_option("--center", opt->center, "person center x y as in MPII's annotations (1-based pixels; with --scale; default: the whole image)")->expected(2);
+  cmd->add_option("--scale", opt->scale, "person scale as in MPII's annotations, height / 200 px (with --center; the crop is 1.25 x this and "
+                  "centred 15 x scale px lower, as the MPII loader does)");
   cmd->add_option("--device", opt->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--flip-test", opt->flip_test, "average with the mirrored image's heatmaps")->capture_default_str();
   cmd->add_option("--min-confidence", opt->min_confidence, "do not draw joints whose heatmap peak is below this")->capture_default_str();

@@ -27,7 +27,11 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--val-gt", c.val_gt, "validation ground truth gt_valid.mat (default: DIR/annot/gt_valid.mat)");
   cmd->add_option("--synthetic-count", c.synthetic_count, "images rendered for --data synthetic")->capture_default_str();
   cmd->add_option("--synthetic-size", c.synthetic_size, "side of the synthetic images")->capture_default_str();
-  cmd->add_flag("--skip-bad", c.skip_bad, "log and skip bad annotations and images instead of stopping");
+  cmd->add_flag("--synthesize-midpoints", c.synthesize_midpoints,
+                "COCO/AI Challenger: train pelvis and thorax on the hip and shoulder midpoints (default: weight 0, "
+                "as for every joint a dataset lacks)");
+  cmd->add_flag("--skip-bad", c.skip_bad, "log and skip bad annotations and images instead of stopping: images are checked (header) when the "
+                "data is loaded; one that still fails to decode is replaced by the next decodable sample");
   cmd->add_option("--epochs", c.epochs, "epochs")->capture_default_str();
   cmd->add_option("--batch-size", c.batch_size, "images per step")->capture_default_str();
   cmd->add_option("--optimizer", c.optimizer, "adam or sgd")->capture_default_str();
@@ -37,14 +41,15 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--weight-decay", c.weight_decay, "L2 weight decay")->capture_default_str();
   cmd->add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
   cmd->add_option("--sigmas", c.sigmas, "Gaussian sigma per stage (default: 2; several stages: 3 down to 2)")->delimiter(',');
-  cmd->add_option("--sigmas-final", c.sigmas_final, "sigmas reached at the last epoch (linear decrease)")->delimiter(',');
+  cmd->add_option("--sigmas-final", c.sigmas_final, "sigmas reached at the last epoch (linear decrease); one per stage or one for all, with --sigmas or its defaults")->delimiter(',');
   cmd->add_option("--scale-factor", c.scale_factor, "random scale: +-factor")->capture_default_str();
   cmd->add_option("--rotation-factor", c.rotation_factor, "random rotation in degrees (std)")->capture_default_str();
   cmd->add_option("--rotation-prob", c.rotation_prob, "probability of rotating a sample")->capture_default_str();
   cmd->add_option("--flip", c.flip, "random horizontal flips")->capture_default_str();
   cmd->add_option("--device", c.device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--workers", c.workers, "data-loading threads")->capture_default_str();
-  cmd->add_option("--seed", c.seed, "seed of every random choice")->capture_default_str();
+  CLI::Option* seed = cmd->add_option("--seed", c.seed, "seed of every random choice (with --resume: must be the run's)")
+                          ->capture_default_str();
   cmd->add_option("--out", c.out, "output directory (checkpoints, log, predictions)")->capture_default_str();
   cmd->add_flag("--resume", c.resume, "continue the run in --out from its last checkpoint");
   cmd->add_option("--save-every", c.save_every, "also checkpoint every N steps (0: each epoch)")->capture_default_str();
@@ -53,7 +58,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--val-every", c.val_every, "validate every N epochs (0: never)")->capture_default_str();
   cmd->add_option("--flip-test", c.flip_test, "flip test in validation")->capture_default_str();
   cmd->add_option("--progress", c.progress, "show the progress bar")->capture_default_str();
-  cmd->callback([config] {
+  cmd->callback([config, seed] {
+    config->seed_given = seed->count() > 0;
     train::install_stop_handlers();
     train::Trainer trainer(*config);
     train::TrainResult r = trainer.run();

@@ -98,6 +98,16 @@ std::vector<double> opencv_gaussian_kernel(int k) {
   return w;
 }
 
+SecondMaxRule parse_second_max_rule(const std::string& name) {
+  if (name == "mspn") return SecondMaxRule::kQuarterTowardsSecond;
+  if (name == "paper") return SecondMaxRule::kPaperMix;
+  throw InputError(detail::concat("unknown second-maximum rule '", name, "' (mspn or paper)"));
+}
+
+const char* second_max_rule_name(SecondMaxRule rule) {
+  return rule == SecondMaxRule::kPaperMix ? "paper" : "mspn";
+}
+
 DecodedJoints decode_second_max(const Tensor& heatmaps, const SecondMaxOptions& options) {
   const Tensor hm = as_cpu_f32(heatmaps, "decode_second_max");
   const Dims d(hm);

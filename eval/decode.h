@@ -5,6 +5,7 @@
 // copied to CPU float32 first.
 #pragma once
 #include <array>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -54,6 +55,10 @@ struct SecondMaxOptions {
   int border = 10;
 };
 DecodedJoints decode_second_max(const Tensor& heatmaps, const SecondMaxOptions& options = {});
+// The rules' command-line names: "mspn" (kQuarterTowardsSecond) and "paper"
+// (kPaperMix). parse_second_max_rule throws InputError for any other name.
+SecondMaxRule parse_second_max_rule(const std::string& name);
+const char* second_max_rule_name(SecondMaxRule rule);
 
 // The 1-D kernel of OpenCV's getGaussianKernel(k, sigma <= 0) (exposed for tests).
 std::vector<double> opencv_gaussian_kernel(int k);

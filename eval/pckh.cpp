@@ -118,13 +118,15 @@ nlohmann::json PckhResult::to_json() const {
   j["Mean"] = v(mean);
   j["Mean@0.1"] = v(mean_at_0_1);
   j["AUC"] = v(auc);
+  // SB/HRNet's "Mean@0.1" (threshold 0.11), so their tables can be compared.
+  j["Mean@0.11"] = v(mean_at_0_11_legacy);
   return j;
 }
 
 void print_pckh_table(std::ostream& os, const std::vector<std::pair<std::string, PckhResult>>& rows) {
   size_t label_width = 0;
   for (const auto& [label, _] : rows) label_width = std::max(label_width, label.size());
-  static const char* kColumns[] = {"Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Mean", "AUC"};
+  static const char* kColumns[] = {"Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Mean", "Mean@0.1", "AUC"};
   constexpr int kWidth = 9;
   const auto flags = os.flags();
   const auto precision = os.precision();
@@ -134,7 +136,7 @@ void print_pckh_table(std::ostream& os, const std::vector<std::pair<std::string,
   os << std::fixed << std::setprecision(2);
   for (const auto& [label, r] : rows) {
     os << std::left << std::setw(int(label_width)) << label << std::right;
-    for (double v : {r.head, r.shoulder, r.elbow, r.wrist, r.hip, r.knee, r.ankle, r.mean, r.auc})
+    for (double v : {r.head, r.shoulder, r.elbow, r.wrist, r.hip, r.knee, r.ankle, r.mean, r.mean_at_0_1, r.auc})
       os << std::setw(kWidth) << v;
     os << "\n";
   }

@@ -33,7 +33,8 @@ struct PckhResult {
   std::array<double, kPckhCurveSteps + 1> mean_curve{};
   size_t persons = 0;
 
-  // {"Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Mean", "Mean@0.1", "AUC"}.
+  // {"Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Mean", "Mean@0.1", "AUC"}, plus
+  // "Mean@0.11": the value the SB/HRNet script labels "Mean@0.1" (pckAll[11]).
   nlohmann::json to_json() const;
 };
 
@@ -42,7 +43,8 @@ struct PckhResult {
 PckhResult evaluate_pckh(const Predictions& preds, const GroundTruth& gt);
 
 // The paper's Table 4 layout (Head Shoulder Elbow Wrist Hip Knee Ankle Mean
-// AUC), one row per labelled result (Table 5: one row per stage).
+// AUC) with Mean@0.1 (a true 0.10) before AUC, one row per labelled result
+// (Table 5: one row per stage).
 void print_pckh_table(std::ostream& os, const std::vector<std::pair<std::string, PckhResult>>& rows);
 
 }  // namespace posenet::eval

@@ -239,6 +239,15 @@ TEST(BadInput, EvalAndPredictOnFilesThatAreNotCheckpoints) {
                             {"none.jpg"});
 }
 
+TEST(BadInput, ResumeWithAnotherSeedIsRefused) {
+  const fs::path run = tiny_run("bad_resume_seed");  // trained with the default seed 0
+  const fs::path before = run / "last.safetensors";
+  const auto size = fs::file_size(before);
+  expect_failure_mentioning(cli("train --resume --progress false --out " + run.string() + " --seed 9"),
+                            {"last.safetensors", "--seed 0", "--seed 9"});
+  EXPECT_EQ(fs::file_size(before), size);
+}
+
 TEST(BadInput, ValidationGroundTruthOfAnotherSetIsRefused) {
   const fs::path run = tiny_run("bad_gt");
   // The synthetic validation split against the real MPII ground truth would

@@ -1,7 +1,12 @@
 // Annotation loaders: MPII JSON, COCO and AI Challenger keypoints (on the real
 // samples in the shared data folder), the joint mappings, and every kind of
 // malformed input.
+#include <algorithm>
+#include <chrono>
 #include <fstream>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
 
 #include "test_util.h"
 #include "train/dataset.h"
@@ -81,6 +86,27 @@ TEST(Dataset, MpiiSampleLoadsWithStandardAdjustments) {
   for (const Sample& x : d.samples) EXPECT_TRUE(std::filesystem::exists(x.image)) << x.image;
 }
 
+TEST(Dataset, MpiiCropBoxIsWhatTheLoaderApplies) {
+  const auto dir = shared_data_dir() / "mpii";
+  if (!std::filesystem::exists(dir / "annot" / "valid_sample.json")) GTEST_SKIP() << "no MPII sample in " << dir;
+  Dataset d = load_mpii_json(dir / "annot" / "valid_sample.json", dir / "images");
+  std::ifstream in(dir / "annot" / "valid_sample.json");
+  const auto raw = nlohmann::json::parse(in);
+  ASSERT_EQ(raw.size(), d.size());
+  for (size_t i = 0; i < d.size(); ++i) {
+    const CropBox box = mpii_crop_box({raw[i]["center"][0].get<double>(), raw[i]["center"][1].get<double>()},
+                                      raw[i]["scale"].get<double>());
+    EXPECT_EQ(box.center.x, d[i].center.x) << "person " << i;
+    EXPECT_EQ(box.center.y, d[i].center.y) << "person " << i;
+    EXPECT_EQ(box.scale, d[i].scale) << "person " << i;
+  }
+  // MPII's "no position" marker keeps its box unadjusted (only the 1-based shift).
+  const CropBox none = mpii_crop_box({-1, -1}, 2.0);
+  EXPECT_EQ(none.center.x, -2.0);
+  EXPECT_EQ(none.center.y, -2.0);
+  EXPECT_EQ(none.scale, 2.0);
+}
+
 TEST(Dataset, MpiiFullValidationFileLoads) {
   const auto file = shared_data_dir() / "mpii" / "annot" / "valid.json";
   if (!std::filesystem::exists(file)) GTEST_SKIP() << "no " << file;
@@ -107,19 +133,44 @@ TEST(Dataset, CocoSampleMapsOntoMpiiJoints) {
   EXPECT_EQ(s.joints[kLAnkle].x, 466);  // COCO 15 l_ankle
   EXPECT_EQ(s.joints[kRShoulder].x, 358);
   EXPECT_EQ(s.joints[kLWrist].x, 449);
-  EXPECT_DOUBLE_EQ(s.joints[kPelvis].x, (424 + 393) / 2.0);
-  EXPECT_DOUBLE_EQ(s.joints[kPelvis].y, (203 + 214) / 2.0);
-  EXPECT_DOUBLE_EQ(s.joints[kThorax].x, (399 + 358) / 2.0);
-  EXPECT_EQ(s.weight[kUpperNeck], 0.0f);
-  EXPECT_EQ(s.weight[kHeadTop], 0.0f);
-  EXPECT_EQ(s.weight[kPelvis], 1.0f);
+  // COCO has no pelvis, thorax, upper neck or head top: weight 0, coordinates 0.
+  for (int j : {kPelvis, kThorax, kUpperNeck, kHeadTop}) {
+    EXPECT_EQ(s.weight[size_t(j)], 0.0f) << joint_name(j);
+    EXPECT_EQ(s.joints[size_t(j)].x, 0.0) << joint_name(j);
+    EXPECT_EQ(s.joints[size_t(j)].y, 0.0) << joint_name(j);
+  }
   // Annotation 198196 lacks its left elbow and right wrist.
   const Sample& t = d[1];
   EXPECT_EQ(t.weight[kLElbow], 0.0f);
   EXPECT_EQ(t.weight[kRWrist], 0.0f);
   EXPECT_EQ(t.weight[kRShoulder], 1.0f);
-  EXPECT_DOUBLE_EQ(t.joints[kThorax].x, (56 + 81) / 2.0);
   for (const Sample& x : d.samples) EXPECT_TRUE(std::filesystem::exists(x.image)) << x.image;
+}
+
+TEST(Dataset, CocoAndAicMidpointsOnlyWhenAskedFor) {
+  const auto coco = shared_data_dir() / "coco", aic = shared_data_dir() / "aic";
+  if (!std::filesystem::exists(coco / "person_keypoints_sample.json") || !std::filesystem::exists(aic / "annot_sample.json"))
+    GTEST_SKIP() << "no COCO/AIC samples in " << shared_data_dir();
+  const LoadOptions midpoints{.synthesize_midpoints = true};
+  Dataset d = load_coco_keypoints(coco / "person_keypoints_sample.json", coco / "images", midpoints);
+  const Sample& s = d[0];
+  EXPECT_DOUBLE_EQ(s.joints[kPelvis].x, (424 + 393) / 2.0);
+  EXPECT_DOUBLE_EQ(s.joints[kPelvis].y, (203 + 214) / 2.0);
+  EXPECT_DOUBLE_EQ(s.joints[kThorax].x, (399 + 358) / 2.0);
+  EXPECT_EQ(s.weight[kPelvis], 1.0f);
+  EXPECT_EQ(s.weight[kThorax], 1.0f);
+  EXPECT_EQ(s.weight[kUpperNeck], 0.0f);  // still nothing to build it from
+  EXPECT_DOUBLE_EQ(d[1].joints[kThorax].x, (56 + 81) / 2.0);
+  Dataset a = load_aic_keypoints(aic / "annot_sample.json", aic / "images", midpoints);
+  EXPECT_DOUBLE_EQ(a[0].joints[kPelvis].x, (375 + 416) / 2.0);
+  EXPECT_DOUBLE_EQ(a[0].joints[kThorax].y, (201 + 197) / 2.0);
+  EXPECT_EQ(a[0].weight[kThorax], 1.0f);
+  EXPECT_EQ(a[1].weight[kPelvis], 0.0f);  // annotation 5: right hip only
+  // The spec string path passes the option through as well.
+  Dataset spec = load_dataset_spec("coco:" + (coco / "person_keypoints_sample.json").string() + ":" +
+                                       (coco / "images").string(),
+                                   midpoints);
+  EXPECT_EQ(spec[0].weight[kPelvis], 1.0f);
 }
 
 TEST(Dataset, AicSampleMapsOntoMpiiJoints) {
@@ -134,11 +185,13 @@ TEST(Dataset, AicSampleMapsOntoMpiiJoints) {
   EXPECT_EQ(s.joints[kLWrist].x, 459);     // AIC 5
   EXPECT_EQ(s.weight[kRAnkle], 0.0f);      // AIC 8 unlabelled
   EXPECT_EQ(s.weight[kLKnee], 0.0f);       // AIC 10 unlabelled
-  EXPECT_DOUBLE_EQ(s.joints[kPelvis].x, (375 + 416) / 2.0);
-  EXPECT_DOUBLE_EQ(s.joints[kThorax].y, (201 + 197) / 2.0);
+  // AI Challenger has no pelvis or thorax: weight 0, coordinates 0.
+  for (int j : {kPelvis, kThorax}) {
+    EXPECT_EQ(s.weight[size_t(j)], 0.0f) << joint_name(j);
+    EXPECT_EQ(s.joints[size_t(j)].x, 0.0) << joint_name(j);
+    EXPECT_EQ(s.joints[size_t(j)].y, 0.0) << joint_name(j);
+  }
   EXPECT_NEAR(s.scale, 544.0 / 200 * 1.25, 1e-12);
-  // Annotation 5: right hip only, so no pelvis.
-  EXPECT_EQ(d[1].weight[kPelvis], 0.0f);
   for (const Sample& x : d.samples) EXPECT_TRUE(std::filesystem::exists(x.image)) << x.image;
 }
 
@@ -276,6 +329,91 @@ TEST(Image, DecodesRealMpiiJpegAndTimesIt) {
   EXPECT_EQ(im.height, 720);
   EXPECT_EQ(im.pixels.size(), 1280u * 720u * 3u);
   RecordProperty("decode_ms", std::to_string(ms));
+}
+
+// A PNG whose header is intact but whose pixel data is cut off: passes the
+// header check, fails to decode.
+void write_png_with_truncated_body(const std::filesystem::path& path) {
+  Image im(40, 30);
+  for (size_t i = 0; i < im.pixels.size(); ++i) im.pixels[i] = uint8_t(i * 37 % 251);  // not very compressible
+  write_png(path, im);
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes.substr(0, 80);
+}
+
+TEST(Image, HeaderCheckReadsOnlyTheHeaderAndTimesIt) {
+  auto dir = temp_dir("img_header");
+  expect_input_error([&] { read_image_header(dir / "missing.jpg"); }, {"missing.jpg", "not found"});
+  write_text(dir / "empty.jpg", "");
+  expect_input_error([&] { read_image_header(dir / "empty.jpg"); }, {"empty.jpg", "empty"});
+  write_text(dir / "garbage.jpg", "this is not an image at all");
+  expect_input_error([&] { read_image_header(dir / "garbage.jpg"); }, {"garbage.jpg", "cannot decode image header"});
+  const unsigned char png0[] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                                0,    0,   0,   0,   0,    0,    0,    0,    8, 2, 0, 0,  0,   0,   0,   0,   0};
+  std::ofstream(dir / "zero.png", std::ios::binary).write(reinterpret_cast<const char*>(png0), sizeof(png0));
+  expect_input_error([&] { read_image_header(dir / "zero.png"); }, {"zero.png"});
+  // A corrupt body behind a good header is only found by decoding.
+  write_png_with_truncated_body(dir / "cut.png");
+  const ImageInfo info = read_image_header(dir / "cut.png");
+  EXPECT_EQ(info.width, 40);
+  EXPECT_EQ(info.height, 30);
+  expect_input_error([&] { read_image(dir / "cut.png"); }, {"cut.png"});
+  // The cost on the real MPII images (progressive JPEGs), against decoding them.
+  const auto mpii = shared_data_dir() / "mpii" / "images";
+  if (!std::filesystem::exists(mpii)) return;
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(mpii)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  const auto t0 = std::chrono::steady_clock::now();
+  constexpr int kRepeats = 20;
+  for (int r = 0; r < kRepeats; ++r)
+    for (const auto& f : files) EXPECT_GT(read_image_header(f).width, 0) << f;
+  const auto t1 = std::chrono::steady_clock::now();
+  for (const auto& f : files) EXPECT_EQ(read_image(f).width, read_image_header(f).width) << f;
+  const auto t2 = std::chrono::steady_clock::now();
+  const double header_us = std::chrono::duration<double, std::micro>(t1 - t0).count() / double(kRepeats * files.size());
+  const double decode_us = std::chrono::duration<double, std::micro>(t2 - t1).count() / double(files.size());
+  RecordProperty("header_check_us_per_image", std::to_string(header_us));
+  RecordProperty("decode_us_per_image", std::to_string(decode_us));
+  std::cout << "header check " << header_us << " us/image, full decode " << decode_us << " us/image ("
+            << files.size() << " MPII images)\n";
+  EXPECT_LT(header_us * 20, decode_us) << "the up-front check must stay far cheaper than decoding";
+}
+
+TEST(Dataset, ImagesAreCheckedUpFrontNamingImageAndEntry) {
+  const auto dir = temp_dir("dataset_images");
+  Image im(32, 24, 100);
+  write_jpeg(dir / "good.jpg", im);
+  write_text(dir / "garbage.jpg", "not an image");
+  std::string list = "[" + mpii_record("\"good.jpg\"", "[10, 10]", "0.1", joints_json(16), vis_json(16)) + ", " +
+                     mpii_record("\"missing.jpg\"", "[10, 10]", "0.1", joints_json(16), vis_json(16)) + ", " +
+                     mpii_record("\"garbage.jpg\"", "[10, 10]", "0.1", joints_json(16), vis_json(16)) + ", " +
+                     mpii_record("\"good.jpg\"", "[12, 10]", "0.1", joints_json(16), vis_json(16)) + "]";
+  const auto f = write_text(dir / "list.json", list);
+  // Without check_images the annotations load as they are (no image is opened).
+  EXPECT_EQ(load_mpii_json(f, dir).size(), 4u);
+  // With it, the first bad image is one error naming the image and the entry.
+  expect_input_error([&] { load_mpii_json(f, dir, {.check_images = true}); }, {"missing.jpg", "not found", "list.json", "entry 1"});
+  // With skip_bad every bad one is moved to the skipped list, with the reason.
+  Dataset d = load_mpii_json(f, dir, {.skip_bad = true, .log_skipped = false, .check_images = true});
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].source_index, 0);
+  EXPECT_EQ(d[1].source_index, 3);  // entries keep their index (their ground-truth row)
+  ASSERT_EQ(d.skipped.size(), 2u);
+  EXPECT_NE(d.skipped[0].find("entry 1"), std::string::npos) << d.skipped[0];
+  EXPECT_NE(d.skipped[0].find("missing.jpg"), std::string::npos) << d.skipped[0];
+  EXPECT_NE(d.skipped[1].find("entry 2"), std::string::npos) << d.skipped[1];
+  EXPECT_NE(d.skipped[1].find("garbage.jpg"), std::string::npos) << d.skipped[1];
+  EXPECT_NE(d.skipped[1].find("cannot decode image header"), std::string::npos) << d.skipped[1];
+  // The spec path (what train and eval use) passes the options through.
+  std::filesystem::create_directories(dir / "set" / "annot");
+  std::filesystem::create_directories(dir / "set" / "images");
+  for (const char* name : {"good.jpg", "garbage.jpg"}) std::filesystem::copy_file(dir / name, dir / "set" / "images" / name);
+  std::filesystem::copy_file(f, dir / "set" / "annot" / "train.json");
+  expect_input_error([&] { load_dataset_spec("mpii:" + (dir / "set").string(), {.check_images = true}); },
+                     {"missing.jpg", "entry 1"});
 }
 
 TEST(Image, EncodeDecodeRoundTrip) {

@@ -117,6 +117,19 @@ TEST(Decode, SecondMaximumRules) {
   EXPECT_FLOAT_EQ(p.maxval(0, 0), 0.9f) << "raw value at the rounded position (6, 5)";
 }
 
+TEST(Decode, SecondMaximumRulesHaveCommandLineNames) {
+  EXPECT_EQ(eval::parse_second_max_rule("mspn"), eval::SecondMaxRule::kQuarterTowardsSecond);
+  EXPECT_EQ(eval::parse_second_max_rule("paper"), eval::SecondMaxRule::kPaperMix);
+  EXPECT_STREQ(eval::second_max_rule_name(eval::SecondMaxRule::kQuarterTowardsSecond), "mspn");
+  EXPECT_STREQ(eval::second_max_rule_name(eval::SecondMaxRule::kPaperMix), "paper");
+  try {
+    eval::parse_second_max_rule("average");
+    ADD_FAILURE() << "an unknown rule must be refused";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("average"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Decode, SecondMaximumWithBlurAndBorders) {
   eval::SecondMaxOptions blur{eval::SecondMaxRule::kQuarterTowardsSecond, 9, 10};
   Maps m(1, 16, 16, 2);

@@ -8,7 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
+#include "models/spec.h"
+#include "train/checkpoint.h"
 #include "train/image.h"
+#include "train/validate.h"
 
 namespace posenet {
 namespace {
@@ -73,6 +76,54 @@ TEST(EndToEnd, ReadmeMainCommandTrainsTinyModelToStatedPckh) {
   EXPECT_EQ(drawn.width, original.width);
   EXPECT_NE(drawn.pixels, original.pixels) << "the skeleton was drawn";
   EXPECT_EQ(nlohmann::json::parse(pred.output.substr(pred.output.find('['))).size(), 16u);
+}
+
+TEST(EndToEnd, PredictWithAnMpiiCenterAndScaleCropsAsTheLoaderDoes) {
+  const fs::path mpii = testing::shared_data_dir() / "mpii";
+  if (!fs::exists(mpii / "annot" / "valid_sample.json")) GTEST_SKIP() << "no MPII sample in " << mpii;
+  // An untrained tiny model is enough: equal crops give equal heatmaps.
+  const fs::path dir = testing::temp_dir("e2e_predict_box");
+  train::TrainConfig c;
+  c.model = "tiny";
+  c.width = 0.125;
+  c.decoder_channels = 16;
+  c.input_size = 64;
+  Generator gen(2);
+  auto model = models::build_model(train::model_spec_of(c), gen);
+  train::save_checkpoint(dir / "ck.safetensors", *model, nullptr, c, model->spec().describe(), {});
+
+  const train::Dataset persons = train::load_mpii_json(mpii / "annot" / "valid_sample.json", mpii / "images");
+  const train::Dataset first{{persons[0]}, {}};
+  std::ifstream in(mpii / "annot" / "valid_sample.json");
+  const nlohmann::json raw = nlohmann::json::parse(in)[0];  // the same person as MPII writes it
+  eval::GroundTruth gt;
+  gt.joints.resize(1);
+  gt.missing.resize(1);
+  gt.headboxes.push_back({0, 0, 30, 40});
+  train::EvalSettings es;
+  es.batch_size = 1;
+  es.workers = 0;
+  es.flip_test = false;
+  model->eval();
+  const eval::Predictions expected = train::evaluate_model(*model, first, gt, es).final_stage().predictions;
+
+  char args[512];
+  std::snprintf(args, sizeof args, " --center %.17g %.17g --scale %.17g --flip-test false --json",
+                raw["center"][0].get<double>(), raw["center"][1].get<double>(), raw["scale"].get<double>());
+  CommandResult pred = run_cli("predict --checkpoint " + (dir / "ck.safetensors").string() + " --image " +
+                               persons[0].image.string() + " -o " + (dir / "drawn.png").string() + args);
+  ASSERT_EQ(pred.exit_code, 0) << pred.output;
+  const nlohmann::json joints = nlohmann::json::parse(pred.output.substr(pred.output.find('[')));
+  ASSERT_EQ(joints.size(), 16u);
+  for (int j = 0; j < 16; ++j) {  // predict prints 0-based pixels, pred.mat holds 1-based ones
+    EXPECT_NEAR(joints[size_t(j)]["x"].get<double>() + 1, expected[0][size_t(j)].x, 1e-9) << "joint " << j;
+    EXPECT_NEAR(joints[size_t(j)]["y"].get<double>() + 1, expected[0][size_t(j)].y, 1e-9) << "joint " << j;
+  }
+  // Half a box is not a box.
+  CommandResult half = run_cli("predict --checkpoint " + (dir / "ck.safetensors").string() + " --image " +
+                               persons[0].image.string() + " -o " + (dir / "x.png").string() + " --scale 2");
+  EXPECT_EQ(half.exit_code, 1) << half.output;
+  EXPECT_NE(half.output.find("--center and --scale"), std::string::npos) << half.output;
 }
 
 TEST(EndToEnd, CommandLineErrorsAreClear) {

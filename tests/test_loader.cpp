@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "test_util.h"
+#include "train/image.h"
 #include "train/loader.h"
 #include "train/synthetic.h"
 
@@ -158,6 +159,51 @@ TEST(Loader, WorkerErrorsReachTheConsumerWithTheFileName) {
   }
   // Later batches still come, and the destructor joins cleanly.
   EXPECT_TRUE(loader.next().has_value());
+}
+
+TEST(Loader, UndecodableImageIsReplacedDeterministicallyWithSkipBad) {
+  const auto dir = temp_dir("loader_replace");
+  auto d = std::make_shared<Dataset>(*synthetic_dataset());
+  // A good header over a cut-off body: passes the load-time check, fails here.
+  Image im(40, 30);
+  for (size_t i = 0; i < im.pixels.size(); ++i) im.pixels[i] = uint8_t(i * 37 % 251);
+  write_png(dir / "cut.png", im);
+  std::string bytes;
+  {
+    std::ifstream in(dir / "cut.png", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ofstream(dir / "cut.png", std::ios::binary | std::ios::trunc) << bytes.substr(0, 80);
+  d->samples[5].image = dir / "cut.png";
+  d->samples[6].image = dir / "cut.png";  // the next one is bad too: 7 takes 5's place
+  std::vector<std::vector<Batch>> runs;
+  for (int workers : {0, 1, 3}) {
+    LoaderConfig c = small_config(workers);
+    c.replace_undecodable = true;
+    DataLoader loader(d, c);
+    runs.push_back(run_epoch(loader, 1));
+  }
+  for (size_t r = 1; r < runs.size(); ++r) {
+    ASSERT_EQ(runs[r].size(), runs[0].size());
+    for (size_t b = 0; b < runs[0].size(); ++b) {
+      expect_same_batch(runs[r][b], runs[0][b]);
+      EXPECT_EQ(runs[r][b].stands_in_for, runs[0][b].stands_in_for);
+    }
+  }
+  int replaced = 0;
+  for (const Batch& b : runs[0])
+    for (int64_t i = 0; i < b.size(); ++i) {
+      const int64_t failed = b.stands_in_for[size_t(i)];
+      if (failed < 0) continue;
+      ++replaced;
+      EXPECT_TRUE(failed == 5 || failed == 6) << failed;
+      EXPECT_EQ(b.sample_indices[size_t(i)], 7) << "the next sample in dataset order that decodes";
+    }
+  EXPECT_EQ(replaced, 2);
+  // Without it the epoch stops at that batch with the error naming the image.
+  LoaderConfig strict = small_config(2);
+  DataLoader loader(d, strict);
+  EXPECT_THROW(run_epoch(loader, 1), InputError);
 }
 
 TEST(Loader, DestroysCleanlyMidEpoch) {

@@ -137,6 +137,20 @@ TEST(Pckh, MeanAtTenthAndAucByHand) {
   EXPECT_NEAR(r.mean_curve[26], 100.0, 1e-12);
 }
 
+TEST(Pckh, NanPredictionsCountAsMissesOfVisibleJoints) {
+  GroundTruth gt = synthetic_gt(4);
+  gt.missing[3][9] = 1;  // a joint not annotated stays out, NaN or not
+  Predictions p = predictions_equal_to(gt);
+  for (auto& joint : p[3]) joint = {std::nan(""), std::nan("")};  // a skipped person
+  const auto r = eval::evaluate_pckh(p, gt);
+  EXPECT_EQ(r.joint_count[9], 3);
+  EXPECT_EQ(r.joint_count[0], 4);
+  EXPECT_EQ(r.head, 100.0);     // the skipped person's head top is not annotated
+  EXPECT_EQ(r.ankle, 75.0);     // 3 of 4 hit
+  EXPECT_NEAR(r.mean, 100.0 * (14 * 3) / (14 * 4 - 1), 1e-12);
+  EXPECT_EQ(r.mean_curve[50], r.mean);
+}
+
 TEST(Pckh, RejectsPersonCountMismatch) {
   const GroundTruth gt = synthetic_gt(3);
   Predictions p = predictions_equal_to(gt);
@@ -150,8 +164,45 @@ TEST(Pckh, JsonHasExactlyTheTableKeys) {
   std::set<std::string> keys;
   for (const auto& [k, v] : j.items()) keys.insert(k);
   EXPECT_EQ(keys, (std::set<std::string>{"Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Mean",
-                                         "Mean@0.1", "AUC"}));
+                                         "Mean@0.1", "AUC", "Mean@0.11"}));
   EXPECT_EQ(j["Mean"].get<double>(), 100.0);
+}
+
+TEST(Pckh, JsonCarriesTheLegacyMeanAtElevenHundredthsBesideTheTrueTenth) {
+  // One joint error of exactly 0.105 x the 30 px normaliser: a miss at a true
+  // 0.10, a hit at the SB/HRNet script's 0.11.
+  const GroundTruth gt = synthetic_gt(1);
+  Predictions p = predictions_equal_to(gt);
+  for (int j = 0; j < 16; ++j) move(p[0][j], 0.105 * 30.0);
+  const auto r = eval::evaluate_pckh(p, gt);
+  const auto j = r.to_json();
+  EXPECT_EQ(j.at("Mean@0.1").get<double>(), 0.0);
+  EXPECT_EQ(j.at("Mean@0.11").get<double>(), 100.0);
+  EXPECT_EQ(j.at("Mean@0.11").get<double>(), r.mean_at_0_11_legacy);
+}
+
+TEST(Pckh, TableHasMeanAtTenthBetweenMeanAndAuc) {
+  const GroundTruth gt = synthetic_gt(2);
+  Predictions p = predictions_equal_to(gt);
+  for (int j = 0; j < 16; ++j) move(p[0][j], 0.2 * 30.0);  // person 0: hits at 0.5, misses at 0.1
+  const auto r = eval::evaluate_pckh(p, gt);
+  ASSERT_EQ(r.mean_at_0_1, 50.0);
+  std::ostringstream os;
+  eval::print_pckh_table(os, {{"final", r}});
+  std::istringstream lines(os.str());
+  std::string header, row;
+  std::getline(lines, header);
+  std::getline(lines, row);
+  std::istringstream header_words(header), row_words(row);
+  std::vector<std::string> columns, values;
+  for (std::string w; header_words >> w;) columns.push_back(w);
+  for (std::string w; row_words >> w;) values.push_back(w);
+  EXPECT_EQ(columns, (std::vector<std::string>{"Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Mean",
+                                               "Mean@0.1", "AUC"}));
+  ASSERT_EQ(values.size(), columns.size() + 1) << row;  // the label first
+  EXPECT_EQ(values[0], "final");
+  EXPECT_EQ(values[8], "100.00");  // Mean
+  EXPECT_EQ(values[9], "50.00");   // Mean@0.1
 }
 
 TEST(Pckh, TablePrintsOneRowPerStage) {
@@ -250,7 +301,7 @@ TEST(EvalCli, PredictionsEqualToGroundTruthScoreHundred) {
   const auto j = nlohmann::json::parse(out);
   EXPECT_EQ(j.at("Mean").get<double>(), 100.0);
   EXPECT_EQ(j.at("AUC").get<double>(), 100.0);
-  EXPECT_EQ(j.size(), 10u);
+  EXPECT_EQ(j.size(), 11u);
 
   // The perturbed set through the CLI gives the reference numbers too.
   eval::write_predictions_mat(dir / "perturbed.mat", reference_perturbation(gt));
@@ -299,6 +350,15 @@ TEST(EvalCli, TableAndErrors) {
                                   (dir / "gt.mat").string() + "\"");
   EXPECT_EQ(status, 1) << out;
   EXPECT_NE(out.find((dir / "absent.mat").string()), std::string::npos) << out;
+
+  // A pred.mat with NaN rows (persons skipped by --skip-bad) is read and scored: misses.
+  Predictions skipped = predictions_equal_to(gt);
+  for (auto& joint : skipped[1]) joint = {std::nan(""), std::nan("")};
+  eval::write_predictions_mat(dir / "skipped.mat", skipped);
+  std::tie(status, out) = run_cli("eval --json --predictions \"" + (dir / "skipped.mat").string() + "\" --gt \"" +
+                                  (dir / "gt.mat").string() + "\"");
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(out).at("Mean").get<double>(), 50.0) << out;
 
   std::tie(status, out) = run_cli("eval --gt \"" + (dir / "gt.mat").string() + "\"");
   EXPECT_NE(status, 0) << out;

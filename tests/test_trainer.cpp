@@ -2,7 +2,11 @@
 // to overwrite a run, and the checkpoint contents; ImageNet weights per
 // encoder depth (also when growing), and the shipped configs.
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdlib>
+#include <cstdio>
+#include <sys/wait.h>
+#include <tuple>
 #include <fstream>
 #include <set>
 
@@ -11,7 +15,12 @@
 #include "models/pretrained.h"
 #include "models/resnet.h"
 #include "test_util.h"
+#include "core/safetensors.h"
+#include "models/spec.h"
 #include "train/checkpoint.h"
+#include "train/image.h"
+#include "train/synthetic.h"
+#include "train/validate.h"
 #include "train/stop.h"
 #include "train/trainer.h"
 
@@ -97,6 +106,15 @@ TEST(Trainer, CheckpointHoldsWeightsOptimizerConfigAndProgress) {
   EXPECT_EQ(ck.state.epoch, 1);
   EXPECT_EQ(ck.state.batch, 0);
   EXPECT_EQ(ck.state.global_step, 3);
+  // The RNG state, explicitly: what every random stream is derived from.
+  const auto rng = nlohmann::json::parse(ck.metadata.at("rng"));
+  EXPECT_EQ(rng.at("seed").get<uint64_t>(), 5u);
+  EXPECT_EQ(rng.at("epoch").get<int64_t>(), 1);
+  EXPECT_EQ(rng.at("batch").get<int64_t>(), 0);
+  EXPECT_EQ(rng.at("train_samples").get<int64_t>(), 36);  // 40 synthetic images, 4 held out for validation
+  EXPECT_EQ(rng.at("scheme").get<std::string>(), train::kRngScheme);
+  ASSERT_TRUE(ck.rng.has_value());
+  EXPECT_EQ(ck.rng->seed, 5u);
   EXPECT_TRUE(ck.model_state.count("encoder.conv1.weight"));
   EXPECT_TRUE(ck.optimizer_state.count("step"));
   EXPECT_GT(ck.optimizer_state.size(), 2u);
@@ -116,6 +134,49 @@ TEST(Trainer, CheckpointHoldsWeightsOptimizerConfigAndProgress) {
     ++lines;
   }
   EXPECT_EQ(lines, 1 + 3 + 1);  // start, 3 steps, epoch
+}
+
+TEST(Trainer, ResumeChecksTheSeedAndTheRngRecord) {
+  const fs::path dir = testing::temp_dir("trainer_rng");
+  train::TrainConfig c = tiny_config(dir);
+  c.stop_after = 1;
+  c.val_every = 0;
+  ASSERT_TRUE(train::Trainer(c).run().interrupted);
+  // Another explicit seed on resume: an error naming both seeds; the checkpoint is kept.
+  train::TrainConfig again = tiny_config(dir);
+  again.resume = true;
+  again.seed = 6;
+  again.seed_given = true;
+  try {
+    train::Trainer t(again);
+    ADD_FAILURE() << "resuming with another --seed must be refused";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("--seed 5"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--seed 6"), std::string::npos) << msg;
+  }
+  // The same seed given again, or none (the default value is not a choice): fine.
+  again.seed = 5;
+  EXPECT_NO_THROW(train::Trainer{again});
+  again.seed = 0;
+  again.seed_given = false;
+  EXPECT_NO_THROW(train::Trainer{again});
+  // An rng record that disagrees with the progress record is a corrupt checkpoint.
+  auto file = safetensors::File::read(dir / "last.safetensors");
+  std::map<std::string, std::string> metadata = file.metadata();
+  auto rng = nlohmann::json::parse(metadata.at("rng"));
+  rng["batch"] = 2;
+  metadata["rng"] = rng.dump();
+  std::map<std::string, Tensor> tensors;
+  for (const auto& e : file.entries())
+    if (e.dtype != "I64") tensors.emplace(e.name, file.tensor(e.name));
+  safetensors::save(dir / "tampered.safetensors", tensors, metadata);
+  try {
+    train::read_checkpoint(dir / "tampered.safetensors");
+    ADD_FAILURE() << "a disagreeing rng record must be refused";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("rng record"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Trainer, RefusesToOverwriteARunAndToResumeNothing) {
@@ -189,6 +250,163 @@ TEST(Trainer, BadSettingsAreNamed) {
   c = tiny_config(testing::temp_dir("trainer_bad3"));
   c.sigmas = {2.0, 1.0};  // two sigmas for a one-stage model
   EXPECT_THROW(train::Trainer(c).run(), InputError);
+}
+
+TEST(Trainer, SigmasFinalWithoutSigmasUsesTheDefaultStartSigmas) {
+  train::TrainConfig c = tiny_config(testing::temp_dir("trainer_sigmas_final"));
+  c.model = "tiny-multistage";
+  c.sigmas = {};
+  c.sigmas_final = {1.5, 1.25, 1.0};
+  EXPECT_NO_THROW(c.validate());
+  EXPECT_EQ(c.stage_sigmas(3), (std::vector<double>{3.0, 2.5, 2.0}));
+  EXPECT_EQ(c.stage_sigmas_final(3), (std::vector<double>{1.5, 1.25, 1.0}));
+  c.sigmas_final = {1.0};  // one value for every stage, as --sigmas allows
+  EXPECT_EQ(c.stage_sigmas_final(3), (std::vector<double>{1.0, 1.0, 1.0}));
+  c.sigmas_final = {1.0, 1.0};
+  try {
+    (void)c.stage_sigmas_final(3);
+    ADD_FAILURE() << "two final sigmas for three stages must be refused";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("sigmas-final"), std::string::npos) << e.what();
+  }
+  // The trainer accepts the setting (it used to fail in validate()) and
+  // refuses a wrong count before reading any data.
+  c.model = "tiny";
+  c.sigmas_final = {1.5};
+  EXPECT_NO_THROW(train::Trainer{c});
+  c = tiny_config(testing::temp_dir("trainer_sigmas_final2"));
+  c.sigmas_final = {1.5, 1.0};
+  EXPECT_THROW(train::Trainer{c}, InputError);
+  EXPECT_FALSE(fs::exists(fs::path(c.out) / "synthetic"));
+}
+
+TEST(Validate, SecondMaximumRowsUseAndNameTheChosenRule) {
+  const fs::path dir = testing::temp_dir("validate_second_max");
+  train::write_synthetic_dataset(dir, {.count = 12, .val_count = 3, .seed = 3, .size = 48});
+  const train::Dataset val = train::load_mpii_json(dir / "annot" / "valid.json", dir / "images");
+  const fs::path gt_path = dir / "annot" / "gt_valid.mat";
+  const eval::GroundTruth gt = train::select_ground_truth(eval::read_ground_truth_mat(gt_path), val, gt_path.string());
+  train::TrainConfig c = tiny_config(dir);
+  c.model = "tiny-multistage";
+  Generator gen(1);
+  auto model = models::build_model(train::model_spec_of(c), gen);
+  train::EvalSettings es;
+  es.batch_size = 4;
+  es.workers = 0;
+  es.flip_test = false;
+  es.second_max_rows = true;
+  const train::Evaluation mspn = train::evaluate_model(*model, val, gt, es);
+  es.second_max_rule = eval::SecondMaxRule::kPaperMix;
+  const train::Evaluation paper = train::evaluate_model(*model, val, gt, es);
+  ASSERT_EQ(mspn.rows.size(), 5u);  // three stages, then the two intermediate ones by second maximum
+  ASSERT_EQ(paper.rows.size(), 5u);
+  EXPECT_EQ(mspn.rows[3].label, "stage 1 (second max, mspn)");
+  EXPECT_EQ(mspn.rows[4].label, "stage 2 (second max, mspn)");
+  EXPECT_EQ(paper.rows[3].label, "stage 1 (second max, paper)");
+  EXPECT_EQ(paper.final_stage().label, "stage 3 (final)");
+  // The plain rows do not depend on the rule; the second-maximum ones do.
+  auto same = [](const eval::Predictions& a, const eval::Predictions& b) {
+    for (size_t i = 0; i < a.size(); ++i)
+      for (int j = 0; j < 16; ++j)
+        if (a[i][j].x != b[i][j].x || a[i][j].y != b[i][j].y) return false;
+    return a.size() == b.size();
+  };
+  EXPECT_TRUE(same(mspn.final_stage().predictions, paper.final_stage().predictions));
+  EXPECT_FALSE(same(mspn.rows[3].predictions, paper.rows[3].predictions));
+}
+
+TEST(Trainer, BadImagesFailBeforeTrainingOrAreSkippedKeepingPredictionsAligned) {
+  const fs::path data = testing::temp_dir("trainer_bad_images");
+  train::write_synthetic_dataset(data, {.count = 40, .val_count = 4, .seed = 5, .size = 48});
+  auto image_of = [&](const char* split, size_t entry) {
+    std::ifstream in(data / "annot" / split);
+    return data / "images" / nlohmann::json::parse(in)[entry]["image"].get<std::string>();
+  };
+  fs::remove(image_of("train.json", 3));                      // a missing training image
+  std::ofstream(image_of("valid.json", 2), std::ios::trunc) << "not a jpeg";  // a broken validation image
+  train::TrainConfig c = tiny_config(testing::temp_dir("trainer_bad_images_run"));
+  c.data = "mpii:" + data.string();
+  c.epochs = 1;
+  c.max_steps = 1;
+  // Without --skip-bad: one error naming the image and its entry, before any step.
+  try {
+    train::Trainer t(c);
+    ADD_FAILURE() << "a missing training image must stop the run before training";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(image_of("train.json", 3).filename().string()), std::string::npos) << msg;
+    EXPECT_NE(msg.find("train.json: entry 3"), std::string::npos) << msg;
+  }
+  EXPECT_FALSE(fs::exists(fs::path(c.out) / "last.safetensors"));
+  // With it, both are skipped; pred_valid.mat still has one row per
+  // ground-truth person, NaN for the skipped one.
+  c.out = testing::temp_dir("trainer_bad_images_skip").string();
+  c.skip_bad = true;
+  train::TrainResult r = train::Trainer(c).run();
+  ASSERT_TRUE(r.has_validation);
+  EXPECT_EQ(r.last_validation.final_stage().pckh.persons, 3u);
+  const eval::Predictions written = eval::read_predictions_mat(fs::path(c.out) / "pred_valid.mat");
+  ASSERT_EQ(written.size(), 4u);
+  for (size_t i = 0; i < written.size(); ++i)
+    for (const auto& p : written[i]) EXPECT_EQ(std::isnan(p.x) && std::isnan(p.y), i == 2) << "person " << i;
+  // Scored against the whole ground truth, the skipped person counts as misses.
+  const eval::GroundTruth gt = eval::read_ground_truth_mat(data / "annot" / "gt_valid.mat");
+  const eval::PckhResult all = eval::evaluate_pckh(written, gt);
+  EXPECT_EQ(all.persons, 4u);
+  EXPECT_LE(all.mean, 75.0 + 1e-9);
+
+  // posenet eval --skip-bad writes its pred.mat the same way; without it the broken image stops it.
+  auto cli = [](const std::string& args) {
+    std::string out;
+    FILE* pipe = popen((std::string(POSENET_CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
+    char buf[4096];
+    while (size_t got = fread(buf, 1, sizeof buf, pipe)) out.append(buf, got);
+    const int status = pclose(pipe);
+    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+  };
+  const fs::path eval_out = fs::path(c.out) / "eval";
+  const std::string eval_args = "eval --checkpoint " + (fs::path(c.out) / "last.safetensors").string() + " --data mpii:" +
+                                data.string() + ":valid --workers 0 --json --out " + eval_out.string();
+  auto [code, out] = cli(eval_args);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("valid.json: entry 2"), std::string::npos) << out;
+  std::tie(code, out) = cli(eval_args + " --skip-bad");
+  ASSERT_EQ(code, 0) << out;
+  const eval::Predictions from_eval = eval::read_predictions_mat(eval_out / "pred.mat");
+  ASSERT_EQ(from_eval.size(), 4u);
+  EXPECT_TRUE(std::isnan(from_eval[2][0].x));
+  EXPECT_EQ(from_eval[1][0].x, written[1][0].x);
+}
+
+TEST(Validate, UndecodablePersonGetsNanPredictionsWithSkipBad) {
+  const fs::path dir = testing::temp_dir("validate_undecodable");
+  train::write_synthetic_dataset(dir, {.count = 12, .val_count = 3, .seed = 4, .size = 48});
+  train::Dataset val = train::load_mpii_json(dir / "annot" / "valid.json", dir / "images");
+  // A good PNG header over a cut-off body: only decoding finds it.
+  train::Image im(40, 30);
+  for (size_t i = 0; i < im.pixels.size(); ++i) im.pixels[i] = uint8_t(i * 37 % 251);
+  train::write_png(dir / "cut.png", im);
+  std::string bytes;
+  {
+    std::ifstream in(dir / "cut.png", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ofstream(dir / "cut.png", std::ios::binary | std::ios::trunc) << bytes.substr(0, 80);
+  val.samples[1].image = dir / "cut.png";
+  const fs::path gt_path = dir / "annot" / "gt_valid.mat";
+  const eval::GroundTruth gt = train::select_ground_truth(eval::read_ground_truth_mat(gt_path), val, gt_path.string());
+  Generator gen(1);
+  auto model = models::build_model(train::model_spec_of(tiny_config(dir)), gen);
+  train::EvalSettings es;
+  es.batch_size = 2;
+  es.workers = 2;
+  es.flip_test = false;
+  EXPECT_THROW(train::evaluate_model(*model, val, gt, es), InputError);
+  es.skip_undecodable = true;
+  const eval::Predictions p = train::evaluate_model(*model, val, gt, es).final_stage().predictions;
+  ASSERT_EQ(p.size(), 3u);
+  for (size_t i = 0; i < p.size(); ++i)
+    for (const auto& joint : p[i]) EXPECT_EQ(std::isnan(joint.x), i == 1) << "person " << i;
 }
 
 TEST(Trainer, MultiStageModelTrainsWithPerStageSigmas) {

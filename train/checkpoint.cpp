@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/safetensors.h"
+#include "train/loader.h"
 
 namespace posenet::train {
 
@@ -28,11 +29,17 @@ void save_checkpoint(const std::filesystem::path& path, const Module& model, con
                              {"global_step", state.global_step},
                              {"best_pckh", state.best_pckh},
                              {"last_loss", state.last_loss}};
+  const nlohmann::json rng = {{"seed", config.seed},
+                              {"epoch", state.epoch},
+                              {"batch", state.batch},
+                              {"train_samples", state.train_samples},
+                              {"scheme", kRngScheme}};
   std::map<std::string, std::string> metadata = {{"format", "pt"},
                                                  {"posenet", kFormat},
                                                  {"model", model_description},
                                                  {"config", config.to_json().dump()},
-                                                 {"progress", progress.dump()}};
+                                                 {"progress", progress.dump()},
+                                                 {"rng", rng.dump()}};
   safetensors::save(path, tensors, metadata, counters);
 }
 
@@ -70,11 +77,22 @@ Checkpoint read_checkpoint(const std::filesystem::path& path) {
     ck.state.global_step = p.at("global_step").get<int64_t>();
     ck.state.best_pckh = p.at("best_pckh").get<double>();
     ck.state.last_loss = p.value("last_loss", 0.0);
+    if (auto rng = ck.metadata.find("rng"); rng != ck.metadata.end()) {
+      auto r = nlohmann::json::parse(rng->second);
+      ck.rng = RngRecord{r.at("seed").get<uint64_t>(), r.at("epoch").get<int64_t>(), r.at("batch").get<int64_t>(),
+                         r.at("train_samples").get<int64_t>(), r.at("scheme").get<std::string>()};
+      ck.state.train_samples = ck.rng->train_samples;
+    }
   } catch (const nlohmann::json::exception& e) {
     throw InputError(path.string() + ": corrupt checkpoint metadata: " + e.what());
   }
   if (ck.state.epoch < 0 || ck.state.batch < 0 || ck.state.global_step < 0)
     throw InputError(path.string() + ": corrupt checkpoint progress (negative epoch, batch or step)");
+  if (ck.rng && (ck.rng->seed != ck.config.seed || ck.rng->epoch != ck.state.epoch || ck.rng->batch != ck.state.batch))
+    throw InputError(detail::concat(path.string(), ": corrupt checkpoint: its rng record (seed ", ck.rng->seed,
+                                    ", epoch ", ck.rng->epoch, ", batch ", ck.rng->batch,
+                                    ") disagrees with its config and progress (seed ", ck.config.seed, ", epoch ",
+                                    ck.state.epoch, ", batch ", ck.state.batch, ")"));
   return ck;
 }
 

@@ -4,13 +4,16 @@
 // the metadata the training config, the model, and where the run stands
 // (epoch, batch, global step, best PCKh). The loader's randomness is a pure
 // function of (seed, epoch, sample), so those numbers are the whole RNG
-// state: resuming replays exactly the batches an uninterrupted run would see.
+// state; they are also stored explicitly under the "rng" key
+// ({"seed", "epoch", "batch", "train_samples", "scheme"}), which resume
+// checks: resuming replays exactly the batches an uninterrupted run would see.
 //
 // Files are written atomically (temporary file, fsync, rename): a crash or a
 // full disk never leaves a truncated checkpoint in place of a good one.
 #pragma once
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +33,15 @@ struct TrainingState {
   int64_t global_step = 0;  // optimizer steps taken
   double best_pckh = -1.0;  // best validation Mean PCKh@0.5 so far (-1: none yet)
   double last_loss = 0.0;
+  int64_t train_samples = 0;  // training-set size: the augmentation stream is keyed by it
+};
+
+// The "rng" record: everything the run's random streams are derived from.
+struct RngRecord {
+  uint64_t seed = 0;
+  int64_t epoch = 0, batch = 0;  // where the streams continue (equal to the progress record)
+  int64_t train_samples = 0;
+  std::string scheme;            // kRngScheme of the build that wrote it
 };
 
 void save_checkpoint(const std::filesystem::path& path, const Module& model, const Optimizer* optimizer,
@@ -44,6 +56,7 @@ struct Checkpoint {
   bool has_config = false;
   TrainConfig config;  // valid when has_config
   TrainingState state;
+  std::optional<RngRecord> rng;  // absent in checkpoints written before it was stored
 };
 
 // Reads a posenet checkpoint, or any safetensors weights file (then only

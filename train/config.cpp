@@ -23,6 +23,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"synthetic_count", synthetic_count},
           {"synthetic_size", synthetic_size},
           {"skip_bad", skip_bad},
+          {"synthesize_midpoints", synthesize_midpoints},
           {"epochs", epochs},
           {"batch_size", batch_size},
           {"optimizer", optimizer},
@@ -87,7 +88,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& s
 #define PN_READ(name) read_field(j, #name, c.name, source)
   PN_READ(model); PN_READ(input_size); PN_READ(width); PN_READ(decoder_channels); PN_READ(tick); PN_READ(tock);
   PN_READ(pretrained); PN_READ(init_from); PN_READ(data); PN_READ(val_data); PN_READ(val_gt);
-  PN_READ(synthetic_count); PN_READ(synthetic_size); PN_READ(skip_bad); PN_READ(epochs); PN_READ(batch_size);
+  PN_READ(synthetic_count); PN_READ(synthetic_size); PN_READ(skip_bad); PN_READ(synthesize_midpoints); PN_READ(epochs); PN_READ(batch_size);
   PN_READ(optimizer); PN_READ(lr); PN_READ(lr_steps); PN_READ(lr_factor); PN_READ(weight_decay); PN_READ(momentum);
   PN_READ(sigmas); PN_READ(sigmas_final); PN_READ(scale_factor); PN_READ(rotation_factor); PN_READ(rotation_prob);
   PN_READ(flip); PN_READ(device); PN_READ(workers); PN_READ(seed); PN_READ(out); PN_READ(resume);
@@ -110,8 +111,8 @@ void TrainConfig::validate() const {
     if (!(s > 0)) bad("every sigma must be positive");
   for (double s : sigmas_final)
     if (!(s > 0)) bad("every final sigma must be positive");
-  if (!sigmas_final.empty() && sigmas_final.size() != sigmas.size())
-    bad("sigmas-final needs as many values as sigmas");
+  // The counts of sigmas and sigmas-final are checked against the model's
+  // stages (stage_sigmas, stage_sigmas_final): either may rely on the defaults.
   if (workers < 0) bad("workers must not be negative");
   if (input_size < 0 || (input_size > 0 && input_size % 32 != 0))
     bad("input size must be a positive multiple of 32, got " + std::to_string(input_size));
@@ -136,6 +137,14 @@ std::vector<double> TrainConfig::stage_sigmas(int stages) const {
   std::vector<double> out(static_cast<size_t>(stages));
   for (int s = 0; s < stages; ++s) out[size_t(s)] = 3.0 - double(s) / double(stages - 1);
   return out;
+}
+
+std::vector<double> TrainConfig::stage_sigmas_final(int stages) const {
+  if (sigmas_final.empty()) return {};
+  if (int(sigmas_final.size()) == stages) return sigmas_final;
+  if (sigmas_final.size() == 1) return std::vector<double>(size_t(stages), sigmas_final[0]);
+  throw InputError(detail::concat("invalid training setting: ", sigmas_final.size(),
+                                  " sigmas-final given for a model with ", stages, " stages (give one per stage, or one for all)"));
 }
 
 }  // namespace posenet::train

@@ -27,6 +27,7 @@ struct TrainConfig {
   int synthetic_count = 3000;      // images rendered for data = synthetic (10 % validation)
   int synthetic_size = 128;
   bool skip_bad = false;           // log and skip bad annotations/images instead of stopping
+  bool synthesize_midpoints = false;  // COCO/AIC: pelvis, thorax = hip/shoulder midpoints (else weight 0)
 
   // Optimisation: the standard MPII recipe by default.
   int epochs = 140;
@@ -46,6 +47,9 @@ struct TrainConfig {
   std::string device = "cpu";
   int workers = 4;
   uint64_t seed = 0;
+  // Set when the command line or config file gave seed (not stored): with
+  // resume, a seed other than the checkpoint's is an error.
+  bool seed_given = false;
   std::string out = "runs/default";
   bool resume = false;
   int save_every = 0;        // also checkpoint every N steps (0: at the end of each epoch only)
@@ -61,6 +65,9 @@ struct TrainConfig {
   void validate() const;  // throws posenet::InputError naming the bad setting
   // The per-stage sigmas for `stages` stages (the explicit list, or the default).
   std::vector<double> stage_sigmas(int stages) const;
+  // The per-stage final sigmas (empty: constant sigmas); one value applies to
+  // every stage. Independent of `sigmas`, whose defaults stage_sigmas supplies.
+  std::vector<double> stage_sigmas_final(int stages) const;
 };
 
 }  // namespace posenet::train

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "train/image.h"
 
 namespace posenet::train {
 
@@ -142,6 +143,33 @@ void for_each_entry(const json& entries, const std::filesystem::path& path, cons
 
 }  // namespace
 
+void check_sample_images(Dataset& dataset, const LoadOptions& options) {
+  std::vector<Sample> usable;
+  usable.reserve(dataset.samples.size());
+  for (Sample& sample : dataset.samples) {
+    try {
+      (void)read_image_header(sample.image);
+    } catch (const InputError& e) {
+      std::string reason = detail::concat(sample.source, ": entry ", sample.source_index, ": ", e.what());
+      if (!options.skip_bad) throw InputError(reason);
+      if (options.log_skipped) std::cerr << "posenet: warning: skipping " << reason << "\n";
+      dataset.skipped.push_back(std::move(reason));
+      continue;
+    }
+    usable.push_back(std::move(sample));
+  }
+  dataset.samples = std::move(usable);
+}
+
+CropBox mpii_crop_box(Point2 center_one_based, double scale) {
+  Point2 c = center_one_based;
+  if (c.x != -1) {  // -1 marks a box without a person position: left as it is
+    c.y += 15 * scale;
+    scale *= 1.25;
+  }
+  return {{c.x - 1, c.y - 1}, scale};
+}
+
 Dataset load_mpii_json(const std::filesystem::path& path, const std::filesystem::path& image_dir,
                        const LoadOptions& options) {
   const json root = parse_json_file(path);
@@ -160,12 +188,9 @@ Dataset load_mpii_json(const std::filesystem::path& path, const std::filesystem:
     Point2 c = point(field(e, "center"), "center");
     double scale = number(field(e, "scale"), "scale");
     if (!(scale > 0)) bad("scale must be positive, got ", scale);
-    if (c.x != -1) {
-      c.y += 15 * scale;
-      scale *= 1.25;
-    }
-    s.center = {c.x - 1, c.y - 1};
-    s.scale = scale;
+    const CropBox box = mpii_crop_box(c, scale);
+    s.center = box.center;
+    s.scale = box.scale;
     const bool has_joints = e.contains("joints") || e.contains("joints_vis");
     if (has_joints) {
       const json& joints = field(e, "joints");
@@ -192,6 +217,7 @@ Dataset load_mpii_json(const std::filesystem::path& path, const std::filesystem:
     }
     out.samples.push_back(std::move(s));
   });
+  if (options.check_images) check_sample_images(out, options);
   return out;
 }
 
@@ -199,7 +225,8 @@ namespace {
 
 // A COCO-style keypoint file: annotations with keypoints [x, y, v] * K,
 // mapped onto MPII joints by `map` (MPII joint -> source keypoint, or -1),
-// plus midpoint joints built from two source keypoints.
+// plus midpoint joints built from two source keypoints (only when
+// LoadOptions::synthesize_midpoints asks for them).
 struct KeypointMapping {
   int num_keypoints;
   std::array<int, kNumJoints> direct;                      // -1 = not direct
@@ -268,13 +295,14 @@ Dataset load_coco_style(const std::filesystem::path& path, const std::filesystem
       }
     }
     for (const auto& [j, ka, kb] : mapping.midpoints) {
-      if (labelled[size_t(ka)] && labelled[size_t(kb)]) {
+      if (options.synthesize_midpoints && labelled[size_t(ka)] && labelled[size_t(kb)]) {
         s.joints[size_t(j)] = {(p[size_t(ka)].x + p[size_t(kb)].x) * 0.5, (p[size_t(ka)].y + p[size_t(kb)].y) * 0.5};
         s.weight[size_t(j)] = 1.0f;
       }
     }
     out.samples.push_back(std::move(s));
   });
+  if (options.check_images) check_sample_images(out, options);
   return out;
 }
 

@@ -58,6 +58,16 @@ struct LoadOptions {
   bool skip_bad = false;
   // Print each skipped entry's reason to stderr (when skip_bad).
   bool log_skipped = true;
+  // COCO / AI Challenger: invent pelvis and thorax as the midpoints of the
+  // hips and shoulders (weight 1). Off by default: those datasets do not
+  // annotate them and MPII's pelvis and thorax are not those midpoints, so
+  // by default they get weight 0 like every joint a dataset lacks.
+  bool synthesize_midpoints = false;
+  // Check every sample's image up front (header only: it exists and its
+  // header decodes; read_image_header). A failure is an InputError naming
+  // the image and the annotation entry, or with skip_bad a logged skip.
+  // Training and evaluation set it; annotation-only tools need no images.
+  bool check_images = false;
 };
 
 struct Dataset {
@@ -70,10 +80,26 @@ struct Dataset {
   void append(const Dataset& other);
 };
 
+// The check_images pass on its own (the loaders run it when asked): samples
+// whose image is missing or whose header does not decode throw, or with
+// options.skip_bad are logged and moved to dataset.skipped as
+// "annotation file: entry i: image: problem".
+void check_sample_images(Dataset& dataset, const LoadOptions& options);
+
+// MPII's person box as its annotation files give it (center in 1-based
+// pixels, scale = person height / 200 px) turned into the crop box a Sample
+// holds: center - 1 and, when the raw center[0] != -1, center_y += 15*scale
+// (before the shift) and scale *= 1.25. The MPII loader and
+// `posenet predict --center --scale` both go through it.
+struct CropBox {
+  Point2 center;  // 0-based
+  double scale;   // 200-px units, enlarged
+};
+CropBox mpii_crop_box(Point2 center_one_based, double scale);
+
 // MPII JSON: a list of {image, center (1-based), scale, joints (16 x [x,y],
 // 1-based), joints_vis (16 x 0/1)}. Applies the load-time adjustments of
-// SB/HRNet: joints -1, center -1, and when center[0] != -1 (before the
-// shift) center_y += 15*scale and scale *= 1.25. An entry without joints
+// SB/HRNet: joints -1 and the box through mpii_crop_box. An entry without joints
 // (the test split) loads with all weights 0. An optional "headbox"
 // [[x1,y1],[x2,y2]] (1-based) is read when present. Images are
 // image_dir / image.
@@ -84,16 +110,18 @@ Dataset load_mpii_json(const std::filesystem::path& json, const std::filesystem:
 // Person annotations with num_keypoints > 0 (and iscrowd 0) are used.
 // bbox [x,y,w,h] -> center (x + w/2, y + h/2), scale = max(w, h)/200 * 1.25
 // (SB's _box2cs for a square input). Mapping: ankles, knees, hips,
-// shoulders, elbows, wrists directly; pelvis = midpoint of the hips and
-// thorax = midpoint of the shoulders when both are labelled; upper_neck and
-// head_top have no counterpart among COCO's face keypoints: weight 0.
+// shoulders, elbows, wrists directly; pelvis, thorax, upper_neck and
+// head_top have no COCO counterpart: weight 0 (coordinates 0). With
+// options.synthesize_midpoints, pelvis = midpoint of the hips and thorax =
+// midpoint of the shoulders when both are labelled.
 Dataset load_coco_keypoints(const std::filesystem::path& json, const std::filesystem::path& image_dir,
                             const LoadOptions& options = {});
 
 // AI Challenger keypoints in COCO layout (14 keypoints: r/l shoulder, elbow,
 // wrist, r/l hip, knee, ankle, head_top, neck). Limbs map directly,
-// head_top -> head_top, neck -> upper_neck, pelvis/thorax = midpoints of
-// the hips/shoulders when both are labelled. Box as for COCO.
+// head_top -> head_top, neck -> upper_neck; pelvis and thorax weight 0
+// (midpoints only with options.synthesize_midpoints, as for COCO). Box as
+// for COCO.
 Dataset load_aic_keypoints(const std::filesystem::path& json, const std::filesystem::path& image_dir,
                            const LoadOptions& options = {});
 

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <climits>
 #include <cstddef>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 
@@ -76,16 +77,12 @@ void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::stri
   }
 }
 
-}  // namespace
-
-namespace {
-
 // A few hundred corrupt bytes can declare a huge image that a decoder then
 // allocates and "decodes" (seconds and gigabytes per file): sizes no pose
 // dataset comes near are refused from the header.
 constexpr int64_t kMaxPixels = 50'000'000;
 
-void check_pixel_count(int w, int h, const std::string& name) {
+void check_declared_size(int w, int h, const std::string& name) {
   if (int64_t(w) * int64_t(h) > kMaxPixels)
     throw InputError(detail::concat(name, ": image header declares ", w, "x", h,
                                     " pixels, more than the limit of 50 megapixels (corrupt file?)"));
@@ -112,7 +109,7 @@ bool decode_jpeg_turbo(const uint8_t* data, size_t size, const std::string& name
     return false;
   }
   if (w <= 0 || h <= 0) throw InputError(detail::concat(name, ": image has zero size (", w, "x", h, ")"));
-  check_pixel_count(w, h, name);
+  check_declared_size(w, h, name);
   std::vector<uint8_t> pixels(size_t(w) * size_t(h) * 3);
   if (tjDecompress2(tj.get(), data, static_cast<unsigned long>(size), pixels.data(), w, 0, h, TJPF_RGB, 0) != 0 &&
       tjGetErrorCode(tj.get()) == TJERR_FATAL) {
@@ -139,7 +136,7 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name) {
   }
   check_jpeg_huffman_tables(data, size, name);
   int w = 0, h = 0, channels_in_file = 0;
-  if (stbi_info_from_memory(data, int(size), &w, &h, &channels_in_file)) check_pixel_count(w, h, name);
+  if (stbi_info_from_memory(data, int(size), &w, &h, &channels_in_file)) check_declared_size(w, h, name);
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(data, int(size), &w, &h, &channels_in_file, 3), stbi_image_free);
   if (!pixels) {
@@ -167,6 +164,27 @@ Image read_image(const std::filesystem::path& path) {
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw InputError(detail::concat(path.string(), ": read error"));
   return decode_image(bytes.data(), bytes.size(), path.string());
+}
+
+ImageInfo read_image_header(const std::filesystem::path& path) {
+  const std::string name = path.string();
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), std::fclose);
+  if (!file) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw InputError(name + ": image file not found");
+    throw InputError(name + ": cannot open image file for reading");
+  }
+  if (std::fgetc(file.get()) == EOF) throw InputError(name + ": image file is empty");
+  std::rewind(file.get());
+  int w = 0, h = 0, channels_in_file = 0;
+  if (!stbi_info_from_file(file.get(), &w, &h, &channels_in_file)) {
+    const char* reason = stbi_failure_reason();
+    throw InputError(detail::concat(name, ": cannot decode image header (", reason ? reason : "unknown reason",
+                                    "); expected a JPEG or PNG file"));
+  }
+  if (w <= 0 || h <= 0) throw InputError(detail::concat(name, ": image has zero size (", w, "x", h, ")"));
+  check_declared_size(w, h, name);
+  return {w, h};
 }
 
 namespace {

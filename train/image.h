@@ -28,6 +28,17 @@ Image read_image(const std::filesystem::path& path);
 // The same from bytes already in memory; name is used in error messages.
 Image decode_image(const uint8_t* data, size_t size, const std::string& name);
 
+// What an image's header declares, read without decoding the pixels.
+struct ImageInfo {
+  int width = 0;
+  int height = 0;
+};
+// Reads only the header (stb_image's stbi_info): throws InputError naming the
+// file when it is missing, unreadable, empty, not a JPEG/PNG, or declares a
+// zero or absurd size, as read_image would. A corrupt body behind a valid
+// header passes here and fails in read_image.
+ImageInfo read_image_header(const std::filesystem::path& path);
+
 // Encoders; throw Error naming the file when it cannot be written.
 void write_jpeg(const std::filesystem::path& path, const Image& image, int quality = 90);
 void write_png(const std::filesystem::path& path, const Image& image);

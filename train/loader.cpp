@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iostream>
 
 #include "core/error.h"
 
@@ -74,6 +75,7 @@ Batch DataLoader::allocate_batch(int64_t epoch, int64_t batch_index, int64_t row
   for (size_t s = 0; s < batch.sigmas.size(); ++s) batch.targets.push_back(Tensor::empty({rows, Hh, Wh, kNumJoints}, DType::F32));
   batch.target_weight = Tensor::empty({rows, kNumJoints}, DType::F32);
   batch.sample_indices.resize(size_t(rows));
+  batch.stands_in_for.resize(size_t(rows), -1);
   batch.centers.resize(size_t(rows));
   batch.scales.resize(size_t(rows));
   batch.rotations.resize(size_t(rows));
@@ -82,15 +84,46 @@ Batch DataLoader::allocate_batch(int64_t epoch, int64_t batch_index, int64_t row
   return batch;
 }
 
-void DataLoader::fill_row(Batch& batch, int64_t row, int64_t index) const {
+Image DataLoader::read_sample_image(int64_t index) const {
   const Sample& sample = (*dataset_)[size_t(index)];
-  Image image;
   try {
-    image = read_image(sample.image);
+    return read_image(sample.image);
   } catch (const InputError& e) {
     // Name the annotation entry too, so the bad record can be found.
     throw InputError(detail::concat(e.what(), " (sample of ", sample.source, ": entry ", sample.source_index, ")"));
   }
+}
+
+int64_t DataLoader::decode_replacement(int64_t index, const std::string& why, Image& image) const {
+  const int64_t n = int64_t(dataset_->size());
+  for (int64_t k = 1; k < n; ++k) {
+    const int64_t candidate = (index + k) % n;
+    try {
+      image = read_sample_image(candidate);
+    } catch (const InputError&) {
+      continue;  // that one is logged when its own slot comes
+    }
+    std::lock_guard<std::mutex> lock(replaced_mutex_);
+    if (replaced_logged_.insert(index).second)
+      std::cerr << "posenet: warning: skipping " << why << " (--skip-bad); sample " << candidate << " (entry "
+                << (*dataset_)[size_t(candidate)].source_index << ") takes its place\n";
+    return candidate;
+  }
+  throw InputError(detail::concat(why, "; no other image of the dataset decodes either"));
+}
+
+void DataLoader::fill_row(Batch& batch, int64_t row, int64_t index) const {
+  Image image;
+  int64_t used = index;
+  try {
+    image = read_sample_image(index);
+  } catch (const InputError& e) {
+    if (!config_.replace_undecodable) throw;
+    used = decode_replacement(index, e.what(), image);
+  }
+  const Sample& sample = (*dataset_)[size_t(used)];
+  // The slot's own augmentation draw: a replacement that also has its own
+  // slot in the epoch does not appear twice with the same crop.
   const PreparedSample p = prepare_sample(sample, image, sample_params(batch.epoch, index), config_, batch.sigmas);
   const size_t image_floats = p.image.size(), target_floats = p.targets.empty() ? 0 : p.targets[0].size();
   std::memcpy(batch.images.data<float>() + size_t(row) * image_floats, p.image.data(), image_floats * sizeof(float));
@@ -99,7 +132,8 @@ void DataLoader::fill_row(Batch& batch, int64_t row, int64_t index) const {
                 target_floats * sizeof(float));
   std::memcpy(batch.target_weight.data<float>() + size_t(row) * kNumJoints, p.weight.data(), kNumJoints * sizeof(float));
   const size_t r = size_t(row);
-  batch.sample_indices[r] = index;
+  batch.sample_indices[r] = used;
+  batch.stands_in_for[r] = used == index ? -1 : index;
   batch.centers[r] = p.crop.center;
   batch.scales[r] = p.crop.scale;
   batch.rotations[r] = p.params.rotation_deg;

@@ -15,6 +15,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -24,6 +26,14 @@
 #include "train/targets.h"
 
 namespace posenet::train {
+
+// Names the derivation above (and the model-initialisation stream the
+// trainer draws from the same seed). Checkpoints store it with the seed;
+// whoever changes how randomness is derived changes this string, so a run
+// cannot silently resume under another scheme.
+inline constexpr const char* kRngScheme =
+    "posenet-rng/1: order Generator(seed).fork(epoch); augmentation Generator(seed, 1).fork(epoch * "
+    "train_samples + index); model init Generator(seed).fork(0x6d6f64656c)";
 
 struct LoaderConfig {
   int batch_size = 32;
@@ -38,6 +48,14 @@ struct LoaderConfig {
   int heatmap_width = 64;
   int heatmap_height = 64;
   SigmaSchedule sigmas = SigmaSchedule::constant(1, 2.0);
+  // A sample whose image fails to decode (a corrupt body behind a header
+  // that passed the load-time check): false stops with the error naming the
+  // image and entry; true logs it (once per sample) and fills the row with
+  // the next sample in dataset order whose image decodes (index + 1, + 2,
+  // ..., wrapping), augmented with the failed slot's own draw. Which images
+  // decode is a property of the files, so batches stay identical for any
+  // worker count. The row's stands_in_for names the failed sample.
+  bool replace_undecodable = false;
 };
 
 struct Batch {
@@ -47,7 +65,8 @@ struct Batch {
   std::vector<Tensor> targets;        // per stage: [B, Hh, Wh, 16] float32
   Tensor target_weight;               // [B, 16] float32
   std::vector<double> sigmas;         // per stage, as used for targets
-  std::vector<int64_t> sample_indices;
+  std::vector<int64_t> sample_indices;  // the dataset sample each row holds
+  std::vector<int64_t> stands_in_for;   // -1, or the undecodable sample the row replaces
   std::vector<Point2> centers;        // crop center (original pixels, unflipped)
   std::vector<double> scales;         // crop scale after augmentation
   std::vector<double> rotations;      // degrees
@@ -98,11 +117,18 @@ class DataLoader {
   Batch allocate_batch(int64_t epoch, int64_t batch_index, int64_t rows) const;
   // Prepares dataset sample `index` into row `row` of batch.
   void fill_row(Batch& batch, int64_t row, int64_t index) const;
+  // The decoded image of sample `index`; errors name the image and the entry.
+  Image read_sample_image(int64_t index) const;
+  // replace_undecodable: logs why `index` failed, decodes the replacement
+  // into `image` and returns its index.
+  int64_t decode_replacement(int64_t index, const std::string& why, Image& image) const;
   void stop_workers();
   void worker_loop();
 
   std::shared_ptr<const Dataset> dataset_;
   LoaderConfig config_;
+  mutable std::mutex replaced_mutex_;
+  mutable std::set<int64_t> replaced_logged_;  // samples whose replacement was logged
 
   // Workers claim single samples (epoch positions) of the batches in the
   // window [next_deliver_, next_deliver_ + queue_depth), so all of them work

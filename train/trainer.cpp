@@ -65,6 +65,20 @@ void remove_stale_temporaries(const fs::path& dir) {
   }
 }
 
+// The random streams must continue as they started: an explicit other seed
+// is an error (not an override, which would silently stop the run being
+// the one it continues), and so is a checkpoint of another RNG scheme.
+void check_rng_record(const Checkpoint& ck, const TrainConfig& now) {
+  if (now.seed_given && now.seed != ck.config.seed)
+    throw InputError(detail::concat(ck.path.string(), ": the run was trained with --seed ", ck.config.seed,
+                                    " but --resume was given --seed ", now.seed,
+                                    "; the loader's random streams are keyed by the seed, so the run cannot continue "
+                                    "under another one (drop --seed, or start a new run with another --out)"));
+  if (ck.rng && ck.rng->scheme != kRngScheme)
+    throw InputError(detail::concat(ck.path.string(), ": written with the random-number scheme '", ck.rng->scheme,
+                                    "', this build uses '", kRngScheme, "': resuming would not replay the same batches"));
+}
+
 std::string mpii_dir_of(const std::string& spec) {
   // "mpii:DIR" or "mpii:DIR:split" (first spec of a ',' list)
   std::string first = spec.substr(0, spec.find(','));
@@ -86,6 +100,7 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
     if (!resume_from->has_config)
       throw InputError(last_checkpoint().string() + ": not a posenet training checkpoint (no training config)");
     TrainConfig stored = resume_from->config;
+    check_rng_record(*resume_from, config_);
     take_runtime_settings(stored, config_);
     config_ = stored;
     state_ = resume_from->state;
@@ -98,8 +113,11 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
   (void)backend_for(device_);  // a device that is not there fails before any data is rendered
   check_writable_directory(out_dir_);
   remove_stale_temporaries(out_dir_);
-  // A bad model name or pretrained value fails before any data is read or rendered.
+  // A bad model name, sigma count or pretrained value fails before any data
+  // is read or rendered.
   const models::ModelSpec spec = model_spec_of(config_);
+  (void)config_.stage_sigmas(spec.stages());
+  (void)config_.stage_sigmas_final(spec.stages());
   if (!resume_from) {
     const models::PretrainedFiles files = models::parse_pretrained_files(config_.pretrained, spec);
     // Growth loads only the new stage's encoder (and copies the last stage without a file).
@@ -109,6 +127,11 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
         throw InputError(detail::concat(path.string(), ": no such file (pretrained ResNet-", depth, " weights)"));
   }
   prepare_data();
+  if (resume_from && resume_from->rng && resume_from->rng->train_samples != int64_t(train_set_->size()))
+    std::cerr << "posenet: warning: " << last_checkpoint().string() << " was trained on "
+              << resume_from->rng->train_samples << " samples, the training set now has " << train_set_->size()
+              << ": the augmentation and order of the remaining batches differ from the uninterrupted run's\n";
+  state_.train_samples = int64_t(train_set_->size());
   build_model(resume_from.get());
   build_optimizer();
   if (resume_from) optimizer_->load_state(resume_from->optimizer_state);
@@ -124,6 +147,8 @@ Trainer::~Trainer() = default;
 void Trainer::prepare_data() {
   LoadOptions lo;
   lo.skip_bad = config_.skip_bad;
+  lo.synthesize_midpoints = config_.synthesize_midpoints;
+  lo.check_images = true;  // a missing or unreadable image fails (or is skipped) before training starts
   std::string train_spec = config_.data, val_spec = config_.val_data, gt_path = config_.val_gt;
   if (config_.data == "synthetic") {
     const fs::path dir = out_dir_ / "synthetic";
@@ -159,7 +184,11 @@ void Trainer::prepare_data() {
       std::cerr << "posenet: no ground-truth .mat for the validation set (--val-gt): validation PCKh is off\n";
     } else {
       val_set_ = std::make_shared<Dataset>(load_dataset_spec(val_spec, lo));
+      if (!val_set_->skipped.empty())
+        std::cerr << "posenet: skipped " << val_set_->skipped.size()
+                  << " bad validation entries (--skip-bad); pred_valid.mat holds NaN for them\n";
       eval::GroundTruth full = eval::read_ground_truth_mat(gt_path);
+      val_gt_persons_ = full.size();
       val_gt_ = select_ground_truth(full, *val_set_, gt_path);
       has_val_ = val_set_->size() > 0;
     }
@@ -246,6 +275,7 @@ Evaluation Trainer::validate() {
   es.batch_size = config_.batch_size;
   es.workers = config_.workers;
   es.flip_test = config_.flip_test;
+  es.skip_undecodable = config_.skip_bad;
   return evaluate_model(*model_, *val_set_, val_gt_, es);
 }
 
@@ -265,6 +295,7 @@ TrainResult Trainer::run() {
   lc.drop_last = true;
   lc.augment = true;
   lc.seed = config_.seed;
+  lc.replace_undecodable = config_.skip_bad;
   lc.augmentation.scale_factor = config_.scale_factor;
   lc.augmentation.rotation_factor = config_.rotation_factor;
   lc.augmentation.rotation_prob = config_.rotation_prob;
@@ -274,7 +305,7 @@ TrainResult Trainer::run() {
   lc.heatmap_width = spec.heatmap_w();
   lc.heatmap_height = spec.heatmap_h();
   lc.sigmas.start = config_.stage_sigmas(spec.stages());
-  lc.sigmas.end = config_.sigmas_final;
+  lc.sigmas.end = config_.stage_sigmas_final(spec.stages());
   lc.sigmas.epochs = config_.epochs;
   lc.sigmas.validate();
   DataLoader loader(train_set_, lc);
@@ -368,7 +399,8 @@ TrainResult Trainer::run() {
       std::cout.flush();
       epoch_record["validation"] = stages;
       const double mean = ev.final_stage().pckh.mean;
-      eval::write_predictions_mat(out_dir_ / "pred_valid.mat", ev.final_stage().predictions);
+      eval::write_predictions_mat(out_dir_ / "pred_valid.mat",
+                                  predictions_for_every_person(ev.final_stage().predictions, *val_set_, val_gt_persons_));
       if (mean > state_.best_pckh) {
         state_.best_pckh = mean;
         save(best_checkpoint());

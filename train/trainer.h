@@ -54,6 +54,7 @@ class Trainer {
   std::filesystem::path out_dir_;
   std::shared_ptr<Dataset> train_set_, val_set_;
   eval::GroundTruth val_gt_;
+  size_t val_gt_persons_ = 0;  // rows of the full ground truth (pred_valid.mat has as many)
   bool has_val_ = false;
   std::shared_ptr<models::PoseModel> model_;
   std::unique_ptr<Optimizer> optimizer_;

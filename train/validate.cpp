@@ -1,6 +1,7 @@
 #include "train/validate.h"
 
 #include <iostream>
+#include <limits>
 
 #include "core/autograd.h"
 #include "core/error.h"
@@ -29,6 +30,28 @@ eval::GroundTruth select_ground_truth(const eval::GroundTruth& gt, const Dataset
     out.headboxes.push_back(gt.headboxes[size_t(s.source_index)]);
   }
   return out;
+}
+
+namespace {
+std::array<eval::Point2, eval::kMpiiJointCount> no_prediction() {
+  std::array<eval::Point2, eval::kMpiiJointCount> row;
+  row.fill({std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()});
+  return row;
+}
+}  // namespace
+
+eval::Predictions predictions_for_every_person(const eval::Predictions& predictions, const Dataset& dataset,
+                                               size_t gt_persons) {
+  PN_CHECK(predictions.size() == dataset.size(), "predictions_for_every_person: ", predictions.size(),
+           " predictions for ", dataset.size(), " persons");
+  eval::Predictions all(gt_persons, no_prediction());
+  for (size_t i = 0; i < dataset.size(); ++i) {
+    const int64_t row = dataset[i].source_index;
+    PN_CHECK(row >= 0 && size_t(row) < gt_persons, dataset[i].source, ": entry ", row,
+             " has no row in a ground truth of ", gt_persons, " persons");
+    all[size_t(row)] = predictions[i];
+  }
+  return all;
 }
 
 Tensor flip_images(const Tensor& images) {
@@ -72,6 +95,7 @@ Evaluation evaluate_model(models::PoseModel& model, const Dataset& dataset, cons
   lc.heatmap_width = spec.heatmap_w();
   lc.heatmap_height = spec.heatmap_h();
   lc.sigmas = SigmaSchedule::constant(1, 2.0);  // targets are not used here
+  lc.replace_undecodable = settings.skip_undecodable;
   auto shared = std::make_shared<Dataset>(dataset);
   DataLoader loader(shared, lc);
   loader.start_epoch(0);
@@ -96,10 +120,16 @@ Evaluation evaluate_model(models::PoseModel& model, const Dataset& dataset, cons
       auto emit = [&](eval::DecodedJoints decoded, std::vector<eval::Predictions>& into) {
         eval::to_image_coordinates(decoded, centers, scales, spec.heatmap_w(), spec.heatmap_h());
         eval::Predictions p = eval::to_mpii_predictions(decoded);
-        for (int64_t i = 0; i < batch->size(); ++i) into[size_t(s)][size_t(batch->sample_indices[size_t(i)])] = p[size_t(i)];
+        for (int64_t i = 0; i < batch->size(); ++i) {
+          // A row standing in for an undecodable person predicts nothing for it.
+          const int64_t failed = batch->stands_in_for[size_t(i)];
+          if (failed >= 0) into[size_t(s)][size_t(failed)] = no_prediction();
+          else into[size_t(s)][size_t(batch->sample_indices[size_t(i)])] = p[size_t(i)];
+        }
       };
       emit(eval::decode_quarter_offset(hm), stage_preds);
-      if (settings.second_max_rows && s + 1 < stages) emit(eval::decode_second_max(hm), second_preds);
+      if (settings.second_max_rows && s + 1 < stages)
+        emit(eval::decode_second_max(hm, {.rule = settings.second_max_rule}), second_preds);
     }
     done += batch->size();
     if (settings.progress) std::cerr << "\revaluating " << done << "/" << n << std::flush;
@@ -115,7 +145,9 @@ Evaluation evaluate_model(models::PoseModel& model, const Dataset& dataset, cons
   }
   if (settings.second_max_rows)
     for (int s = 0; s + 1 < stages; ++s)
-      result.rows.push_back({"stage " + std::to_string(s + 1) + " (second max)", second_preds[size_t(s)],
+      result.rows.push_back({"stage " + std::to_string(s + 1) + " (second max, " +
+                                 eval::second_max_rule_name(settings.second_max_rule) + ")",
+                             second_preds[size_t(s)],
                              eval::evaluate_pckh(second_preds[size_t(s)], gt)});
   return result;
 }

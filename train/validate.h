@@ -22,11 +22,16 @@ struct EvalSettings {
   // Intermediate stages are also decoded with the paper's mix of maximum
   // and second maximum (§3, Table 5), reported as extra rows.
   bool second_max_rows = false;
+  // Which reading of that rule (eval/decode.h); the rows' labels name it.
+  eval::SecondMaxRule second_max_rule = eval::SecondMaxRule::kQuarterTowardsSecond;
   bool progress = false;
+  // --skip-bad: a person whose image fails to decode is logged and gets NaN
+  // predictions (LoaderConfig::replace_undecodable) instead of stopping.
+  bool skip_undecodable = false;
 };
 
 struct StageResult {
-  std::string label;              // "stage 1", "stage 1 (second max)", ...
+  std::string label;              // "stage 1", "stage 1 (second max, mspn)", ...
   eval::Predictions predictions;  // dataset order, 1-based pixels
   eval::PckhResult pckh;
 };
@@ -40,6 +45,13 @@ struct Evaluation {
 // annotation file is column i of the .mat (the standard order).
 eval::GroundTruth select_ground_truth(const eval::GroundTruth& gt, const Dataset& dataset,
                                       const std::string& gt_source);
+
+// The predictions of `dataset` (dataset order) as one row per person of
+// the full ground truth (gt_persons rows, its order): each sample at its
+// source_index, NaN for the persons the dataset lacks (skipped by
+// --skip-bad), so that pred.mat lines up with gt_valid.mat.
+eval::Predictions predictions_for_every_person(const eval::Predictions& predictions, const Dataset& dataset,
+                                               size_t gt_persons);
 
 Evaluation evaluate_model(models::PoseModel& model, const Dataset& dataset, const eval::GroundTruth& gt,
                           const EvalSettings& settings);
