@@ -9,29 +9,17 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "cli/command.h"
+#include "cli/app.h"
 #include "fuzz/fuzz_util.h"
 #include "train/config.h"
-
-namespace posenet::cli {
-// cli/main.cpp defines the registry; this target stands in for main.
-std::vector<CommandEntry>& command_registry() {
-  static std::vector<CommandEntry> registry;
-  return registry;
-}
-}  // namespace posenet::cli
 
 using namespace posenet;
 
 namespace {
 
 void parse_config_file(const std::filesystem::path& path) {
-  // As cli/main.cpp sets the app up.
   CLI::App app{"posenet"};
-  app.require_subcommand(1);
-  app.set_config("--config", "", "TOML config file");
-  app.allow_config_extras(CLI::config_extras_mode::error);
-  for (auto& entry : cli::command_registry()) entry.setup(app);
+  cli::configure_app(app);  // as cli/main.cpp does
   // The main app's parse-complete callback runs after the config file and
   // every option are converted and before any subcommand's action.
   struct Parsed {};

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <set>
 
-#include "cli/command.h"
+#include "cli/app.h"
 #include "core/safetensors.h"
 #include "models/pretrained.h"
 #include "models/resnet.h"
@@ -24,13 +24,6 @@
 #include "train/stop.h"
 #include "train/trainer.h"
 
-namespace posenet::cli {
-// cli/main.cpp defines the registry; the test binary holds only the train command.
-std::vector<CommandEntry>& command_registry() {
-  static std::vector<CommandEntry> registry;
-  return registry;
-}
-}  // namespace posenet::cli
 
 namespace posenet {
 namespace {
@@ -547,10 +540,7 @@ TEST(Trainer, GrowthWithoutAFileForTheNewDepthCopiesTheLastStage) {
 // weights depend on.
 train::TrainConfig read_train_config(const fs::path& file) {
   CLI::App app{"posenet"};
-  app.require_subcommand(1);
-  app.set_config("--config", "", "TOML config file");
-  app.allow_config_extras(CLI::config_extras_mode::error);
-  for (auto& entry : cli::command_registry()) entry.setup(app);
+  cli::configure_app(app);  // as cli/main.cpp does; the test binary holds only the train command
   struct Parsed {};
   app.parse_complete_callback([] { throw Parsed{}; });
   std::string args[] = {"posenet", "--config", file.string(), "train"};
