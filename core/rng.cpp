@@ -6,6 +6,53 @@
 
 namespace posenet {
 
+namespace portable {
+
+// log(x) for x > 0 (finite, normal), from IEEE additions, multiplications
+// and divisions only, so the result is bit-identical on every machine
+// (libm's log is not: glibc, musl and macOS round some inputs differently).
+// x = m * 2^e with m in [sqrt(1/2), sqrt(2)); log(m) = 2 atanh(s) with
+// s = (m - 1) / (m + 1), |s| < 0.172, whose odd series converges to below
+// double rounding by s^23. Within 3 ulp of libm's log.
+double log(double x) {
+  int e = 0;
+  double m = std::frexp(x, &e);  // exact: m in [0.5, 1)
+  if (m < 0.70710678118654752440) {
+    m *= 2.0;
+    e -= 1;
+  }
+  const double s = (m - 1.0) / (m + 1.0), s2 = s * s;
+  double series = 1.0 / 23.0;
+  for (int k = 21; k >= 1; k -= 2) series = 1.0 / double(k) + s2 * series;
+  // ln 2 split so that e * ln2_hi is exact (fdlibm's constants).
+  constexpr double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+  return double(e) * ln2_hi + (2.0 * s * series + double(e) * ln2_lo);
+}
+
+// cos(2 pi t) for t in [0, 1), with the same guarantee as log(): the
+// argument is reduced exactly (t * 4 and the quadrant split are exact), then
+// a Taylor polynomial on [0, pi/4] (the next term is below 1e-19).
+double cos_2pi(double t) {
+  const double q = t * 4.0;                 // exact
+  const int quadrant = int(q);              // 0..3
+  double r = q - double(quadrant);          // exact, in [0, 1)
+  const bool complement = r > 0.5;          // cos(pi/2 - a) = sin(a)
+  if (complement) r = 1.0 - r;              // exact
+  const double a = r * 1.57079632679489661923, a2 = a * a;  // a in [0, pi/4]
+  double c = 1.0, sn = 1.0;                 // Horner from the smallest term
+  for (int k = 16; k >= 2; k -= 2) c = 1.0 - a2 / double(k * (k - 1)) * c;
+  for (int k = 17; k >= 3; k -= 2) sn = 1.0 - a2 / double(k * (k - 1)) * sn;
+  const double cos_a = complement ? a * sn : c, sin_a = complement ? c : a * sn;
+  switch (quadrant) {
+    case 0: return cos_a;
+    case 1: return -sin_a;
+    case 2: return -cos_a;
+    default: return sin_a;
+  }
+}
+
+}  // namespace portable
+
 std::array<uint32_t, 4> philox4x32(std::array<uint32_t, 4> c, std::array<uint32_t, 2> k) {
   constexpr uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
   for (int round = 0; round < 10; ++round) {
@@ -39,22 +86,25 @@ double Generator::uniform(double lo, double hi) { return lo + (hi - lo) * unifor
 
 double Generator::normal(double mean, double stddev) {
   // Box-Muller; one pair per call keeps the state simple to checkpoint.
+  // log and cos are posenet's own (bit-identical everywhere; sqrt is
+  // correctly rounded by IEEE 754), so are the weights initialised from it.
   double u1 = uniform();
   double u2 = uniform();
   if (u1 < 1e-300) u1 = 1e-300;
-  return mean + stddev * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+  return mean + stddev * std::sqrt(-2.0 * portable::log(u1)) * portable::cos_2pi(u2);
 }
 
 int64_t Generator::randint(int64_t lo, int64_t hi) {
   PN_CHECK(hi > lo, "randint: empty range [", lo, ", ", hi, ")");
-  uint64_t range = uint64_t(hi - lo);
+  // In unsigned arithmetic: hi - lo overflows int64 for ranges over 2^63.
+  const uint64_t range = uint64_t(hi) - uint64_t(lo);
   // Rejection sampling: no modulo bias.
   uint64_t limit = UINT64_MAX - UINT64_MAX % range;
   uint64_t x;
   do {
     x = next_u64();
   } while (x >= limit);
-  return lo + int64_t(x % range);
+  return int64_t(uint64_t(lo) + x % range);  // wraps back into [lo, hi)
 }
 
 Generator Generator::fork(uint64_t id) const {

@@ -6,24 +6,27 @@
 // with <random>'s distributions, whose algorithms differ between standard
 // libraries.
 //
-// What is identical on every machine: next_u32, next_u64, randint, fork and
-// the serialized state (integer arithmetic only), and uniform() (an exact
-// integer-to-double conversion and a power-of-two scaling), hence also
-// bernoulli(). uniform(lo, hi) adds one IEEE multiply and add (identical
-// unless a compiler fuses them into an FMA on targets that have one).
-// normal() is Box-Muller with std::log and std::cos, which libm does not
-// round the same way everywhere: its numbers are identical for one C library
-// build and may differ in the last few bits between builds. Kept so on
-// purpose: a bit-portable normal() would need hand-written log/cos, and its
-// users (weight init, augmentation, synthetic images) feed its numbers
-// through more libm calls (the sin/cos of angles) and float32 kernels anyway,
-// so their outputs would still be build-specific.
+// Every number is identical on every machine (IEEE 754 doubles): next_u32,
+// next_u64, randint, fork and the serialized state use integer arithmetic
+// only; uniform() is an exact integer-to-double conversion and a
+// power-of-two scaling (hence bernoulli() too); normal() is Box-Muller with
+// posenet's own log and cos (portable:: below: IEEE +, -, *, / only) and a
+// correctly rounded sqrt, so weights initialised from a seed are the same
+// everywhere. core/rng.cpp is compiled with -ffp-contract=off so that no
+// compiler fuses a multiply and an add into an FMA there. (What the
+// callers then compute from these numbers with libm, e.g. the sin/cos of an
+// augmentation angle, is the callers' own.)
 #pragma once
 #include <array>
 #include <cstdint>
 #include <vector>
 
 namespace posenet {
+
+namespace portable {
+double log(double x);      // x > 0, finite; within 3 ulp of libm's
+double cos_2pi(double t);  // cos(2 pi t) for t in [0, 1); within 1e-15
+}  // namespace portable
 
 std::array<uint32_t, 4> philox4x32(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key);
 

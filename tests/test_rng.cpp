@@ -55,13 +55,41 @@ TEST(Rng, GoldenSequence) {
   // uniform(): exact, whatever the machine.
   const double uniforms[] = {0x1.be7237b0b0afp-3, 0x1.e3c0ce1d9d08cp-2, 0x1.1fff2ee07c94p-5, 0x1.5bfe991fd1586p-1};
   for (double v : uniforms) EXPECT_EQ(g.uniform(), v);
-  // normal(): std::log / std::cos may differ in the last bits between C
-  // libraries (see core/rng.h), so within 1e-13 relative rather than exact.
-  const double normals[] = {-0.99592393078518815, 0.23884418396941312, 0.39277581114125271, 0.71105926721542967};
-  for (double v : normals) EXPECT_NEAR(g.normal(), v, 1e-13 * std::abs(v));
+  // normal(): exact too (posenet's own log and cos, core/rng.h). These are
+  // -0.99592393078518815, 0.23884418396941312, 0.39277581114125271 and
+  // 0.71105926721542967, as libm's log/cos give them to 1e-16.
+  const double normals[] = {-0x1.fde9bdd00d638p-1, 0x1.e92723b7e8519p-3, 0x1.9233d27e0bd49p-2, 0x1.6c0ff5d46a7e6p-1};
+  for (double v : normals) EXPECT_EQ(g.normal(), v);
   const int64_t ints[] = {0, 2, -5, 3, -3, 3, -2, 0};
   for (int64_t v : ints) EXPECT_EQ(g.randint(-5, 7), v);
   EXPECT_EQ(g.next_u64(), 0xe144e2a1cfa07089ull);
+}
+
+// The log and cos behind normal(): close to libm's over their whole use
+// (uniform draws in (0, 1)), exact where the value is exact, and made of
+// IEEE operations only, so the same bits everywhere.
+TEST(Rng, PortableLogAndCosAgreeWithLibm) {
+  Generator g(11);
+  double worst_log_ulps = 0, worst_cos = 0;
+  for (int i = 0; i < 200000; ++i) {
+    const double u = std::max(g.uniform(), 1e-300);
+    const double ref = std::log(u);
+    if (ref != 0.0) {
+      const double ulp = std::abs(std::nextafter(ref, 0.0) - ref);
+      worst_log_ulps = std::max(worst_log_ulps, std::abs(portable::log(u) - ref) / ulp);
+    }
+    const double t = g.uniform();
+    worst_cos = std::max(worst_cos, std::abs(portable::cos_2pi(t) - std::cos(2.0 * M_PI * t)));
+  }
+  EXPECT_LE(worst_log_ulps, 4.0);
+  EXPECT_LE(worst_cos, 1e-15);
+  EXPECT_EQ(portable::log(0.5), std::log(0.5));
+  EXPECT_EQ(portable::log(1e-300), std::log(1e-300));
+  EXPECT_DOUBLE_EQ(portable::log(0x1p-1000), std::log(0x1p-1000));
+  EXPECT_EQ(portable::cos_2pi(0.0), 1.0);
+  EXPECT_EQ(portable::cos_2pi(0.5), -1.0);
+  EXPECT_EQ(std::abs(portable::cos_2pi(0.25)), 0.0);
+  EXPECT_EQ(std::abs(portable::cos_2pi(0.75)), 0.0);
 }
 
 TEST(Rng, DistributionsStayInTheirRanges) {
