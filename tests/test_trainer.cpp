@@ -170,6 +170,18 @@ TEST(Trainer, ResumeChecksTheSeedAndTheRngRecord) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("rng record"), std::string::npos) << e.what();
   }
+  // Counters stored as floats (here one far outside int64) are refused by name.
+  rng["batch"] = 1e300;
+  metadata["rng"] = rng.dump();
+  safetensors::save(dir / "float_counter.safetensors", tensors, metadata);
+  try {
+    train::read_checkpoint(dir / "float_counter.safetensors");
+    ADD_FAILURE() << "a float counter must be refused";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("float_counter.safetensors"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("'batch' is not an integer"), std::string::npos) << msg;
+  }
 }
 
 TEST(Trainer, RefusesToOverwriteARunAndToResumeNothing) {

@@ -72,15 +72,26 @@ Checkpoint read_checkpoint(const std::filesystem::path& path) {
     auto prog = ck.metadata.find("progress");
     if (prog == ck.metadata.end()) throw InputError(path.string() + ": checkpoint has no progress record");
     auto p = nlohmann::json::parse(prog->second);
-    ck.state.epoch = p.at("epoch").get<int64_t>();
-    ck.state.batch = p.at("batch").get<int64_t>();
-    ck.state.global_step = p.at("global_step").get<int64_t>();
+    // Counters must be stored as integers: nlohmann's conversion of a float
+    // outside int64's range is undefined behaviour.
+    auto integer = [&](const nlohmann::json& record, const char* key, const char* what) {
+      const nlohmann::json& v = record.at(key);
+      if (!v.is_number_integer())
+        throw InputError(detail::concat(path.string(), ": corrupt checkpoint ", what, ": '", key,
+                                        "' is not an integer (", v.dump(), ")"));
+      return v;
+    };
+    ck.state.epoch = integer(p, "epoch", "progress").get<int64_t>();
+    ck.state.batch = integer(p, "batch", "progress").get<int64_t>();
+    ck.state.global_step = integer(p, "global_step", "progress").get<int64_t>();
     ck.state.best_pckh = p.at("best_pckh").get<double>();
     ck.state.last_loss = p.value("last_loss", 0.0);
     if (auto rng = ck.metadata.find("rng"); rng != ck.metadata.end()) {
       auto r = nlohmann::json::parse(rng->second);
-      ck.rng = RngRecord{r.at("seed").get<uint64_t>(), r.at("epoch").get<int64_t>(), r.at("batch").get<int64_t>(),
-                         r.at("train_samples").get<int64_t>(), r.at("scheme").get<std::string>()};
+      ck.rng = RngRecord{integer(r, "seed", "rng record").get<uint64_t>(),
+                         integer(r, "epoch", "rng record").get<int64_t>(),
+                         integer(r, "batch", "rng record").get<int64_t>(),
+                         integer(r, "train_samples", "rng record").get<int64_t>(), r.at("scheme").get<std::string>()};
       ck.state.train_samples = ck.rng->train_samples;
     }
   } catch (const nlohmann::json::exception& e) {
