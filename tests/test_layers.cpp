@@ -433,12 +433,12 @@ TEST(Layers, SmallConvNetLearnsUnderAdam) {
   EXPECT_TRUE(std::isfinite(last));
 }
 
-TEST(Layers, BasicBlockGradcheckThroughAllParameters) {
-  Generator gen(14);
-  BasicBlock block(3, 4, 2, gen);  // with the downsample branch
+// A residual block's float64 gradient check through its input (2x5x5x3)
+// and every parameter, with non-trivial BN affine parameters so that their
+// gradients are exercised. Returns how many tensors were checked.
+size_t gradcheck_block(Module& block, Generator& gen, const Shape& expected_output) {
   block.to(DType::F64);
   block.train();
-  // Non-trivial BN affine parameters so their gradients are exercised.
   for (auto& [name, t] : block.named_parameters())
     if (name.find("bn") != std::string::npos || name.find("downsample.1") != std::string::npos) {
       Tensor v = random_tensor(t.shape(), gen, DType::F64, 0.5, 1.5);
@@ -447,9 +447,16 @@ TEST(Layers, BasicBlockGradcheckThroughAllParameters) {
   std::vector<Tensor> inputs = {random_tensor({2, 5, 5, 3}, gen)};
   for (const Tensor& p : block.parameters()) inputs.push_back(p);
   block.zero_grad();
+  EXPECT_EQ(block.forward(inputs[0]).shape(), expected_output);
   auto result = testing::gradcheck([&](const std::vector<Tensor>& in) { return block.forward(in[0]); }, inputs);
   EXPECT_GRADCHECK(result, 1e-5);
-  EXPECT_EQ(inputs.size(), 1u + 9u);
+  return inputs.size();
+}
+
+TEST(Layers, BasicBlockGradcheckThroughAllParameters) {
+  Generator gen(14);
+  BasicBlock block(3, 4, 2, gen);  // with the downsample branch
+  EXPECT_EQ(gradcheck_block(block, gen, Shape{2, 3, 3, 4}), 1u + 9u);
 }
 
 // The same check for the Bottleneck: stride 2 on the 3x3 conv, an odd input
@@ -459,20 +466,8 @@ TEST(Layers, BottleneckGradcheckThroughAllParameters) {
   Generator gen(15);
   Bottleneck block(3, 2, 2, gen);
   ASSERT_TRUE(block.downsample);
-  block.to(DType::F64);
-  block.train();
-  for (auto& [name, t] : block.named_parameters())
-    if (name.find("bn") != std::string::npos || name.find("downsample.1") != std::string::npos) {
-      Tensor v = random_tensor(t.shape(), gen, DType::F64, 0.5, 1.5);
-      t.copy_(v);
-    }
-  std::vector<Tensor> inputs = {random_tensor({2, 5, 5, 3}, gen)};
-  for (const Tensor& p : block.parameters()) inputs.push_back(p);
-  block.zero_grad();
-  EXPECT_EQ(block.forward(inputs[0]).shape(), (Shape{2, 3, 3, 8}));
-  auto result = testing::gradcheck([&](const std::vector<Tensor>& in) { return block.forward(in[0]); }, inputs);
-  EXPECT_GRADCHECK(result, 1e-5);
-  EXPECT_EQ(inputs.size(), 1u + 12u);  // 3 convs, 3 BNs (2 each), downsample conv + BN (2)
+  // 3 convs, 3 BNs (2 each), downsample conv + BN (2)
+  EXPECT_EQ(gradcheck_block(block, gen, Shape{2, 3, 3, 8}), 1u + 12u);
 }
 
 }  // namespace
