@@ -4,11 +4,13 @@
 // exactly as an MPII annotation's "center" and "scale" do (1-based center,
 // scale = person height / 200 px), with the same load-time adjustments
 // (train::mpii_crop_box: center - 1, y + 15 S, scale x 1.25).
+#include <cmath>
 #include <iostream>
 
 #include "cli/command.h"
 #include "core/error.h"
 #include "eval/decode.h"
+#include "train/annotation_checks.h"
 #include "train/augment.h"
 #include "train/checkpoint.h"
 #include "train/draw.h"
@@ -21,7 +23,8 @@ namespace {
 struct PredictOptions {
   std::string checkpoint, image, output;
   std::vector<double> center;  // x y, MPII's 1-based annotation center
-  double scale = 0.0;          // MPII's annotation scale (height / 200 px); 0 = the whole image
+  double scale = 0.0;          // MPII's annotation scale (height / 200 px)
+  bool scale_given = false;    // without --center/--scale: the whole image
   std::string device = "cpu";
   bool flip_test = true;
   bool json = false;
@@ -31,8 +34,13 @@ struct PredictOptions {
 void run_predict(const PredictOptions& opt) {
   if (opt.output.empty()) throw Error("predict: -o/--output is required");
   if (!opt.center.empty() && opt.center.size() != 2) throw Error("predict: --center takes two numbers: x y");
-  if (opt.scale < 0) throw Error("predict: --scale must be positive");
-  if (opt.center.empty() != (opt.scale == 0))
+  if (!opt.center.empty() && !(std::isfinite(opt.center[0]) && std::isfinite(opt.center[1])))
+    throw Error(detail::concat("predict: --center must be two finite numbers (x y, 1-based pixels), got ",
+                               opt.center[0], " ", opt.center[1]));
+  if (opt.scale_given && !(std::isfinite(opt.scale) && opt.scale > 0))
+    throw Error(detail::concat("predict: --scale must be a positive number (the person's height / 200 px), got ",
+                               opt.scale));
+  if (opt.center.empty() == opt.scale_given)
     throw Error("predict: --center and --scale go together (an MPII person box: its center and height / 200)");
   const Device device = parse_device(opt.device);
   const train::Checkpoint ck = train::read_checkpoint(opt.checkpoint);
@@ -47,6 +55,10 @@ void run_predict(const PredictOptions& opt) {
     person.scale = std::max(image.width, image.height) / 200.0;
   } else {
     const train::CropBox box = train::mpii_crop_box({opt.center[0], opt.center[1]}, opt.scale);
+    // The bounds the data set loaders apply (docs/data.md), so the crop is never degenerate.
+    if (auto problem = train::person_box_problem(box.center, box.scale, image.width, image.height, opt.image))
+      throw Error(detail::concat("predict: --center ", opt.center[0], " ", opt.center[1], " --scale ", opt.scale,
+                                 ": ", *problem, " (after the MPII adjustment: 0-based, 15 x scale lower, 1.25 x larger)"));
     person.center = box.center;
     person.scale = box.scale;
   }
@@ -85,13 +97,16 @@ const CommandRegistrar kRegisterPredict("predict", [](CLI::App& app) {
   cmd->add_option("--image", opt->image, "input image (JPEG or PNG)")->required();
   cmd->add_option("-o,--output", opt->output, "output image (.png or .jpg)")->required();
   cmd->add_option("--center", opt->center, "person center x y as in MPII's annotations (1-based pixels; with --scale; default: the whole image)")->expected(2);
-  cmd->add_option("--scale", opt->scale, "person scale as in MPII's annotations, height / 200 px (with --center; the crop is 1.25 x this and "
+  CLI::Option* scale = cmd->add_option("--scale", opt->scale, "person scale as in MPII's annotations, height / 200 px (with --center; the crop is 1.25 x this and "
                   "centred 15 x scale px lower, as the MPII loader does)");
   cmd->add_option("--device", opt->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--flip-test", opt->flip_test, "average with the mirrored image's heatmaps")->capture_default_str();
   cmd->add_option("--min-confidence", opt->min_confidence, "do not draw joints whose heatmap peak is below this")->capture_default_str();
   cmd->add_flag("--json", opt->json, "print the joints as JSON");
-  cmd->callback([opt] { run_predict(*opt); });
+  cmd->callback([opt, scale] {
+    opt->scale_given = scale->count() > 0;
+    run_predict(*opt);
+  });
 });
 
 }  // namespace

@@ -8,7 +8,9 @@
 #include <atomic>
 #include <bit>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -95,31 +97,132 @@ size_t element_size(std::string_view dtype) {
   return it == sizes.end() ? 0 : it->second;
 }
 
-File File::read(const std::filesystem::path& path) {
-  const std::string source = path.string();
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw InputError(source + ": cannot open: " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw InputError(source + ": cannot read: not a regular file");
-  }
-  std::vector<uint8_t> bytes(size_t(st.st_size));
+namespace {
+
+// Reads exactly `size` bytes at the current offset; false when the file ends first.
+size_t read_fully(int fd, uint8_t* out, size_t size, const std::string& source) {
   size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+  while (done < size) {
+    ssize_t n = ::read(fd, out + done, size - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      throw InputError(source + ": read failed: " + std::strerror(err));
-    }
-    if (n == 0) break;  // shrank while reading: validated as truncated below
+    if (n < 0) throw InputError(source + ": read failed: " + std::strerror(errno));
+    if (n == 0) break;  // shrank while reading: validated as truncated by parse
     done += size_t(n);
   }
-  ::close(fd);
+  return done;
+}
+
+// The size the header declares (8 + header + the end of the last entry), or
+// 0 when the header is not well-formed (parse then names the problem).
+uint64_t declared_file_size(const uint8_t* header, uint64_t header_len) {
+  json parsed = json::parse(header, header + header_len, nullptr, false);
+  if (!parsed.is_object()) return 0;
+  uint64_t end = 0;
+  for (auto it = parsed.begin(); it != parsed.end(); ++it) {
+    if (it.key() == "__metadata__") continue;
+    const json& v = it.value();
+    uint64_t entry_begin = 0, entry_end = 0;
+    if (!v.is_object() || !v.contains("data_offsets") || !v["data_offsets"].is_array() ||
+        v["data_offsets"].size() != 2 || !as_size(v["data_offsets"][0], &entry_begin) ||
+        !as_size(v["data_offsets"][1], &entry_end) || entry_begin > entry_end)
+      return 0;
+    end = std::max(end, entry_end);
+  }
+  return 8 + header_len + end;
+}
+
+// Non-finite values by bit pattern (the data may be unaligned): all
+// exponent bits set. F8_E4M3 has no infinity; its NaN is S.1111.111.
+template <typename Bits>
+bool bits_non_finite(const uint8_t* p, Bits exponent_mask) {
+  Bits b;
+  std::memcpy(&b, p, sizeof(Bits));
+  return (b & exponent_mask) == exponent_mask;
+}
+
+// Index of the first NaN or infinity in a float entry, or -1.
+int64_t first_non_finite(const Entry& e) {
+  const int64_t n = e.numel();
+  auto scan = [&](size_t width, auto&& bad) -> int64_t {
+    for (int64_t i = 0; i < n; ++i)
+      if (bad(e.data + size_t(i) * width)) return i;
+    return -1;
+  };
+  if (e.dtype == "F32") return scan(4, [](const uint8_t* p) { return bits_non_finite<uint32_t>(p, 0x7F800000u); });
+  if (e.dtype == "F64")
+    return scan(8, [](const uint8_t* p) { return bits_non_finite<uint64_t>(p, 0x7FF0000000000000ull); });
+  if (e.dtype == "F16") return scan(2, [](const uint8_t* p) { return bits_non_finite<uint16_t>(p, 0x7C00u); });
+  if (e.dtype == "BF16") return scan(2, [](const uint8_t* p) { return bits_non_finite<uint16_t>(p, 0x7F80u); });
+  if (e.dtype == "F8_E5M2") return scan(1, [](const uint8_t* p) { return (*p & 0x7C) == 0x7C; });
+  if (e.dtype == "F8_E4M3") return scan(1, [](const uint8_t* p) { return (*p & 0x7F) == 0x7F; });
+  return -1;
+}
+
+// What the non-finite value is, for the message.
+std::string non_finite_kind(const Entry& e, int64_t i) {
+  double v = std::numeric_limits<double>::quiet_NaN();
+  if (e.dtype == "F32") {
+    float f;
+    std::memcpy(&f, e.data + size_t(i) * 4, 4);
+    v = f;
+  } else if (e.dtype == "F64") {
+    std::memcpy(&v, e.data + size_t(i) * 8, 8);
+  }
+  if (std::isnan(v)) return "NaN";
+  return v > 0 ? "inf" : "-inf";
+}
+
+}  // namespace
+
+File File::read(const std::filesystem::path& path) {
+  const std::string source = path.string();
+  // O_NONBLOCK: a FIFO must be refused, not wait for a writer.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) throw InputError(source + ": cannot open: " + std::strerror(errno));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw InputError(source + ": cannot read: " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw InputError(source + ": cannot read: is a directory, not a safetensors file");
+  if (!S_ISREG(st.st_mode))
+    throw InputError(source + ": cannot read: not a regular file (a FIFO, socket or device)");
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+
+  // The length and the header first: a file longer than its header declares
+  // is refused before its data is read (it could be any size).
+  const uint64_t file_size = uint64_t(st.st_size);
+  std::vector<uint8_t> bytes(size_t(std::min<uint64_t>(file_size, 8)));
+  size_t done = read_fully(fd, bytes.data(), bytes.size(), source);
+  if (done == 8) {
+    const uint64_t header_len = read_u64_le(bytes.data());
+    if (header_len <= kMaxHeaderBytes && header_len <= file_size - 8) {
+      bytes.resize(size_t(8 + header_len));
+      done += read_fully(fd, bytes.data() + 8, size_t(header_len), source);
+      const uint64_t declared = done == bytes.size() ? declared_file_size(bytes.data() + 8, header_len) : 0;
+      if (declared > 0 && file_size > declared)
+        malformed(source, "file is " + std::to_string(file_size) + " bytes but its header declares " +
+                              std::to_string(declared) + " (" + std::to_string(file_size - declared) +
+                              " trailing bytes that belong to no entry); not read");
+    }
+  }
+  if (done == bytes.size()) {
+    bytes.resize(size_t(file_size));
+    done += read_fully(fd, bytes.data() + done, bytes.size() - done, source);
+  }
   bytes.resize(done);
-  return parse(std::move(bytes), source);
+  File file = parse(std::move(bytes), source);
+  // A NaN or infinite weight or statistic would compute NaN silently: refused
+  // at load, parameters and buffers alike (parse itself stays format-only).
+  for (const Entry& e : file.entries_) {
+    const int64_t i = first_non_finite(e);
+    if (i >= 0)
+      throw InputError(detail::concat(source, ": tensor '", e.name, "' holds a non-finite value (", non_finite_kind(e, i),
+                                      " at element ", i, " of ", e.numel(), "); refusing to load it"));
+  }
+  return file;
 }
 
 File File::parse(std::vector<uint8_t> bytes, const std::string& source) {

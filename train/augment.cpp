@@ -37,8 +37,18 @@ CropResult crop_geometry(const Sample& sample, int image_width, const AugmentPar
       weight[size_t(j)] = sample.weight[size_t(from)];
     }
   }
-  const Affine2x3 crop =
-      eval::get_affine_transform(c, {r.scale, r.scale}, params.rotation_deg, config.input_width, config.input_height);
+  Affine2x3 crop;
+  try {
+    crop = eval::get_affine_transform(c, {r.scale, r.scale}, params.rotation_deg, config.input_width,
+                                      config.input_height);
+  } catch (const Error& e) {
+    // Loading bounds every box (train/annotation_checks.h), so this is a
+    // setting out of range; name the sample and the numbers all the same.
+    throw Error(detail::concat(sample.image.string(), " (", sample.source.empty() ? "" : sample.source + ": entry ",
+                               sample.source.empty() ? "" : std::to_string(sample.source_index) + ", ", "center (",
+                               c.x, ", ", c.y, "), scale ", r.scale, ", rotation ", params.rotation_deg,
+                               " degrees): cannot map the person box onto the input: ", e.what()));
+  }
   r.image_to_input = pre.then(crop);
   for (int j = 0; j < kNumJoints; ++j) {
     r.joints[size_t(j)] = crop.apply(joints[size_t(j)]);

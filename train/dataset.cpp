@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/input_file.h"
+#include "train/annotation_checks.h"
 #include "train/image.h"
 
 namespace posenet::train {
@@ -84,6 +86,7 @@ std::string quote_non_finite_literals(const std::string& text) {
 }
 
 json parse_json_file(const std::filesystem::path& path) {
+  check_input_file(path, "annotation", kMaxAnnotationFileBytes);
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::error_code ec;
@@ -148,7 +151,9 @@ void check_sample_images(Dataset& dataset, const LoadOptions& options) {
   usable.reserve(dataset.samples.size());
   for (Sample& sample : dataset.samples) {
     try {
-      (void)read_image_header(sample.image);
+      const ImageInfo info = read_image_header(sample.image);
+      if (auto problem = person_box_problem(sample.center, sample.scale, info.width, info.height, sample.image.string()))
+        throw InputError(*problem);
     } catch (const InputError& e) {
       std::string reason = detail::concat(sample.source, ": entry ", sample.source_index, ": ", e.what());
       if (!options.skip_bad) throw InputError(reason);
@@ -189,6 +194,7 @@ Dataset load_mpii_json(const std::filesystem::path& path, const std::filesystem:
     double scale = number(field(e, "scale"), "scale");
     if (!(scale > 0)) bad("scale must be positive, got ", scale);
     const CropBox box = mpii_crop_box(c, scale);
+    if (auto problem = person_box_problem(box.center, box.scale)) bad(*problem);
     s.center = box.center;
     s.scale = box.scale;
     const bool has_joints = e.contains("joints") || e.contains("joints_vis");
@@ -287,6 +293,7 @@ Dataset load_coco_style(const std::filesystem::path& path, const std::filesystem
     s.source_index = index;
     s.center = {x + w * 0.5, y + h * 0.5};
     s.scale = std::max(w, h) / kPixelStd * 1.25;  // aspect ratio 1 (square input), 25% padding
+    if (auto problem = person_box_problem(s.center, s.scale)) bad("bbox: ", *problem);
     for (int j = 0; j < kNumJoints; ++j) {
       const int k = mapping.direct[size_t(j)];
       if (k >= 0 && labelled[size_t(k)]) {

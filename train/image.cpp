@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/input_file.h"
 
 #include <turbojpeg.h>
 
@@ -92,10 +93,11 @@ bool looks_like_jpeg(const uint8_t* data, size_t size) { return size >= 3 && dat
 
 // JPEGs go through libjpeg-turbo: its SIMD decoder takes about half of
 // stb_image's time on MPII's 1280x720 photos, and decoding is what bounds
-// the loader (docs/data.md). Warnings (e.g. a few missing bytes at the end
-// of the entropy-coded data) still give the decoded image, as PIL and
-// OpenCV do for the odd damaged file of the public datasets; fatal errors
-// return false with the reason.
+// the loader (docs/data.md). A warning is corrupt data (a truncated file
+// decodes with a grey remainder, stray bytes shift the picture): an error
+// naming the file, so a damaged image never trains or scores silently
+// (--skip-bad skips it). Fatal errors return false with the reason, for a
+// second try through stb_image.
 bool decode_jpeg_turbo(const uint8_t* data, size_t size, const std::string& name, Image& image,
                        std::string& error) {
   std::unique_ptr<void, int (*)(tjhandle)> tj(tjInitDecompress(), tjDestroy);
@@ -111,8 +113,10 @@ bool decode_jpeg_turbo(const uint8_t* data, size_t size, const std::string& name
   if (w <= 0 || h <= 0) throw InputError(detail::concat(name, ": image has zero size (", w, "x", h, ")"));
   check_declared_size(w, h, name);
   std::vector<uint8_t> pixels(size_t(w) * size_t(h) * 3);
-  if (tjDecompress2(tj.get(), data, static_cast<unsigned long>(size), pixels.data(), w, 0, h, TJPF_RGB, 0) != 0 &&
-      tjGetErrorCode(tj.get()) == TJERR_FATAL) {
+  if (tjDecompress2(tj.get(), data, static_cast<unsigned long>(size), pixels.data(), w, 0, h, TJPF_RGB, 0) != 0) {
+    if (tjGetErrorCode(tj.get()) == TJERR_WARNING)
+      throw InputError(detail::concat(name, ": cannot decode image (corrupt JPEG data: ", tjGetErrorStr2(tj.get()),
+                                      ")"));
     error = tjGetErrorStr2(tj.get());
     return false;
   }
@@ -155,6 +159,7 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name) {
 }
 
 Image read_image(const std::filesystem::path& path) {
+  check_input_file(path, "image", kMaxImageFileBytes);
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::error_code ec;
@@ -168,6 +173,7 @@ Image read_image(const std::filesystem::path& path) {
 
 ImageInfo read_image_header(const std::filesystem::path& path) {
   const std::string name = path.string();
+  check_input_file(path, "image", kMaxImageFileBytes);
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), std::fclose);
   if (!file) {
     std::error_code ec;

@@ -19,15 +19,16 @@ constexpr int64_t kMaxChunks = 256;
 
 int64_t channels_of(const Tensor& x) { return x.dim(-1); }
 
-// g where y > 0, else 0, written as a bit mask so that it vectorises (a
-// conditional load compiles to a branch, and the ReLU mask is unpredictable).
-// Same result as the select, NaN and infinite gradients included.
+// 0 where y <= 0, else g (torch's threshold_backward: a NaN output passes
+// the gradient), written as a bit mask so that it vectorises (a conditional
+// load compiles to a branch, and the ReLU mask is unpredictable). Same result
+// as the select, NaN and infinite gradients included.
 template <typename T>
 inline T relu_mask(T y, T g) {
   using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
   Bits gb;
   std::memcpy(&gb, &g, sizeof(T));
-  const Bits keep = y > T(0) ? ~Bits(0) : Bits(0);
+  const Bits keep = y <= T(0) ? Bits(0) : ~Bits(0);
   gb &= keep;
   T out;
   std::memcpy(&out, &gb, sizeof(T));
@@ -90,7 +91,10 @@ void batch_norm_train_stats(const Tensor& x, double eps, double momentum, Tensor
     for (int64_t c = 0; c < C; ++c) {
       const double s1 = sums[size_t(c)], s2 = sums[size_t(C + c)];
       mu[size_t(c)] = pk[c] + s1 / double(rows);
-      sq[size_t(c)] = std::max(0.0, s2 - s1 * s1 / double(rows));  // sum of squared deviations
+      // Sum of squared deviations, rounding below 0 clamped; NaN (a NaN or
+      // infinite input) is kept, so the outputs and running_var turn NaN as in torch.
+      const double deviations = s2 - s1 * s1 / double(rows);
+      sq[size_t(c)] = deviations < 0.0 ? 0.0 : deviations;
     }
     T* pm = mean.data<T>();
     T* pi = invstd.data<T>();
@@ -155,7 +159,7 @@ void batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd,
       }
       if (relu) {
 #pragma omp simd
-        for (int64_t c = 0; c < C; ++c) yr[c] = yr[c] > T(0) ? yr[c] : T(0);
+        for (int64_t c = 0; c < C; ++c) yr[c] = yr[c] <= T(0) ? T(0) : yr[c];  // NaN stays NaN, as torch.relu
       }
     }
   });

@@ -34,8 +34,9 @@ void relu_forward(const Tensor& x, Tensor& y) {
     using scalar_t = decltype(tag);
     const scalar_t* px = x.data<scalar_t>();
     scalar_t* py = y.data<scalar_t>();
+    // As torch.relu: NaN stays NaN (only values <= 0 become 0).
 #pragma omp parallel for simd if (n > 32768)
-    for (int64_t i = 0; i < n; ++i) py[i] = px[i] > scalar_t(0) ? px[i] : scalar_t(0);
+    for (int64_t i = 0; i < n; ++i) py[i] = px[i] <= scalar_t(0) ? scalar_t(0) : px[i];
   });
 }
 
@@ -46,8 +47,10 @@ void relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
     const scalar_t* py = y.data<scalar_t>();
     const scalar_t* pdy = dy.data<scalar_t>();
     scalar_t* pdx = dx.data<scalar_t>();
+    // torch's threshold_backward(dy, y, 0): 0 where y <= 0, else dy, so the
+    // gradient passes where the output is NaN.
 #pragma omp parallel for simd if (n > 32768)
-    for (int64_t i = 0; i < n; ++i) pdx[i] = py[i] > scalar_t(0) ? pdy[i] : scalar_t(0);
+    for (int64_t i = 0; i < n; ++i) pdx[i] = py[i] <= scalar_t(0) ? scalar_t(0) : pdy[i];
   });
 }
 

@@ -111,12 +111,13 @@ __global__ void apply_kernel(const T* x, const T* mean, const T* invstd, const T
     const T scale = weight[c] * invstd[c];
     T v = (x[i] - mean[c]) * scale + bias[c];
     if (residual) v += residual[i];
-    if (relu) v = v > T(0) ? v : T(0);
+    if (relu) v = v <= T(0) ? T(0) : v;  // NaN stays NaN, as torch.relu
     y[i] = v;
   }
 }
 
-// Partial sums of g and g * (x - mean) per (chunk, channel), g masked by y > 0 under ReLU.
+// Partial sums of g and g * (x - mean) per (chunk, channel), g zeroed where y <= 0 under
+// ReLU (torch's threshold_backward: a NaN output passes the gradient).
 template <typename T>
 __global__ void backward_partial_kernel(const T* x, const T* y, const T* dy, const T* mean, int64_t rows, int64_t C,
                                         int64_t chunk_size, int64_t chunk_count, T* ws) {
@@ -130,7 +131,7 @@ __global__ void backward_partial_kernel(const T* x, const T* y, const T* dy, con
     const T m = mean[c];
     for (int64_t r = r0 + threadIdx.y; r < r1; r += kTileRows) {
       const int64_t i = r * C + c;
-      const T g = (y && !(y[i] > T(0))) ? T(0) : dy[i];
+      const T g = (y && y[i] <= T(0)) ? T(0) : dy[i];
       sg += g;
       sgx += g * (x[i] - m);
     }
@@ -174,7 +175,7 @@ __global__ void backward_apply_kernel(const T* x, const T* y, const T* dy, const
                                       T* dresidual, int64_t n, int64_t C, bool small) {
   PN_GRID_STRIDE(i, n) {
     const int64_t c = channel_of(i, C, small);
-    const T g = (y && !(y[i] > T(0))) ? T(0) : dy[i];
+    const T g = (y && y[i] <= T(0)) ? T(0) : dy[i];
     if (dresidual) dresidual[i] = g;
     if (dx) dx[i] = coef[c] * g + coef[C + c] * (x[i] - mean[c]) + coef[2 * C + c];
   }

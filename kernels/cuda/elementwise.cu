@@ -15,11 +15,12 @@ __global__ void mul_kernel(const T* a, const T* b, T* out, int64_t n) {
 }
 template <typename T>
 __global__ void relu_kernel(const T* x, T* y, int64_t n) {
-  PN_GRID_STRIDE(i, n) y[i] = x[i] > T(0) ? x[i] : T(0);
+  PN_GRID_STRIDE(i, n) y[i] = x[i] <= T(0) ? T(0) : x[i];  // NaN stays NaN, as torch.relu
 }
+// torch's threshold_backward(dy, y, 0): a NaN output passes the gradient.
 template <typename T>
 __global__ void relu_backward_kernel(const T* y, const T* dy, T* dx, int64_t n) {
-  PN_GRID_STRIDE(i, n) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+  PN_GRID_STRIDE(i, n) dx[i] = y[i] <= T(0) ? T(0) : dy[i];
 }
 template <typename T>
 __global__ void scale_kernel(const T* x, T f, T* y, int64_t n) {
