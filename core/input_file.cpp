@@ -26,14 +26,14 @@ uint64_t check_input_file(const std::filesystem::path& path, std::string_view ki
     if (err == ENOENT || err == ENOTDIR) throw InputError(detail::concat(name, ": ", kind, " file not found"));
     throw InputError(detail::concat(name, ": cannot read ", kind, " file: ", std::strerror(err)));
   }
-  if (S_ISDIR(st.st_mode)) throw InputError(detail::concat(name, ": is a directory, not a ", kind, " file"));
+  if (S_ISDIR(st.st_mode)) throw InputError(detail::concat(name, ": is a directory; expected a regular ", kind, " file"));
   if (!S_ISREG(st.st_mode))
-    throw InputError(
-        detail::concat(name, ": is not a regular file (a FIFO, socket or device), so it cannot be a ", kind, " file"));
+    throw InputError(detail::concat(name, ": is not a regular file (a FIFO, socket or device); expected a regular ",
+                                    kind, " file"));
   const uint64_t size = uint64_t(st.st_size);
   if (max_bytes > 0 && size > max_bytes)
     throw InputError(detail::concat(name, ": ", kind, " file is ", size, " bytes, more than the limit of ",
-                                    human_bytes(max_bytes), " for a ", kind, " file (a wrong file?)"));
+                                    human_bytes(max_bytes), " (a wrong file?)"));
   return size;
 }
 

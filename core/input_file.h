@@ -14,9 +14,10 @@ constexpr uint64_t kMaxImageFileBytes = 256ull << 20;       // 256 MiB: far beyo
 constexpr uint64_t kMaxAnnotationFileBytes = 4ull << 30;    // 4 GiB: COCO's largest is under 1 GiB
 
 // Returns the file's size. Throws InputError "<path>: <kind> file not found",
-// "<path>: is a directory, not a <kind> file", "<path>: is not a regular file
-// (a FIFO, socket or device), so it cannot be a <kind> file" or "<path>: <kind>
-// file is N bytes, more than the limit of M" (max_bytes = 0: no limit).
+// "<path>: is a directory; expected a regular <kind> file", "<path>: is not a
+// regular file (a FIFO, socket or device); expected a regular <kind> file" or
+// "<path>: <kind> file is N bytes, more than the limit of M" (max_bytes = 0:
+// no limit).
 uint64_t check_input_file(const std::filesystem::path& path, std::string_view kind, uint64_t max_bytes = 0);
 
 }  // namespace posenet
