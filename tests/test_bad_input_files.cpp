@@ -239,6 +239,13 @@ TEST(BadInput, TruncatedJpegIsAnErrorNamingTheFile) {
   const CliRun trained = cli("train" + kTinyFlags + " --model tiny --data mpii:" + (dir / "data").string() + ":valid --batch-size 2" +
                           " --out " + (dir / "train").string());
   expect_error_mentioning(trained, {victim.string(), "corrupt JPEG data"});
+  EXPECT_FALSE(fs::exists(dir / "train" / "last.safetensors"));
+  // With --skip-bad the other sample takes its row and the step is taken.
+  const CliRun skipping = cli("train" + kTinyFlags + " --model tiny --data mpii:" + (dir / "data").string() +
+                              ":valid --batch-size 2 --skip-bad --out " + (dir / "train_skip").string());
+  EXPECT_EQ(skipping.code, 0) << skipping.out;
+  EXPECT_NE(skipping.out.find(victim.string()), std::string::npos) << skipping.out;
+  EXPECT_TRUE(fs::exists(dir / "train_skip" / "last.safetensors"));
 }
 
 // Person boxes no image can hold: named by file, entry and field when the
