@@ -99,7 +99,7 @@ size_t element_size(std::string_view dtype) {
 
 namespace {
 
-// Reads exactly `size` bytes at the current offset; false when the file ends first.
+// Reads up to `size` bytes at the current offset; returns how many (fewer when the file ends first).
 size_t read_fully(int fd, uint8_t* out, size_t size, const std::string& source) {
   size_t done = 0;
   while (done < size) {

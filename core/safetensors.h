@@ -43,7 +43,11 @@ struct Entry {
 
 class File {
  public:
-  // Reads and validates a whole file (one read into memory).
+  // Reads and validates a whole file (one read into memory). Refused, naming
+  // the file, before the data is read: anything but a regular file (a FIFO
+  // does not block) and a file longer than its header declares. Refused
+  // after: a float tensor holding NaN or infinity (named with the element),
+  // since weights or statistics like that compute NaN silently.
   static File read(const std::filesystem::path& path);
   // Validates bytes already in memory; `source` names them in errors.
   static File parse(std::vector<uint8_t> bytes, const std::string& source);
