@@ -57,8 +57,8 @@ void run_predict(const PredictOptions& opt) {
     const train::CropBox box = train::mpii_crop_box({opt.center[0], opt.center[1]}, opt.scale);
     // The bounds the data set loaders apply (docs/data.md), so the crop is never degenerate.
     if (auto problem = train::person_box_problem(box.center, box.scale, image.width, image.height, opt.image))
-      throw Error(detail::concat("predict: --center ", opt.center[0], " ", opt.center[1], " --scale ", opt.scale,
-                                 ": ", *problem, " (after the MPII adjustment: 0-based, 15 x scale lower, 1.25 x larger)"));
+      throw Error(detail::concat("predict: --center ", opt.center[0], " ", opt.center[1], " --scale ", opt.scale, ": ",
+                                 *problem, " (after the MPII adjustment: 0-based, 15 x scale lower, 1.25 x larger)"));
     person.center = box.center;
     person.scale = box.scale;
   }

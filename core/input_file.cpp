@@ -26,7 +26,8 @@ uint64_t check_input_file(const std::filesystem::path& path, std::string_view ki
     if (err == ENOENT || err == ENOTDIR) throw InputError(detail::concat(name, ": ", kind, " file not found"));
     throw InputError(detail::concat(name, ": cannot read ", kind, " file: ", std::strerror(err)));
   }
-  if (S_ISDIR(st.st_mode)) throw InputError(detail::concat(name, ": is a directory; expected a regular ", kind, " file"));
+  if (S_ISDIR(st.st_mode))
+    throw InputError(detail::concat(name, ": is a directory; expected a regular ", kind, " file"));
   if (!S_ISREG(st.st_mode))
     throw InputError(detail::concat(name, ": is not a regular file (a FIFO, socket or device); expected a regular ",
                                     kind, " file"));

@@ -219,8 +219,9 @@ File File::read(const std::filesystem::path& path) {
   for (const Entry& e : file.entries_) {
     const int64_t i = first_non_finite(e);
     if (i >= 0)
-      throw InputError(detail::concat(source, ": tensor '", e.name, "' holds a non-finite value (", non_finite_kind(e, i),
-                                      " at element ", i, " of ", e.numel(), "); refusing to load it"));
+      throw InputError(detail::concat(source, ": tensor '", e.name, "' holds a non-finite value (",
+                                      non_finite_kind(e, i), " at element ", i, " of ", e.numel(),
+                                      "); refusing to load it"));
   }
   return file;
 }
