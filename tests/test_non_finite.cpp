@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "core/safetensors.h"
 #include "kernels/batchnorm.h"
 #include "kernels/conv.h"
 #include "kernels/loss.h"
@@ -169,6 +170,45 @@ void optimizers_propagate(const Device& device) {
     EXPECT_TRUE(std::isnan(pv[0]));
     EXPECT_TRUE(std::isnan(pv[1]));  // a NaN weight stays NaN through weight decay
     EXPECT_EQ(pv[2], -kInf);
+  }
+}
+
+// Reading weights refuses NaN and infinity in every float dtype, by bit
+// pattern; the largest finite values and integers with those bits pass.
+TEST(NonFinite, SafetensorsReadRefusesNonFiniteFloatsOfEveryDtype) {
+  const auto dir = testing::temp_dir("non_finite_dtypes");
+  struct Case {
+    const char* dtype;
+    std::vector<uint8_t> bad, good;  // one element each, little-endian
+    const char* kind;
+  };
+  const std::vector<Case> cases = {
+      {"F32", {0x00, 0x00, 0x80, 0xFF}, {0xFF, 0xFF, 0x7F, 0x7F}, "-inf"},
+      {"F64", {0, 0, 0, 0, 0, 0, 0xF8, 0x7F}, {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xEF, 0x7F}, "NaN"},
+      {"F16", {0x00, 0x7C}, {0xFF, 0x7B}, "at element 1"},
+      {"BF16", {0xC1, 0x7F}, {0x7F, 0x7F}, "at element 1"},
+      {"F8_E5M2", {0x7C}, {0x7B}, "at element 1"},
+      {"F8_E4M3", {0xFF}, {0x7E}, "at element 1"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.dtype);
+    auto two = [&](const std::vector<uint8_t>& second) {
+      std::vector<uint8_t> bytes = c.good;
+      bytes.insert(bytes.end(), second.begin(), second.end());
+      return safetensors::RawTensor{c.dtype, {2}, bytes};
+    };
+    const auto path = dir / (std::string(c.dtype) + ".safetensors");
+    safetensors::save(path, {}, {}, {{"w", two(c.good)}, {"i", {"I32", {1}, {0xFF, 0xFF, 0x80, 0x7F}}}});
+    EXPECT_NO_THROW(safetensors::File::read(path));
+    safetensors::save(path, {}, {}, {{"w", two(c.bad)}});
+    try {
+      safetensors::File::read(path);
+      ADD_FAILURE() << "accepted";
+    } catch (const InputError& e) {
+      const std::string msg = e.what();
+      for (const std::string& part : std::vector<std::string>{path.string(), "tensor 'w'", c.kind})
+        EXPECT_NE(msg.find(part), std::string::npos) << part << " not in " << msg;
+    }
   }
 }
 
