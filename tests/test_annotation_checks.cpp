@@ -6,6 +6,7 @@
 
 #include "test_util.h"
 #include "train/annotation_checks.h"
+#include "train/augment.h"
 #include "train/image.h"
 
 namespace posenet::train {
@@ -87,6 +88,26 @@ TEST(AnnotationChecks, EveryLoaderNamesFileEntryAndFieldAndSkipBadSkips) {
   write_text(dir / "m.json", R"([{"image": "a.jpg", "center": [30, 20], "scale": 0.2}, {"image": "a.jpg", "center": [30, 20], "scale": 3}])");
   expect_problem([&] { load_mpii_json(dir / "m.json", dir, checked); }, {"m.json", "entry 1", "scale", "more than 8 x"});
   EXPECT_EQ(load_mpii_json(dir / "m.json", dir, skipping).size(), 1u);
+}
+
+// The crop's own failure (a box no loader lets through, given directly)
+// names the sample and its numbers, not only "collinear".
+TEST(AnnotationChecks, DegenerateCropNamesTheSample) {
+  Sample s;
+  s.image = "images/a.jpg";
+  s.source = "annot/train.json";
+  s.source_index = 3;
+  s.center = {1e20, 0};
+  s.scale = 1e-20;
+  try {
+    (void)crop_geometry(s, 64, AugmentParams{}, CropConfig{});
+    ADD_FAILURE() << "a degenerate crop was accepted";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    for (const std::string& part : std::vector<std::string>{"annot/train.json: entry 3: images/a.jpg", "center (1e+20, 0)",
+                                                             "scale 1e-20", "cannot map the person box"})
+      EXPECT_NE(msg.find(part), std::string::npos) << part << " not in " << msg;
+  }
 }
 
 }  // namespace

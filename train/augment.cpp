@@ -44,10 +44,11 @@ CropResult crop_geometry(const Sample& sample, int image_width, const AugmentPar
   } catch (const Error& e) {
     // Loading bounds every box (train/annotation_checks.h), so this is a
     // setting out of range; name the sample and the numbers all the same.
-    throw Error(detail::concat(sample.image.string(), " (", sample.source.empty() ? "" : sample.source + ": entry ",
-                               sample.source.empty() ? "" : std::to_string(sample.source_index) + ", ", "center (",
-                               c.x, ", ", c.y, "), scale ", r.scale, ", rotation ", params.rotation_deg,
-                               " degrees): cannot map the person box onto the input: ", e.what()));
+    const std::string where =
+        sample.source.empty() ? sample.image.string()
+                              : detail::concat(sample.source, ": entry ", sample.source_index, ": ", sample.image.string());
+    throw Error(detail::concat(where, ": cannot map the person box (center (", c.x, ", ", c.y, "), scale ", r.scale,
+                               ", rotation ", params.rotation_deg, " degrees) onto the input: ", e.what()));
   }
   r.image_to_input = pre.then(crop);
   for (int j = 0; j < kNumJoints; ++j) {
