@@ -20,9 +20,11 @@
 # bundle is refused (exit 1) when a library would not resolve there.
 set -euo pipefail
 DIR=${1:?usage: scripts/gpu-bundle.sh DIR [BUILD_DIR]}
+mkdir -p "$DIR"
+DIR=$(cd "$DIR" && pwd)  # before the cd below: DIR is relative to the caller
+rm -f "$DIR/posenet-gpu.tar.xz" "$DIR/run.sh"  # no stale bundle when a step below fails
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-BUILD=${2:-build-gpu-bundle}
+BUILD=${2:-build-gpu-bundle}  # relative to the repository
 MAX_BYTES=$((64 * 1024 * 1024))
 
 for tool in cmake patchelf objdump ldd tar xz strip; do
@@ -49,8 +51,6 @@ fi
 cmake --build "$BUILD" --parallel "$(nproc)" --target posenet-cli posenet-bench posenet_tests
 
 # ---------------------------------------------------------------- stage
-mkdir -p "$DIR"
-DIR=$(cd "$DIR" && pwd)
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 B=$STAGE/posenet-gpu
@@ -72,6 +72,8 @@ scripts/bundle-libs.sh check "$B/lib" "$B"/bin/*
 # And as the loader resolves them from the bundle's own RUNPATH.
 scripts/bundle-libs.sh resolved "$B/lib" "$B"/bin/*
 
+# src/: what run.sh needs besides the binaries. The tests it selects make
+# their own inputs (no fixture files).
 cp bench/pytorch_train_step.py "$B/src/bench/"
 cp tests/reference/make_fixtures.py "$B/src/tests/reference/"
 # The tiny synthetic run of the check: the tiny model on a few hundred
@@ -98,10 +100,13 @@ EOF
   echo "nvcc: $("$nvcc" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')"
   echo "CUDA libraries expected from the GPU machine: $(for f in "$B"/bin/* "$B"/lib/*; do objdump -p "$f" | awk '$1 == "NEEDED" { print $2 }'; done |
     grep -E '^lib(cudart|cublas|cublasLt|cudnn|nccl)' | sort -u | paste -sd' ')"
+  # The GPU machine's glibc and libstdc++ must be at least as new as these.
+  echo "newest glibc / libstdc++ symbol versions used: $(objdump -T "$B"/bin/* "$B"/lib/* 2>/dev/null |
+    grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1) / $(objdump -T "$B"/bin/* "$B"/lib/* 2>/dev/null |
+    grep -o 'GLIBCXX_[0-9.]*' | sort -uV | tail -1)"
 } >"$B/BUNDLE_INFO"
 
 # ---------------------------------------------------------------- pack
-rm -f "$DIR/posenet-gpu.tar.xz" "$DIR/run.sh"
 tar -C "$STAGE" -cf - posenet-gpu | xz -T0 -6 >"$DIR/posenet-gpu.tar.xz"
 cp scripts/gpu-run.sh "$DIR/run.sh"
 chmod +x "$DIR/run.sh"
@@ -114,4 +119,3 @@ if [ "$bytes" -gt "$MAX_BYTES" ]; then
   exit 1
 fi
 echo "gpu-bundle: on the GPU machine: $DIR/run.sh OUT_DIR   (writes OUT_DIR/report.md)"
-cd "$ROOT"

@@ -148,7 +148,7 @@ CUDA_SEEN=0
 step_environment() {
   local d libdirs=() smi missing
   {
-    echo "- host: $(uname -srm), $(nproc) CPUs"
+    echo "- host: $(uname -srm), $(nproc) CPUs, $(ldd --version 2>&1 | head -1)"
     if command -v nvidia-smi >/dev/null; then
       smi=$(tmo 10 nvidia-smi --query-gpu=name,memory.total,driver_version,compute_cap --format=csv,noheader 2>&1 | head -4)
       echo "- GPU: ${smi:-none listed}"
