@@ -102,8 +102,8 @@ void cuda_restore_current_device(int index) noexcept {
 
 namespace {
 
-// Every call of the backend makes its own device current first: its stream
-// and its kernels belong to that device, whichever one the caller had.
+// Every call that reaches CUDA makes this backend's device current first: its
+// stream and its kernels belong to that device, whichever one the caller had.
 class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(int index) : index_(index) {}

@@ -78,8 +78,9 @@ CudaDeviceScope::CudaDeviceScope(Device device) {
 }
 
 CudaDeviceScope::~CudaDeviceScope() {
+  if (restore_ < 0) return;
 #ifdef POSENET_WITH_CUDA
-  if (restore_ >= 0) cuda_restore_current_device(restore_);
+  cuda_restore_current_device(restore_);
 #endif
 }
 

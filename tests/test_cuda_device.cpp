@@ -12,6 +12,9 @@
 #include "kernels/conv.h"
 #include "kernels/elementwise.h"
 #include "test_util.h"
+#ifdef POSENET_WITH_CUDA
+#include "kernels/cuda/conv.h"
+#endif
 
 namespace posenet {
 namespace {
@@ -65,7 +68,7 @@ TEST(CudaDevice, WorkForASecondDeviceRunsThere) {
 
 // Forward and backward of convolutions, run twice on the same inputs: the
 // outputs and all gradients are equal bit for bit (float32, TF32 as by
-// default; 3x3, strided, 1x1 and transposed layers).
+// default; 3x3, strided, 1x1 through cuDNN and through cuBLAS, transposed).
 TEST(ConvCudaDeterminism, ForwardAndBackwardRepeatBitForBit) {
   PN_REQUIRE_CUDA();
   struct Case {
@@ -73,13 +76,23 @@ TEST(ConvCudaDeterminism, ForwardAndBackwardRepeatBitForBit) {
     Shape x, w;
     bool transposed;
     int stride, pad;
+    bool cublas = false;  // a 1x1 convolution through cuBLAS instead of cuDNN
   };
   const std::vector<Case> cases = {{"3x3", {8, 28, 28, 64}, {64, 3, 3, 64}, false, 1, 1},
                                    {"3x3 stride 2", {8, 28, 28, 64}, {128, 3, 3, 64}, false, 2, 1},
                                    {"1x1", {8, 14, 14, 256}, {64, 1, 1, 256}, false, 1, 0},
+                                   {"1x1 cuBLAS", {8, 14, 14, 256}, {64, 1, 1, 256}, false, 1, 0, true},
                                    {"4x4 transposed", {8, 8, 8, 64}, {64, 4, 4, 32}, true, 2, 1}};
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
+#ifdef POSENET_WITH_CUDA
+    struct BackendScope {
+      kernels::cuda::Conv1x1Backend saved = kernels::cuda::conv1x1_backend();
+      ~BackendScope() { kernels::cuda::set_conv1x1_backend(saved); }
+    } scope;
+    kernels::cuda::set_conv1x1_backend(c.cublas ? kernels::cuda::Conv1x1Backend::CuBLAS
+                                                : kernels::cuda::Conv1x1Backend::CuDNN);
+#endif
     auto run = [&] {
       Generator gen(11);
       Tensor x = random_tensor(c.x, gen, DType::F32).to(Device::cuda()).set_requires_grad(true);
