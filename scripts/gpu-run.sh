@@ -188,10 +188,10 @@ PY
   missing=$(ldd "$B/bin/posenet_tests" "$B/bin/posenet-bench" "$B/bin/posenet" 2>&1 |
     awk '/not found/ { print $1 }' | sort -u | paste -sd' ')
   # posenet's own view: a CUDA test skips with the reason when it sees no device.
-  tmo "$BUDGET" "$B/bin/posenet_tests" --gtest_filter=Tensor.CudaRoundTrip >"$OUT/probe.log" 2>&1
+  tmo "$BUDGET" "$B/bin/posenet_tests" --gtest_filter=CudaDevice.WorkForASecondDeviceRunsThere >"$OUT/probe.log" 2>&1
   local why
   why=$(sed -n 's/.*CUDA parity not run: //p' "$OUT/probe.log" | head -1)
-  if grep -q '^\[       OK \] Tensor.CudaRoundTrip' "$OUT/probe.log"; then
+  if grep -q '^\[       OK \] CudaDevice.WorkForASecondDeviceRunsThere' "$OUT/probe.log"; then
     CUDA_SEEN=1
   fi
   if [ -n "$missing" ]; then
