@@ -3,7 +3,9 @@
 // CPU: hourglass:r18 at 64x64, batch 8 (DESIGN.md's CPU target, compared
 // with PyTorch by bench/compare_train_step.sh). CUDA (when a device is
 // present): simplebaseline:r50 and multistage:r101,r50,r50 at 256x256,
-// batch 32, against bench/pytorch_train_step.py in scripts/gpu-check.sh.
+// batch 32, against bench/pytorch_train_step.py's tf32 rows in the GPU check
+// (scripts/gpu-bundle.sh). The CUDA rows are labelled tf32: float32 with
+// TF32 convolutions, posenet's default (kernels/cuda/conv.h).
 #include <benchmark/benchmark.h>
 
 #include <exception>
@@ -78,7 +80,7 @@ int register_train_steps() {
       ->MinTime(2.0);
   if (cuda_available()) {
     for (const char* name : {"simplebaseline:r50", "multistage:r101,r50,r50"})
-      benchmark::RegisterBenchmark((std::string("train_step/cuda/") + name + "/256x256/b32").c_str(),
+      benchmark::RegisterBenchmark((std::string("train_step/cuda/") + name + "/256x256/b32/tf32").c_str(),
                                    train_step_benchmark, std::string(name), 256, 32, Device::cuda(0))
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime()

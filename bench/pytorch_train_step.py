@@ -11,7 +11,12 @@ Adam, after warm-up. Prints one line per configuration:
 Usage:
   python3 bench/pytorch_train_step.py                      # the GPU set (CUDA) or the CPU one
   python3 bench/pytorch_train_step.py --device cpu --model hourglass:r18 --input 64 --batch 8 --threads 2
-Modes on CUDA: fp32 (TF32 off), tf32, amp-bf16 channels-last.
+Modes on CUDA (--modes, comma-separated; all three by default):
+  fp32-strict               float32 with TF32 off in cuDNN and matmuls
+  tf32                      float32 with TF32 on: posenet's default, the row to
+                            compare with posenet-bench's train_step/cuda/.../tf32
+  amp-bf16-channels-last    autocast to bfloat16, channels-last memory format
+cuDNN runs with benchmark=True (autotuned algorithms), PyTorch's usual setting.
 """
 import argparse
 import os
@@ -32,15 +37,23 @@ def build(name, joints=16):
     return ref.SingleStage(depths[0], 1.0, joints, 256, laterals=(kind == "hourglass"))
 
 
+# mode -> (TF32 allowed, autocast to bfloat16, channels-last)
+CUDA_MODES = {
+    "fp32-strict": (False, False, False),
+    "tf32": (True, False, False),
+    "amp-bf16-channels-last": (True, True, True),
+}
+
+
 def measure(name, size, batch, device, mode, steps, warmup):
     torch.manual_seed(0)
     model = build(name).to(device)
-    channels_last = mode.startswith("amp")
+    tf32, amp, channels_last = CUDA_MODES[mode] if device == "cuda" else (False, False, False)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     if device == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = mode != "fp32"
-        torch.backends.cudnn.allow_tf32 = mode != "fp32"
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
         torch.backends.cudnn.benchmark = True
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.full((batch, 3, size, size), 0.5, device=device)
@@ -52,7 +65,7 @@ def measure(name, size, batch, device, mode, steps, warmup):
     weight = torch.ones(batch, 16, device=device)
 
     def step():
-        with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=mode.startswith("amp")):
+        with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=amp):
             heatmaps = model(x)
         loss = ref.pose_loss([h.float() for h in heatmaps], targets, weight)
         opt.zero_grad(set_to_none=True)
@@ -91,7 +104,10 @@ def main():
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}", flush=True)
     if a.device == "cuda":
         models = a.model or ["simplebaseline:r50", "multistage:r101,r50,r50"]
-        modes = a.modes.split(",") if a.modes else ["fp32", "tf32", "amp-bf16"]
+        modes = a.modes.split(",") if a.modes else list(CUDA_MODES)
+        unknown = [m for m in modes if m not in CUDA_MODES]
+        if unknown:
+            p.error(f"--modes: unknown mode(s) {', '.join(unknown)}; expected some of {', '.join(CUDA_MODES)}")
         for m in models:
             for mode in modes:
                 measure(m, a.input or 256, a.batch or 32, "cuda", mode, a.steps or 20, 3)

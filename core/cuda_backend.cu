@@ -86,6 +86,24 @@ void with_type(DType t, Fn&& fn) {
   }
 }
 
+}  // namespace
+
+int cuda_exchange_current_device(int index) {
+  int previous = 0;
+  PN_CUDA_CHECK(cudaGetDevice(&previous));
+  if (previous != index) PN_CUDA_CHECK(cudaSetDevice(index));
+  return previous;
+}
+
+void cuda_restore_current_device(int index) noexcept {
+  int current = 0;
+  if (cudaGetDevice(&current) == cudaSuccess && current != index) cudaSetDevice(index);
+}
+
+namespace {
+
+// Every call that reaches CUDA makes this backend's device current first: its
+// stream and its kernels belong to that device, whichever one the caller had.
 class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(int index) : index_(index) {}
@@ -139,18 +157,22 @@ class CudaBackend final : public Backend {
   }
 
   void copy_device_to_device(void* dst, const void* src, size_t bytes) override {
+    DeviceGuard guard(index_);
     PN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream()));
   }
   void copy_host_to_device(void* dst, const void* src, size_t bytes) override {
+    DeviceGuard guard(index_);
     PN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream()));
     PN_CUDA_CHECK(cudaStreamSynchronize(stream()));  // the host buffer may be freed next
   }
   void copy_device_to_host(void* dst, const void* src, size_t bytes) override {
+    DeviceGuard guard(index_);
     PN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream()));
     PN_CUDA_CHECK(cudaStreamSynchronize(stream()));
   }
   void fill(void* dst, DType dtype, size_t n, double value) override {
     if (n == 0) return;
+    DeviceGuard guard(index_);
     with_type(dtype, [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
       fill_kernel<T><<<grid_for(n), 256, 0, stream()>>>(static_cast<T*>(dst), n, value);
@@ -159,6 +181,7 @@ class CudaBackend final : public Backend {
   }
   void add_inplace(void* dst, const void* src, DType dtype, size_t n) override {
     if (n == 0) return;
+    DeviceGuard guard(index_);
     with_type(dtype, [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
       add_inplace_kernel<T><<<grid_for(n), 256, 0, stream()>>>(static_cast<T*>(dst), static_cast<const T*>(src), n);
@@ -167,6 +190,7 @@ class CudaBackend final : public Backend {
   }
   void convert(void* dst, DType dst_type, const void* src, DType src_type, size_t n) override {
     if (n == 0) return;
+    DeviceGuard guard(index_);
     if (dst_type == src_type) {
       copy_device_to_device(dst, src, n * dtype_size(dst_type));
       return;
@@ -180,7 +204,10 @@ class CudaBackend final : public Backend {
     });
     PN_CUDA_CHECK_LAUNCH();
   }
-  void synchronize() override { PN_CUDA_CHECK(cudaStreamSynchronize(stream())); }
+  void synchronize() override {
+    DeviceGuard guard(index_);
+    PN_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  }
   size_t bytes_in_use() const override {
     std::lock_guard<std::mutex> lock(mu_);
     return in_use_;
@@ -208,11 +235,10 @@ class CudaBackend final : public Backend {
  private:
   struct DeviceGuard {
     int previous = 0;
-    explicit DeviceGuard(int index) {
-      cudaGetDevice(&previous);
-      if (previous != index) PN_CUDA_CHECK(cudaSetDevice(index));
-    }
-    ~DeviceGuard() { cudaSetDevice(previous); }
+    explicit DeviceGuard(int index) : previous(cuda_exchange_current_device(index)) {}
+    ~DeviceGuard() { cuda_restore_current_device(previous); }
+    DeviceGuard(const DeviceGuard&) = delete;
+    DeviceGuard& operator=(const DeviceGuard&) = delete;
   };
 
   void note_alloc(void* p, size_t block) {

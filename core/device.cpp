@@ -1,5 +1,6 @@
 #include "core/device.h"
 
+#include "core/cuda_device.h"
 #include "core/error.h"
 
 namespace posenet {
@@ -9,6 +10,8 @@ Backend& cpu_backend();
 Backend& cuda_backend(int index);  // core/cuda_backend.cu
 int cuda_runtime_device_count();
 std::string cuda_runtime_error();
+int cuda_exchange_current_device(int index);      // returns the previous one
+void cuda_restore_current_device(int index) noexcept;
 #endif
 
 std::string Device::str() const {
@@ -48,16 +51,36 @@ std::string cuda_unavailable_reason() {
 #endif
 }
 
+void check_cuda_device_index(Device device, int count) {
+  PN_CHECK(count > 0, "device ", device.str(), " requested but no CUDA device is present");
+  PN_CHECK(device.index >= 0 && device.index < count, "device ", device.str(), " does not exist: ", count,
+           " CUDA device(s) present, cuda:0 to cuda:", count - 1);
+}
+
 Backend& backend_for(Device device) {
   if (device.is_cpu()) return cpu_backend();
 #ifdef POSENET_WITH_CUDA
-  int count = cuda_runtime_device_count();
-  PN_CHECK(count > 0, "device ", device.str(), " requested but no CUDA device is present");
-  PN_CHECK(device.index >= 0 && device.index < count, "device ", device.str(), " does not exist (", count,
-           " CUDA device(s) present)");
+  check_cuda_device_index(device, cuda_runtime_device_count());
   return cuda_backend(device.index);
 #else
   PN_FAIL("device ", device.str(), " requested but this posenet was built without CUDA (-DPOSENET_CUDA=ON)");
+#endif
+}
+
+CudaDeviceScope::CudaDeviceScope(Device device) {
+#ifdef POSENET_WITH_CUDA
+  if (!device.is_cuda()) return;
+  const int previous = cuda_exchange_current_device(device.index);
+  if (previous != device.index) restore_ = previous;
+#else
+  (void)device;
+#endif
+}
+
+CudaDeviceScope::~CudaDeviceScope() {
+  if (restore_ < 0) return;
+#ifdef POSENET_WITH_CUDA
+  cuda_restore_current_device(restore_);
 #endif
 }
 

@@ -1,10 +1,13 @@
 // Backend dispatch for op families. Each family has a dispatching header
 // (kernels/<family>.h: the differentiable ops), CPU kernels in
 // kernels/cpu/<family>.{h,cpp} and CUDA kernels in kernels/cuda/<family>.{h,cu}.
-// PN_DISPATCH(device, fn, args...) calls cpu::fn or cuda::fn by device.
+// PN_DISPATCH(device, fn, args...) calls cpu::fn or cuda::fn by device; a
+// CUDA call runs with that device current (core/cuda_device.h), so kernels
+// for cuda:N go to device N and its stream.
 #pragma once
 #include <string>
 
+#include "core/cuda_device.h"
 #include "core/error.h"
 #include "core/tensor.h"
 
@@ -15,10 +18,14 @@ namespace posenet::kernels {
 }  // namespace posenet::kernels
 
 #ifdef POSENET_WITH_CUDA
-#define PN_DISPATCH(device, fn, ...)                         \
-  do {                                                       \
-    if ((device).is_cpu()) ::posenet::kernels::cpu::fn(__VA_ARGS__);  \
-    else ::posenet::kernels::cuda::fn(__VA_ARGS__);          \
+#define PN_DISPATCH(device, fn, ...)                                   \
+  do {                                                                 \
+    if ((device).is_cpu()) {                                           \
+      ::posenet::kernels::cpu::fn(__VA_ARGS__);                        \
+    } else {                                                           \
+      const ::posenet::CudaDeviceScope pn_device_scope_(device);       \
+      ::posenet::kernels::cuda::fn(__VA_ARGS__);                       \
+    }                                                                  \
   } while (0)
 #else
 #define PN_DISPATCH(device, fn, ...)                         \

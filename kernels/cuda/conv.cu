@@ -188,7 +188,9 @@ const char* pass_name(Pass p) {
 }
 
 // Picks the first (fastest by cuDNN's estimate) usable algorithm from the
-// heuristics' ranked list, then asks for its exact workspace.
+// heuristics' ranked list, then asks for its exact workspace. Only
+// deterministic ones are usable: posenet's results repeat bit for bit, and
+// some backward algorithms accumulate with atomics in a varying order.
 template <typename Perf, typename QueryFn, typename WorkspaceFn>
 Algo select_algo(Pass pass, const ConvGeometry& g, DType t, bool tf32, Problem& prob, int max_count, QueryFn query,
                  WorkspaceFn workspace_size) {
@@ -198,7 +200,8 @@ Algo select_algo(Pass pass, const ConvGeometry& g, DType t, bool tf32, Problem& 
   query(int(perf.size()), &returned, perf.data());
   for (int i = 0; i < returned; ++i) {
     const Perf& p = perf[size_t(i)];
-    if (p.status != CUDNN_STATUS_SUCCESS || p.memory > kMaxWorkspaceBytes || !math_allowed(p.mathType, t, tf32))
+    if (p.status != CUDNN_STATUS_SUCCESS || p.determinism != CUDNN_DETERMINISTIC || p.memory > kMaxWorkspaceBytes ||
+        !math_allowed(p.mathType, t, tf32))
       continue;
     Algo a;
     a.algo = int(p.algo);
@@ -208,7 +211,7 @@ Algo select_algo(Pass pass, const ConvGeometry& g, DType t, bool tf32, Problem& 
     a.workspace = workspace_size(a.algo);
     return a;
   }
-  PN_FAIL("conv (CUDA): cuDNN offers no ", pass_name(pass), " algorithm for ", dtype_name(t),
+  PN_FAIL("conv (CUDA): cuDNN offers no deterministic ", pass_name(pass), " algorithm for ", dtype_name(t),
           layout_for(t) == Layout::NCHW ? " NCHW" : " NHWC", " x [", g.N,
           ", ", g.H, ", ", g.W, ", ", g.C, "], w [", g.K, ", ", g.R, ", ", g.S, ", ", g.C, "], stride (", g.stride_h,
           ", ", g.stride_w, "), padding (", g.pad_h, ", ", g.pad_w, "), dilation (", g.dilation_h, ", ",
