@@ -175,8 +175,9 @@ fi
 
 # ---------------------------------------------------------------- tests
 if [ $built = 1 ]; then
-  # CUDA parity tests: every test whose name mentions Cuda.
-  tmo "${GPU_CHECK_TEST_TIMEOUT:-1800}" "$BUILD/tests/posenet_tests" --gtest_filter='*Cuda*' \
+  # CUDA parity tests: the op table's backend-vs-CPU mode and every test
+  # whose name mentions Cuda.
+  tmo "${GPU_CHECK_TEST_TIMEOUT:-1800}" "$BUILD/tests/posenet_tests" --gtest_filter='OpTable*BackendsMatchCpu*:*Cuda*' \
     >"$OUT/cuda_tests.log" 2>&1
   tests_rc=$?
   passed=$(grep -c '^\[       OK \]' "$OUT/cuda_tests.log" || true)
