@@ -32,7 +32,7 @@ bool Support::operator()(const OpArgs& args) const {
 std::string Support::str() const {
   std::string out;
   for (DType t : dtypes) out += (out.empty() ? "" : ", ") + std::string(dtype_name(t));
-  if (shapes_ok) out += " (some shapes only)";
+  if (shapes_ok) out += ", some shapes and parameters only";
   return out;
 }
 

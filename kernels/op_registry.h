@@ -32,11 +32,14 @@ constexpr int kBackendCount = 2;
 const char* backend_name(DeviceKind backend);  // "cpu", "cuda"
 
 // An op call as supports() sees it: the shapes of its tensor arguments in
-// order (undefined tensors left out) and the dtype of the first one.
+// order (undefined tensors left out), the dtype of the first one, and the
+// integer parameters that shapes do not tell (a convolution's strides),
+// written and read by the family's own describe_arg and accessor.
 struct OpArgs {
   std::vector<Shape> shapes;
   DType dtype = DType::F32;
   bool has_dtype = false;
+  std::vector<int64_t> params;
 
   void add(const Tensor& t) {
     if (!t.defined()) return;
@@ -52,8 +55,8 @@ inline void describe_arg(OpArgs& args, const Tensor& t) { args.add(t); }
 template <typename T>
 void describe_arg(OpArgs&, const T&) {}
 
-// The cases one backend's kernel takes: these dtypes, and the shapes when a
-// predicate is given.
+// The cases one backend's kernel takes: these dtypes, and the shapes and
+// parameters the predicate accepts when one is given.
 struct Support {
   std::vector<DType> dtypes{DType::F32, DType::F64};
   bool (*shapes_ok)(const OpArgs&) = nullptr;

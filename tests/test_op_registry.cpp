@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "kernels/elementwise.h"
+#include "kernels/conv_kernels.h"
 #include "kernels/elementwise_kernels.h"
 
 namespace posenet {
@@ -42,6 +43,26 @@ TEST(OpRegistry, UnsupportedCallNamesOpBackendShapesAndDtype) {
     EXPECT_NE(msg.find("bfloat16 [2, 3] [2, 3]"), std::string::npos) << msg;
     EXPECT_NE(msg.find("float32, float64"), std::string::npos) << msg;
   }
+}
+
+// The CUDA backend declines a transposed convolution cuDNN cannot express
+// (output padding >= stride) up front; asking needs no GPU.
+TEST(OpRegistry, CudaConvSupportDependsOnTheGeometry) {
+#ifdef POSENET_WITH_CUDA
+  kernels::ConvGeometry g;  // conv_transpose2d 3x3, stride 1, pad 1, dilation 2, output padding 1: 3x4 -> 6x7
+  g.N = 1, g.H = 6, g.W = 7, g.C = 2, g.K = 2, g.R = 3, g.S = 3, g.P = 3, g.Q = 4;
+  g.stride_h = g.stride_w = 1, g.pad_h = g.pad_w = 1, g.dilation_h = g.dilation_w = 2;
+  OpArgs args;
+  args.add(Tensor::zeros({1, 3, 4, 2}));
+  kernels::describe_arg(args, g);
+  EXPECT_TRUE(kernels::conv2d_backward_data_op().supports(DeviceKind::CPU, args));
+  EXPECT_FALSE(kernels::conv2d_backward_data_op().supports(DeviceKind::CUDA, args));
+  g.H = 5, g.W = 6;  // without the output padding: the extent cuDNN derives
+  kernels::describe_arg(args, g);
+  EXPECT_TRUE(kernels::conv2d_backward_data_op().supports(DeviceKind::CUDA, args));
+#else
+  GTEST_SKIP() << "built without the CUDA backend";
+#endif
 }
 
 }  // namespace

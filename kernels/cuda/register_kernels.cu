@@ -11,6 +11,23 @@
 
 namespace posenet::kernels::cuda {
 
+namespace {
+
+// cuDNN derives a convolution's output extent from its input; a transposed
+// convolution whose output padding is not below its stride needs another
+// (larger input) than that derivation gives, which cuDNN cannot express.
+bool cudnn_expressible(const OpArgs& args) {
+  ConvGeometry g;
+  if (!geometry_of(args, &g)) return false;
+  auto derived = [](int64_t in, int64_t kernel, int stride, int pad, int dilation) {
+    return (in + 2 * int64_t(pad) - int64_t(dilation) * (kernel - 1) - 1) / stride + 1;
+  };
+  return derived(g.H, g.R, g.stride_h, g.pad_h, g.dilation_h) == g.P &&
+         derived(g.W, g.S, g.stride_w, g.pad_w, g.dilation_w) == g.Q;
+}
+
+}  // namespace
+
 void register_kernels() {
   PN_BATCHNORM_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_CONV_KERNELS(PN_REGISTER_CUDA_KERNEL_)
@@ -20,14 +37,17 @@ void register_kernels() {
   PN_POOL_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_TARGETS_KERNELS(PN_REGISTER_CUDA_KERNEL_)
 
-#ifndef POSENET_CUDA_EMU
-  // cuDNN also convolves the 16-bit storage types (mixed precision); the
-  // emulated build's CPU stand-ins do not.
-  const Support all_float{{DType::F32, DType::F64, DType::BF16, DType::F16}};
-  conv2d_forward_op().add(DeviceKind::CUDA, &conv2d_forward, all_float);
-  conv2d_backward_data_op().add(DeviceKind::CUDA, &conv2d_backward_data, all_float);
-  conv2d_backward_weight_op().add(DeviceKind::CUDA, &conv2d_backward_weight, all_float);
+  // cuDNN also convolves the 16-bit storage types (mixed precision), but
+  // not every transposed geometry; the emulated build's CPU stand-ins take
+  // what the CPU takes.
+#ifdef POSENET_CUDA_EMU
+  Support conv{{DType::F32, DType::F64}};
+#else
+  Support conv{{DType::F32, DType::F64, DType::BF16, DType::F16}, &cudnn_expressible};
 #endif
+  conv2d_forward_op().add(DeviceKind::CUDA, &conv2d_forward, conv);
+  conv2d_backward_data_op().add(DeviceKind::CUDA, &conv2d_backward_data, conv);
+  conv2d_backward_weight_op().add(DeviceKind::CUDA, &conv2d_backward_weight, conv);
 }
 
 }  // namespace posenet::kernels::cuda

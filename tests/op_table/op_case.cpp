@@ -27,9 +27,10 @@ double bytes_of(const Inputs& tensors) {
 }
 
 std::string shape_name(const Shape& shape) {
-  std::string out;
-  for (int64_t d : shape) out += (out.empty() ? "" : "x") + std::to_string(d);
-  return out.empty() ? "scalar" : out;
+  if (shape.empty()) return "scalar";
+  std::string out = std::to_string(shape[0]);
+  for (size_t i = 1; i < shape.size(); ++i) out.append("x").append(std::to_string(shape[i]));
+  return out;
 }
 
 const std::vector<OpCase>& all_cases() {

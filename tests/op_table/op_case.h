@@ -48,6 +48,8 @@ struct OpCase {
   std::vector<size_t> grad_inputs;
   // Off for rows too large for float64 loops over every element.
   bool finite_differences = true;
+  // Off for rows whose perf size would repeat another row's timing.
+  bool timed = true;
   // Quantities whose zero is a kink of the op, computed from float64 CPU
   // inputs: finite differences skip an element whose +-step changes the
   // sign (-, 0, +) of one of them. Unset: the op is smooth.

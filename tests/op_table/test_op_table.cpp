@@ -238,9 +238,11 @@ TEST(OpTable, Perf) {
   std::vector<Device> devices{Device::cpu()};
   if (cuda_available()) devices.push_back(Device::cuda());
   std::ostringstream table;
-  table << "| case | backend | time (ms) | GB/s | TFLOP/s |\n|---|---|---:|---:|---:|\n";
+  table << "| case | perf input | backend | time (ms) | GB/s | TFLOP/s |\n|---|---|---|---:|---:|---:|\n";
   constexpr int kRuns = 5;
+  const char* filter = std::getenv("POSENET_OPTABLE_PERF_FILTER");  // a substring of the case names
   for (const OpCase& c : all_cases()) {
+    if (!c.timed || (filter && c.name.find(filter) == std::string::npos)) continue;
     for (Device device : devices) {
       Generator gen(kSeed);
       const Inputs made = c.make_inputs(DType::F32, CaseSize::Perf, gen);
@@ -261,9 +263,11 @@ TEST(OpTable, Perf) {
       std::sort(ms.begin(), ms.end());
       const double med = ms[ms.size() / 2];
       const double bytes = c.bytes ? c.bytes(made) : 0, flops = c.flops ? c.flops(made) : 0;
-      table << "| " << c.name << " | " << device.str() << " | " << std::fixed << std::setprecision(3) << med << " | "
-            << std::setprecision(1) << (bytes > 0 ? bytes / med / 1e6 : 0.0) << " | " << std::setprecision(3)
-            << (flops > 0 ? flops / med / 1e9 : 0.0) << " |\n";
+      std::ostringstream gbs, tflops;
+      if (bytes > 0) gbs << std::fixed << std::setprecision(1) << bytes / med / 1e6;
+      if (flops > 0) tflops << std::setprecision(3) << flops / med / 1e9;
+      table << "| " << c.name << " | " << shape_name(made[0].shape()) << " | " << device.str() << " | " << std::fixed
+            << std::setprecision(3) << med << " | " << gbs.str() << " | " << tflops.str() << " |\n";
     }
   }
   std::cout << table.str();
