@@ -13,6 +13,7 @@ namespace posenet::kernels::cuda {
 
 namespace {
 
+#ifndef POSENET_CUDA_EMU
 // cuDNN derives a convolution's output extent from its input; a transposed
 // convolution whose output padding is not below its stride needs another
 // (larger input) than that derivation gives, which cuDNN cannot express.
@@ -25,6 +26,7 @@ bool cudnn_expressible(const OpArgs& args) {
   return derived(g.H, g.R, g.stride_h, g.pad_h, g.dilation_h) == g.P &&
          derived(g.W, g.S, g.stride_w, g.pad_w, g.dilation_w) == g.Q;
 }
+#endif
 
 }  // namespace
 
@@ -38,12 +40,13 @@ void register_kernels() {
   PN_TARGETS_KERNELS(PN_REGISTER_CUDA_KERNEL_)
 
   // cuDNN also convolves the 16-bit storage types (mixed precision), but
-  // not every transposed geometry; the emulated build's CPU stand-ins take
-  // what the CPU takes.
+  // not every transposed geometry; the emulated build's stand-ins (the CPU
+  // kernels on the device buffers) take every geometry.
+  const std::vector<DType> all_float{DType::F32, DType::F64, DType::BF16, DType::F16};
 #ifdef POSENET_CUDA_EMU
-  Support conv{{DType::F32, DType::F64}};
+  const Support conv{all_float};
 #else
-  Support conv{{DType::F32, DType::F64, DType::BF16, DType::F16}, &cudnn_expressible};
+  const Support conv{all_float, &cudnn_expressible};
 #endif
   conv2d_forward_op().add(DeviceKind::CUDA, &conv2d_forward, conv);
   conv2d_backward_data_op().add(DeviceKind::CUDA, &conv2d_backward_data, conv);

@@ -5,6 +5,9 @@
 // the transposed ones the same kernels the other way round.
 #include "kernels/conv.h"
 #include "op_case.h"
+#ifdef POSENET_WITH_CUDA
+#include "kernels/cuda/conv.h"
+#endif
 
 namespace posenet::optable {
 
@@ -114,9 +117,29 @@ OpCase deconv_row(const std::string& label, const Shape& x, int64_t R, int64_t S
   };
   c.backends = {1e-4, 1e-4};
   c.timed = !perf_x.empty();
+#ifndef POSENET_CUDA_EMU
   if (p.output_pad_h >= p.stride_h || p.output_pad_w >= p.stride_w)
     c.backends_skip = "output padding >= stride: the CUDA backend does not support it (kernels/cuda/register_kernels.cu)";
+#endif
   return c;
+}
+
+// 1x1 stride-1 convolutions run on CUDA through cuDNN or as cuBLAS GEMMs
+// (kernels/cuda/pointwise_conv.h): pointwise rows are compared under both.
+std::vector<BackendSetting> pointwise_settings() {
+#ifdef POSENET_WITH_CUDA
+  using kernels::cuda::Conv1x1Backend;
+  auto through = [](Conv1x1Backend backend) {
+    return [backend] {
+      const Conv1x1Backend saved = kernels::cuda::conv1x1_backend();
+      kernels::cuda::set_conv1x1_backend(backend);
+      return std::function<void()>([saved] { kernels::cuda::set_conv1x1_backend(saved); });
+    };
+  };
+  return {{"1x1 through cuDNN", through(Conv1x1Backend::CuDNN)}, {"1x1 through cuBLAS", through(Conv1x1Backend::CuBLAS)}};
+#else
+  return {};
+#endif
 }
 
 }  // namespace
@@ -147,6 +170,22 @@ std::vector<OpCase> conv_cases() {
     big->finite_differences = false;
     big->f32 = {1e-4, 1e-4};
     rows.push_back(*big);
+  }
+  // Pointwise convolutions, each through both CUDA libraries: odd sizes,
+  // ResNet-50's bottleneck widths, a strided 1x1 (cuDNN under either
+  // setting) and a transposed 1x1.
+  std::vector<OpCase> pointwise{
+      conv_row("1x1 pointwise K4", {2, 7, 5, 3}, 4, 1, 1, Conv2dParams::square(1, 0), true),
+      conv_row("1x1 pointwise K256", {4, 16, 16, 64}, 256, 1, 1, Conv2dParams::square(1, 0), true),
+      conv_row("1x1 pointwise K64", {3, 9, 9, 256}, 64, 1, 1, Conv2dParams::square(1, 0), true),
+      conv_row("1x1 s2 K16", {2, 8, 8, 32}, 16, 1, 1, Conv2dParams::square(2, 0), true),
+      deconv_row("1x1 pointwise Cout40", {2, 6, 5, 24}, 1, 1, 40, ConvTranspose2dParams::square(1, 0), true),
+  };
+  for (OpCase& row : pointwise) {
+    row.backend_settings = pointwise_settings();
+    row.finite_differences = row.name.find("K4") != std::string::npos;  // the others are too large for it
+    row.f32 = {1e-4, 1e-4};
+    rows.push_back(row);
   }
   return rows;
 }

@@ -32,6 +32,14 @@ struct Tolerance {
 // Which inputs to make: the small ones the tests use, or the perf ones.
 enum class CaseSize { Test, Perf };
 
+// A setting of the other backends that a row is also compared under (which
+// library runs 1x1 convolutions): apply() switches it on and returns what
+// switches it back.
+struct BackendSetting {
+  std::string name;
+  std::function<std::function<void()>()> apply;
+};
+
 struct OpCase {
   std::string name;  // "relu [2, 3, 4, 5]": gtest names are derived from it
   // The inputs, on the CPU, in dtype (integer-valued data such as joints
@@ -63,6 +71,8 @@ struct OpCase {
   Tolerance backends{1e-5, 1e-4}, backends_f64{1e-10, 1e-10};
   // Why BackendsMatchCpu skips the row ("" = it does not).
   std::string backends_skip;
+  // Settings to compare under one after the other (empty: the default only).
+  std::vector<BackendSetting> backend_settings;
 };
 
 // Every row, from the cases_*.cpp files.

@@ -118,33 +118,47 @@ struct Tf32Off {
 };
 #endif
 
-// Outputs and gradients of another backend against the CPU's, float32 and
-// float64; a second run on the other backend must give the same bits.
+// Outputs and gradients of the CUDA backend against the CPU's; a second
+// run on CUDA must give the same bits.
+void expect_cuda_matches_cpu(const OpCase& c, DType dtype) {
+  const Tolerance tol = dtype == DType::F32 ? c.backends : c.backends_f64;
+  Generator gen(kSeed);
+  const Inputs made = c.make_inputs(dtype, CaseSize::Test, gen);
+  const RunResult cpu = run_case(c, made, Device::cpu());
+  const RunResult other = run_case(c, made, Device::cuda());
+  const RunResult again = run_case(c, made, Device::cuda());
+  ASSERT_EQ(cpu.outputs.size(), other.outputs.size());
+  ASSERT_EQ(cpu.grads.size(), other.grads.size());
+  for (size_t k = 0; k < cpu.outputs.size(); ++k) {
+    const std::vector<double> got = other.outputs[k].to_vector();
+    expect_values_near(got, cpu.outputs[k].to_vector(), tol, c.name + " cuda output " + std::to_string(k));
+    EXPECT_EQ(got, again.outputs[k].to_vector()) << c.name << " output " << k << " differs between two cuda runs";
+  }
+  for (size_t k = 0; k < cpu.grads.size(); ++k) {
+    const std::vector<double> got = other.grads[k].to_vector();
+    const std::string what = c.name + " cuda gradient of input " + std::to_string(c.grad_inputs[k]);
+    expect_values_near(got, cpu.grads[k].to_vector(), tol, what);
+    EXPECT_EQ(got, again.grads[k].to_vector()) << what << " differs between two cuda runs";
+  }
+}
+
+// Every other backend against the CPU, float32 (TF32 off) and float64,
+// under each of the row's backend settings.
 TEST_P(OpTableCase, BackendsMatchCpu) {
   if (!cuda_available()) GTEST_SKIP() << "no backend besides the CPU to compare: " << cuda_unavailable_reason();
   const OpCase& c = op_case();
   if (!c.backends_skip.empty()) GTEST_SKIP() << c.name << ": " << c.backends_skip;
   Tf32Off tf32_off;
-  for (DType dtype : {DType::F32, DType::F64}) {
-    SCOPED_TRACE(std::string(dtype_name(dtype)));
-    const Tolerance tol = dtype == DType::F32 ? c.backends : c.backends_f64;
-    Generator gen(kSeed);
-    const Inputs made = c.make_inputs(dtype, CaseSize::Test, gen);
-    const RunResult cpu = run_case(c, made, Device::cpu());
-    const RunResult other = run_case(c, made, Device::cuda());
-    const RunResult again = run_case(c, made, Device::cuda());
-    ASSERT_EQ(cpu.outputs.size(), other.outputs.size());
-    ASSERT_EQ(cpu.grads.size(), other.grads.size());
-    for (size_t k = 0; k < cpu.outputs.size(); ++k) {
-      const std::vector<double> got = other.outputs[k].to_vector();
-      expect_values_near(got, cpu.outputs[k].to_vector(), tol, c.name + " cuda output " + std::to_string(k));
-      EXPECT_EQ(got, again.outputs[k].to_vector()) << c.name << " output " << k << " differs between two cuda runs";
-    }
-    for (size_t k = 0; k < cpu.grads.size(); ++k) {
-      const std::vector<double> got = other.grads[k].to_vector();
-      const std::string what = c.name + " cuda gradient of input " + std::to_string(c.grad_inputs[k]);
-      expect_values_near(got, cpu.grads[k].to_vector(), tol, what);
-      EXPECT_EQ(got, again.grads[k].to_vector()) << what << " differs between two cuda runs";
+  std::vector<BackendSetting> settings = c.backend_settings;
+  if (settings.empty()) settings.push_back({"default settings", [] { return std::function<void()>([] {}); }});
+  for (const BackendSetting& setting : settings) {
+    struct Restore {
+      std::function<void()> undo;
+      ~Restore() { undo(); }
+    } restore{setting.apply()};
+    for (DType dtype : {DType::F32, DType::F64}) {
+      SCOPED_TRACE(std::string(dtype_name(dtype)) + ", " + setting.name);
+      expect_cuda_matches_cpu(c, dtype);
     }
   }
 }
