@@ -1,12 +1,13 @@
 // One row of the op table: everything the four test modes need to know
-// about one op case. Adding an op = its kernels + one row here
-// (docs/kernels.md).
+// about one op case. Adding an op = its kernels + one row in the family's
+// cases_<family>.cpp (docs/kernels.md).
 //
 // The modes (test_op_table.cpp):
 //   Reference          the op on the CPU, float64 and float32, against a
 //                      float64 naive loop;
 //   BackendsMatchCpu   every other registered backend available at run time
-//                      against the CPU, outputs and gradients, float32;
+//                      against the CPU, outputs and gradients, float32 (TF32
+//                      off) and float64, under each of the row's settings;
 //   FiniteDifferences  autograd against central differences in float64,
 //                      skipping elements whose step crosses a declared kink;
 //   Perf               time, GB/s or TFLOP/s per backend at a larger size,
