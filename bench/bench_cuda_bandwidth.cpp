@@ -20,15 +20,15 @@
 #include "core/device.h"
 #include "core/rng.h"
 #include "core/tensor.h"
+#include "kernels/batchnorm_kernels.h"
 #include "kernels/conv.h"
-#include "kernels/cuda/batchnorm.h"
 #include "kernels/cuda/conv.h"
 #include "kernels/cuda/cudnn_reference.h"
-#include "kernels/cuda/elementwise.h"
-#include "kernels/cuda/loss.h"
-#include "kernels/cuda/optim.h"
-#include "kernels/cuda/pool.h"
-#include "kernels/cuda/targets.h"
+#include "kernels/elementwise_kernels.h"
+#include "kernels/loss_kernels.h"
+#include "kernels/optim_kernels.h"
+#include "kernels/pool_kernels.h"
+#include "kernels/targets_kernels.h"
 
 namespace posenet {
 namespace {

@@ -10,11 +10,8 @@
 #include "core/rng.h"
 #include "core/tensor.h"
 #include "kernels/batchnorm.h"
-#include "kernels/cpu/batchnorm.h"
+#include "kernels/batchnorm_kernels.h"
 #include "kernels/dispatch.h"
-#ifdef POSENET_WITH_CUDA
-#include "kernels/cuda/batchnorm.h"
-#endif
 
 namespace posenet {
 namespace {

@@ -1,11 +1,11 @@
 #include "kernels/batchnorm.h"
 
 #include "core/autograd.h"
-#include "kernels/cpu/batchnorm.h"
+#include "kernels/batchnorm_kernels.h"
 #include "kernels/dispatch.h"
-#ifdef POSENET_WITH_CUDA
-#include "kernels/cuda/batchnorm.h"
-#endif
+
+// The registry entries of this family's kernels (kernels/batchnorm_kernels.h).
+PN_DEFINE_KERNEL_ENTRIES(PN_BATCHNORM_KERNELS)
 
 namespace posenet::ops {
 

@@ -4,11 +4,11 @@
 
 #include "core/autograd.h"
 #include "kernels/conv_geometry.h"
-#include "kernels/cpu/conv.h"
+#include "kernels/conv_kernels.h"
 #include "kernels/dispatch.h"
-#ifdef POSENET_WITH_CUDA
-#include "kernels/cuda/conv.h"
-#endif
+
+// The registry entries of this family's kernels (kernels/conv_kernels.h).
+PN_DEFINE_KERNEL_ENTRIES(PN_CONV_KERNELS)
 
 namespace posenet::ops {
 

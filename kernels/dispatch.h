@@ -1,39 +1,12 @@
-// Backend dispatch for op families. Each family has a dispatching header
-// (kernels/<family>.h: the differentiable ops), CPU kernels in
-// kernels/cpu/<family>.{h,cpp} and CUDA kernels in kernels/cuda/<family>.{h,cu}.
-// PN_DISPATCH(device, fn, args...) calls cpu::fn or cuda::fn by device; a
-// CUDA call runs with that device current (core/cuda_device.h), so kernels
-// for cuda:N go to device N and its stream.
+// Backend dispatch for op families: PN_DISPATCH (kernels/op_registry.h)
+// picks the kernel registered for a tensor's device; dispatch_float picks
+// the scalar type inside a kernel.
 #pragma once
 #include <string>
 
-#include "core/cuda_device.h"
 #include "core/error.h"
 #include "core/tensor.h"
-
-namespace posenet::kernels {
-[[noreturn]] inline void no_cuda(const char* fn) {
-  PN_FAIL(fn, ": CUDA tensor, but this posenet was built without the CUDA backend");
-}
-}  // namespace posenet::kernels
-
-#ifdef POSENET_WITH_CUDA
-#define PN_DISPATCH(device, fn, ...)                                   \
-  do {                                                                 \
-    if ((device).is_cpu()) {                                           \
-      ::posenet::kernels::cpu::fn(__VA_ARGS__);                        \
-    } else {                                                           \
-      const ::posenet::CudaDeviceScope pn_device_scope_(device);       \
-      ::posenet::kernels::cuda::fn(__VA_ARGS__);                       \
-    }                                                                  \
-  } while (0)
-#else
-#define PN_DISPATCH(device, fn, ...)                         \
-  do {                                                       \
-    if ((device).is_cpu()) ::posenet::kernels::cpu::fn(__VA_ARGS__);  \
-    else ::posenet::kernels::no_cuda(#fn);                   \
-  } while (0)
-#endif
+#include "kernels/op_registry.h"
 
 namespace posenet::kernels {
 // Calls fn(scalar) with a float or double tag by dtype; CPU kernels compute

@@ -1,11 +1,11 @@
 #include "kernels/elementwise.h"
 
 #include "core/autograd.h"
-#include "kernels/cpu/elementwise.h"
+#include "kernels/elementwise_kernels.h"
 #include "kernels/dispatch.h"
-#ifdef POSENET_WITH_CUDA
-#include "kernels/cuda/elementwise.h"
-#endif
+
+// The registry entries of this family's kernels (kernels/elementwise_kernels.h).
+PN_DEFINE_KERNEL_ENTRIES(PN_ELEMENTWISE_KERNELS)
 
 namespace posenet::ops {
 

@@ -1,11 +1,11 @@
 #include "kernels/loss.h"
 
 #include "core/autograd.h"
-#include "kernels/cpu/loss.h"
+#include "kernels/loss_kernels.h"
 #include "kernels/dispatch.h"
-#ifdef POSENET_WITH_CUDA
-#include "kernels/cuda/loss.h"
-#endif
+
+// The registry entries of this family's kernels (kernels/loss_kernels.h).
+PN_DEFINE_KERNEL_ENTRIES(PN_LOSS_KERNELS)
 
 namespace posenet::ops {
 

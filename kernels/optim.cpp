@@ -4,12 +4,12 @@
 #include <set>
 
 #include "core/autograd.h"
-#include "kernels/cpu/optim.h"
+#include "kernels/optim_kernels.h"
 #include "kernels/dispatch.h"
 #include "kernels/optim_slots.h"
-#ifdef POSENET_WITH_CUDA
-#include "kernels/cuda/optim.h"
-#endif
+
+// The registry entries of this family's kernels (kernels/optim_kernels.h).
+PN_DEFINE_KERNEL_ENTRIES(PN_OPTIM_KERNELS)
 
 namespace posenet {
 
@@ -21,12 +21,12 @@ void check_grad(const Tensor& param, const Tensor& grad, size_t i, const char* o
 }
 
 // Runs one kernel per device over the slots (CPU ones, then CUDA ones).
-template <typename Slot, typename CpuFn, typename CudaFn>
-void run_by_device(const std::vector<Slot>& slots, CpuFn&& on_cpu, CudaFn&& on_cuda) {
+template <typename Slot, typename Fn>
+void run_by_device(const std::vector<Slot>& slots, Fn&& run) {
   std::vector<Slot> cpu_slots, cuda_slots;
   for (const Slot& s : slots) (s.param.is_cpu() ? cpu_slots : cuda_slots).push_back(s);
-  if (!cpu_slots.empty()) on_cpu(cpu_slots);
-  if (!cuda_slots.empty()) on_cuda(cuda_slots);
+  if (!cpu_slots.empty()) run(cpu_slots);
+  if (!cuda_slots.empty()) run(cuda_slots);
 }
 
 // "exp_avg.3" -> ("exp_avg", 3); false when the name has no ".<index>" suffix.
@@ -122,9 +122,7 @@ void SGD::step() {
     slots.push_back(slot);
   }
   const kernels::SgdStepArgs args{lr_, options_.momentum, options_.weight_decay, options_.nesterov};
-  run_by_device(
-      slots, [&](const auto& s) { kernels::cpu::sgd_step(s, args); },
-      [&](const auto& s) { PN_DISPATCH(s.front().param.device(), sgd_step, s, args); });
+  run_by_device(slots, [&](const auto& s) { PN_DISPATCH(s.front().param.device(), sgd_step, s, args); });
   ++steps_;
 }
 
@@ -175,9 +173,7 @@ void Adam::step() {
   ++steps_;
   const kernels::AdamStepArgs args{lr_, options_.beta1, options_.beta2, options_.eps, options_.weight_decay,
                                    static_cast<long long>(steps_)};
-  run_by_device(
-      slots, [&](const auto& s) { kernels::cpu::adam_step(s, args); },
-      [&](const auto& s) { PN_DISPATCH(s.front().param.device(), adam_step, s, args); });
+  run_by_device(slots, [&](const auto& s) { PN_DISPATCH(s.front().param.device(), adam_step, s, args); });
 }
 
 std::map<std::string, Tensor> Adam::state() const {

@@ -6,11 +6,11 @@
 #include <memory>
 
 #include "core/autograd.h"
-#include "kernels/cpu/pool.h"
+#include "kernels/pool_kernels.h"
 #include "kernels/dispatch.h"
-#ifdef POSENET_WITH_CUDA
-#include "kernels/cuda/pool.h"
-#endif
+
+// The registry entries of this family's kernels (kernels/pool_kernels.h).
+PN_DEFINE_KERNEL_ENTRIES(PN_POOL_KERNELS)
 
 namespace posenet::ops {
 

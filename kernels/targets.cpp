@@ -3,11 +3,11 @@
 #include <cmath>
 
 #include "core/autograd.h"
-#include "kernels/cpu/targets.h"
+#include "kernels/targets_kernels.h"
 #include "kernels/dispatch.h"
-#ifdef POSENET_WITH_CUDA
-#include "kernels/cuda/targets.h"
-#endif
+
+// The registry entries of this family's kernels (kernels/targets_kernels.h).
+PN_DEFINE_KERNEL_ENTRIES(PN_TARGETS_KERNELS)
 
 namespace posenet::ops {
 

@@ -72,18 +72,5 @@ TEST(ElementwiseGrad, ReluKinkHasZeroGradient) {
   EXPECT_EQ(x.grad().to_vector(), (std::vector<double>{0.0, 1.0, 0.0}));
 }
 
-TEST(ElementwiseCuda, MatchesCpu) {
-  PN_REQUIRE_CUDA();
-  Generator gen(3);
-  Tensor a = random_tensor({64, 33}, gen, DType::F32), b = random_tensor({64, 33}, gen, DType::F32);
-  Tensor ga = a.to(Device::cuda(0)).set_requires_grad(true), gb = b.to(Device::cuda(0));
-  Tensor out = ops::relu(ops::add(ops::mul(ga, gb), ga));
-  EXPECT_TENSOR_NEAR(out.to(Device::cpu()), ops::relu(ops::add(ops::mul(a, b), a)), 1e-6, 1e-6);
-  ops::sum(out).backward();
-  a.set_requires_grad(true);
-  ops::sum(ops::relu(ops::add(ops::mul(a, b), a))).backward();
-  EXPECT_TENSOR_NEAR(ga.grad().to(Device::cpu()), a.grad(), 1e-6, 1e-6);
-}
-
 }  // namespace
 }  // namespace posenet

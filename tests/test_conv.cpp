@@ -1,5 +1,6 @@
-// Convolutions: forward against naive loops, backward by finite differences,
-// float32 against float64, error messages, CUDA against the CPU.
+// Convolutions beyond the op table's rows (tests/op_table/cases_conv.cpp):
+// seeded random shapes against naive forward and gradient loops, chunked
+// columns, the adjoint identity, what autograd keeps, error messages.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,9 +12,6 @@
 #include "kernels/conv.h"
 #include "kernels/cpu/conv.h"
 #include "test_util.h"
-#ifdef POSENET_WITH_CUDA
-#include "kernels/cuda/conv.h"
-#endif
 
 namespace posenet {
 namespace {
@@ -76,68 +74,6 @@ Tensor naive_conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bi
     for (size_t i = 0; i < y.size(); ++i) y[i] += bv[i % size_t(Cout)];
   }
   return Tensor::from_data({N, Ho, Wo, Cout}, y);
-}
-
-struct ConvCase {
-  std::string name;
-  Shape x;  // [N, H, W, C]
-  int64_t K, R, S;
-  Conv2dParams p;
-  bool bias;
-};
-
-std::vector<ConvCase> conv_cases() {
-  return {
-      {"3x3_s1_p1_odd", {2, 7, 5, 3}, 4, 3, 3, Conv2dParams::square(1, 1), true},
-      {"3x3_s2_p0", {1, 9, 11, 5}, 6, 3, 3, Conv2dParams::square(2, 0), false},
-      {"1x1_pointwise", {2, 6, 7, 8}, 5, 1, 1, Conv2dParams::square(1, 0), true},
-      {"1x1_s2", {2, 7, 7, 4}, 6, 1, 1, Conv2dParams::square(2, 0), false},
-      {"7x7_s2_p3_stem", {1, 19, 17, 3}, 8, 7, 7, Conv2dParams::square(2, 3), true},
-      {"3x3_dil2_p2", {2, 10, 9, 4}, 3, 3, 3, Conv2dParams::square(1, 2, 2), true},
-      {"3x5_nonsquare", {1, 8, 12, 3}, 5, 3, 5, Conv2dParams{2, 1, 1, 2, 1, 2}, true},
-      {"1x1_p1", {1, 4, 5, 3}, 2, 1, 1, Conv2dParams::square(1, 1), false},
-  };
-}
-
-TEST(Conv2d, ForwardMatchesNaiveLoops) {
-  Generator gen(1);
-  for (const auto& c : conv_cases()) {
-    SCOPED_TRACE(c.name);
-    Tensor x = random_tensor(c.x, gen);
-    Tensor w = random_tensor({c.K, c.R, c.S, c.x[3]}, gen);
-    Tensor b = c.bias ? random_tensor({c.K}, gen) : Tensor();
-    Tensor y = ops::conv2d(x, w, b, c.p);
-    Tensor ref = naive_conv2d(x, w, b, c.p);
-    EXPECT_TENSOR_NEAR(y, ref, 1e-12, 1e-12);
-  }
-}
-
-TEST(Conv2d, Float32AgreesWithFloat64) {
-  Generator gen(2);
-  for (const auto& c : conv_cases()) {
-    SCOPED_TRACE(c.name);
-    Tensor x = random_tensor(c.x, gen);
-    Tensor w = random_tensor({c.K, c.R, c.S, c.x[3]}, gen);
-    Tensor b = c.bias ? random_tensor({c.K}, gen) : Tensor();
-    Tensor y64 = ops::conv2d(x, w, b, c.p);
-    Tensor y32 = ops::conv2d(x.to(DType::F32), w.to(DType::F32), c.bias ? b.to(DType::F32) : Tensor(), c.p);
-    EXPECT_EQ(y32.dtype(), DType::F32);
-    EXPECT_TENSOR_NEAR(y32.to(DType::F64), y64, 1e-5, 1e-5);
-  }
-}
-
-TEST(Conv2d, GradientsMatchFiniteDifferences) {
-  Generator gen(3);
-  for (const auto& c : conv_cases()) {
-    SCOPED_TRACE(c.name);
-    std::vector<Tensor> inputs = {random_tensor(c.x, gen), random_tensor({c.K, c.R, c.S, c.x[3]}, gen)};
-    if (c.bias) inputs.push_back(random_tensor({c.K}, gen));
-    const Conv2dParams p = c.p;
-    auto result = testing::gradcheck(
-        [p](const std::vector<Tensor>& in) { return ops::conv2d(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), p); },
-        inputs);
-    EXPECT_GRADCHECK(result, 1e-6);
-  }
 }
 
 TEST(Conv2d, OnlyInputsThatRequireGradGetOne) {
@@ -204,38 +140,6 @@ TEST(Conv2d, ChunkedColumnsGiveTheSameResults) {
   EXPECT_TENSOR_NEAR(y_whole, naive_conv2d(x, w, Tensor(), p), 1e-12, 1e-12);
 }
 
-struct DeconvCase {
-  std::string name;
-  Shape x;  // [N, H, W, Cin]
-  int64_t R, S, Cout;
-  ConvTranspose2dParams p;
-  bool bias;
-};
-
-std::vector<DeconvCase> deconv_cases() {
-  return {
-      {"4x4_s2_p1_decoder", {2, 4, 3, 5}, 4, 4, 3, ConvTranspose2dParams::square(2, 1), true},
-      {"3x3_s2_p1_outpad1", {1, 5, 4, 3}, 3, 3, 4, ConvTranspose2dParams::square(2, 1, 1), true},
-      {"3x3_s1_p0", {2, 3, 4, 2}, 3, 3, 3, ConvTranspose2dParams::square(1, 0), false},
-      {"2x3_nonsquare_dil2", {1, 4, 5, 3}, 2, 3, 2, ConvTranspose2dParams{2, 1, 0, 1, 1, 0, 2, 2}, true},
-      {"1x1_s1", {2, 3, 3, 4}, 1, 1, 3, ConvTranspose2dParams::square(1, 0), true},
-      {"3x3_s1_dil2_outpad1", {1, 3, 4, 2}, 3, 3, 2, ConvTranspose2dParams::square(1, 1, 1, 2), false},
-  };
-}
-
-TEST(ConvTranspose2d, ForwardMatchesNaiveScatter) {
-  Generator gen(10);
-  for (const auto& c : deconv_cases()) {
-    SCOPED_TRACE(c.name);
-    Tensor x = random_tensor(c.x, gen);
-    Tensor w = random_tensor({c.x[3], c.R, c.S, c.Cout}, gen);
-    Tensor b = c.bias ? random_tensor({c.Cout}, gen) : Tensor();
-    Tensor y = ops::conv_transpose2d(x, w, b, c.p);
-    Tensor ref = naive_conv_transpose2d(x, w, b, c.p);
-    EXPECT_TENSOR_NEAR(y, ref, 1e-12, 1e-12);
-  }
-}
-
 TEST(ConvTranspose2d, DecoderDeconvDoublesTheResolution) {
   Generator gen(11);
   Tensor x = random_tensor({2, 8, 8, 6}, gen);
@@ -257,35 +161,6 @@ TEST(ConvTranspose2d, IsTheAdjointOfConv2d) {
   const double lhs = ops::sum(ops::mul(y, u)).item();
   const double rhs = ops::sum(ops::mul(x, xt)).item();
   EXPECT_NEAR(lhs, rhs, 1e-10 * std::max(1.0, std::abs(lhs)));
-}
-
-TEST(ConvTranspose2d, GradientsMatchFiniteDifferences) {
-  Generator gen(13);
-  for (const auto& c : deconv_cases()) {
-    SCOPED_TRACE(c.name);
-    std::vector<Tensor> inputs = {random_tensor(c.x, gen), random_tensor({c.x[3], c.R, c.S, c.Cout}, gen)};
-    if (c.bias) inputs.push_back(random_tensor({c.Cout}, gen));
-    const ConvTranspose2dParams p = c.p;
-    auto result = testing::gradcheck(
-        [p](const std::vector<Tensor>& in) {
-          return ops::conv_transpose2d(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), p);
-        },
-        inputs);
-    EXPECT_GRADCHECK(result, 1e-6);
-  }
-}
-
-TEST(ConvTranspose2d, Float32AgreesWithFloat64) {
-  Generator gen(14);
-  for (const auto& c : deconv_cases()) {
-    SCOPED_TRACE(c.name);
-    Tensor x = random_tensor(c.x, gen);
-    Tensor w = random_tensor({c.x[3], c.R, c.S, c.Cout}, gen);
-    Tensor b = c.bias ? random_tensor({c.Cout}, gen) : Tensor();
-    Tensor y64 = ops::conv_transpose2d(x, w, b, c.p);
-    Tensor y32 = ops::conv_transpose2d(x.to(DType::F32), w.to(DType::F32), c.bias ? b.to(DType::F32) : Tensor(), c.p);
-    EXPECT_TENSOR_NEAR(y32.to(DType::F64), y64, 1e-5, 1e-5);
-  }
 }
 
 // ------------------------------------------------------- seeded random shapes
@@ -517,90 +392,6 @@ TEST(ConvErrors, OutputSizes) {
   EXPECT_THROW(ops::conv_transpose_output_size(1, 1, 1, 1, 0, 1), Error);  // output extent -1
 }
 
-#ifdef POSENET_WITH_CUDA
-// CUDA (cuDNN, TF32 off) against the CPU in float32: forward and all three
-// gradients within atol 1e-4 + rtol 1e-4 (inputs in [-1, 1], sums of at
-// most a few thousand products).
-struct Tf32Off {
-  bool saved = kernels::cuda::allow_tf32();
-  Tf32Off() { kernels::cuda::set_allow_tf32(false); }
-  ~Tf32Off() { kernels::cuda::set_allow_tf32(saved); }
-};
-
-using ConvFn = std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)>;
-
-void expect_cuda_matches_cpu(const ConvFn& f, const Shape& xs, const Shape& ws, int64_t bias_size, uint64_t seed,
-                             DType dtype = DType::F32) {
-  const double tol = dtype == DType::F64 ? 1e-10 : 1e-4;
-  Generator gen(seed);
-  Tensor x = random_tensor(xs, gen, dtype), w = random_tensor(ws, gen, dtype);
-  Tensor b = random_tensor({bias_size}, gen, dtype);
-  auto run = [&](Device d, Tensor* y, std::vector<Tensor>* grads) {
-    Tensor xd = x.to(d).set_requires_grad(true), wd = w.to(d).set_requires_grad(true);
-    Tensor bd = b.to(d).set_requires_grad(true);
-    *y = f(xd, wd, bd);
-    Generator g2(seed + 1);
-    Tensor r = random_tensor(y->shape(), g2, dtype).to(d);
-    ops::sum(ops::mul(*y, r)).backward();
-    *grads = {xd.grad().to(Device::cpu()), wd.grad().to(Device::cpu()), bd.grad().to(Device::cpu())};
-    *y = y->to(Device::cpu());
-  };
-  Tensor y_cpu, y_gpu;
-  std::vector<Tensor> g_cpu, g_gpu;
-  run(Device::cpu(), &y_cpu, &g_cpu);
-  run(Device::cuda(), &y_gpu, &g_gpu);
-  EXPECT_TENSOR_NEAR(y_gpu, y_cpu, tol, tol);
-  EXPECT_TENSOR_NEAR(g_gpu[0], g_cpu[0], tol, tol);
-  EXPECT_TENSOR_NEAR(g_gpu[1], g_cpu[1], tol, tol);
-  EXPECT_TENSOR_NEAR(g_gpu[2], g_cpu[2], tol, tol);
-}
-
-TEST(ConvCuda, Conv2dMatchesCpu) {
-  PN_REQUIRE_CUDA();
-  Tf32Off tf32_off;
-  for (const auto& c : conv_cases()) {
-    SCOPED_TRACE(c.name);
-    const Conv2dParams p = c.p;
-    expect_cuda_matches_cpu([p](const Tensor& x, const Tensor& w, const Tensor& b) { return ops::conv2d(x, w, b, p); },
-                            c.x, {c.K, c.R, c.S, c.x[3]}, c.K, 30);
-  }
-  // A ResNet-sized layer: cuDNN's tensor-core-shaped paths.
-  expect_cuda_matches_cpu([](const Tensor& x, const Tensor& w, const Tensor& b) {
-    return ops::conv2d(x, w, b, Conv2dParams::square(1, 1));
-  }, {4, 14, 14, 64}, {64, 3, 3, 64}, 64, 31);
-}
-
-TEST(ConvCuda, ConvTranspose2dMatchesCpu) {
-  PN_REQUIRE_CUDA();
-  Tf32Off tf32_off;
-  for (const auto& c : deconv_cases()) {
-    if (c.p.output_pad_h >= c.p.stride_h || c.p.output_pad_w >= c.p.stride_w) continue;  // not expressible in cuDNN (see kernels/cuda/conv.cu)
-    SCOPED_TRACE(c.name);
-    const ConvTranspose2dParams p = c.p;
-    expect_cuda_matches_cpu(
-        [p](const Tensor& x, const Tensor& w, const Tensor& b) { return ops::conv_transpose2d(x, w, b, p); }, c.x,
-        {c.x[3], c.R, c.S, c.Cout}, c.Cout, 40);
-  }
-  expect_cuda_matches_cpu([](const Tensor& x, const Tensor& w, const Tensor& b) {
-    return ops::conv_transpose2d(x, w, b, ConvTranspose2dParams::square(2, 1));
-  }, {2, 8, 8, 64}, {64, 4, 4, 32}, 32, 41);
-}
-
-// float64 takes cuDNN's NCHW path (transposed copies in and out): a strided
-// padded convolution, a dilated one and the decoder's deconvolution.
-TEST(ConvCuda, Float64MatchesCpu) {
-  PN_REQUIRE_CUDA();
-  expect_cuda_matches_cpu([](const Tensor& x, const Tensor& w, const Tensor& b) {
-    return ops::conv2d(x, w, b, Conv2dParams::square(2, 1));
-  }, {2, 9, 7, 5}, {6, 3, 3, 5}, 6, 50, DType::F64);
-  expect_cuda_matches_cpu([](const Tensor& x, const Tensor& w, const Tensor& b) {
-    return ops::conv2d(x, w, b, Conv2dParams::square(1, 2, 2));
-  }, {1, 8, 10, 3}, {4, 3, 3, 3}, 4, 51, DType::F64);
-  expect_cuda_matches_cpu([](const Tensor& x, const Tensor& w, const Tensor& b) {
-    return ops::conv_transpose2d(x, w, b, ConvTranspose2dParams::square(2, 1));
-  }, {2, 4, 5, 6}, {6, 4, 4, 3}, 3, 52, DType::F64);
-}
-#endif
 
 }  // namespace
 }  // namespace posenet

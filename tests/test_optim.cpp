@@ -218,45 +218,5 @@ TEST(Optimizer, StateNamesAndLoadErrors) {
   EXPECT_THROW(sgd.load_state(bad), Error);
 }
 
-TEST(OptimizerCuda, MultiTensorKernelsMatchCpu) {
-  PN_REQUIRE_CUDA();
-  Generator gen(35);
-  // Chunk boundaries inside and across parameters, and more parameters than
-  // one launch's table holds (320).
-  std::vector<Shape> shapes{{3, 3, 16, 32}, {32}, {32}, {10000}, {1}, {8193}};
-  for (int i = 0; i < 330; ++i) shapes.push_back({1 + i % 7});
-  for (int which = 0; which < 2; ++which) {
-    std::vector<Tensor> pc, pg;
-    for (const auto& s : shapes) {
-      pc.push_back(random_tensor(s, gen, DType::F32));
-      pg.push_back(pc.back().to(Device::cuda()));
-    }
-    std::unique_ptr<Optimizer> oc, og;
-    if (which == 0) {
-      oc = std::make_unique<SGD>(pc, SGDOptions{0.1, 0.9, 1e-4, true});
-      og = std::make_unique<SGD>(pg, SGDOptions{0.1, 0.9, 1e-4, true});
-    } else {
-      oc = std::make_unique<Adam>(pc, AdamOptions{1e-2, 0.9, 0.999, 1e-8, 1e-4});
-      og = std::make_unique<Adam>(pg, AdamOptions{1e-2, 0.9, 0.999, 1e-8, 1e-4});
-    }
-    for (int t = 0; t < 3; ++t) {
-      for (size_t i = 0; i < pc.size(); ++i) {
-        if (t == 1 && i == 2) {  // a parameter without gradient is skipped on both
-          pc[i].set_grad(Tensor());
-          pg[i].set_grad(Tensor());
-          continue;
-        }
-        Tensor g = random_tensor(shapes[i], gen, DType::F32);
-        pc[i].set_grad(g);
-        pg[i].set_grad(g.to(Device::cuda()));
-      }
-      oc->step();
-      og->step();
-    }
-    for (size_t i = 0; i < pc.size(); ++i) EXPECT_TENSOR_NEAR(pg[i].to(Device::cpu()), pc[i], 1e-6, 1e-5);
-    for (const auto& [k, v] : oc->state()) EXPECT_TENSOR_NEAR(og->state().at(k).to(Device::cpu()), v, 1e-6, 1e-5);
-  }
-}
-
 }  // namespace
 }  // namespace posenet

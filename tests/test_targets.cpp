@@ -1,6 +1,7 @@
 // The batched Gaussian-target op and the fused Gaussian weighted-MSE loss:
 // exactly the trainer's per-sample targets, the loss equal to weighted_mse on
-// stored targets, finite differences, bad input, and CUDA parity.
+// stored targets, bad input. Reference, finite differences and CUDA parity
+// are rows of the op table (tests/op_table/cases_loss.cpp).
 #include <cmath>
 
 #include "kernels/loss.h"
@@ -140,16 +141,6 @@ TEST(GaussianWeightedMse, EqualsWeightedMseOnStoredTargets) {
   }
 }
 
-TEST(GaussianWeightedMse, GradcheckPrediction) {
-  const Batch b = make_batch(2, 32, 24, 9);
-  const auto spec = spec_for({32, 24, 8, 6}, 1.0, 1.0);
-  Generator gen(10);
-  auto result = gradcheck(
-      [&](const std::vector<Tensor>& in) { return ops::gaussian_weighted_mse(in[0], b.joint_tensor, b.weight_tensor, spec); },
-      {random_tensor({2, 6, 8, J}, gen)});
-  EXPECT_LT(result.worst_relative_error, 1e-6) << result.where;
-}
-
 TEST(GaussianTargets, BadInputIsRejected) {
   Tensor joints = Tensor::zeros({2, 3, 2}, DType::F64), weight = Tensor::zeros({2, 3}, DType::F64);
   ops::GaussianTargetSpec s;
@@ -167,45 +158,6 @@ TEST(GaussianTargets, BadInputIsRejected) {
   EXPECT_THROW(ops::gaussian_targets(joints, weight, small), Error);
   EXPECT_THROW(ops::gaussian_weighted_mse(Tensor::zeros({2, 64, 63, 3}, DType::F64), joints, weight, s), Error);
   EXPECT_THROW(ops::gaussian_weighted_mse(Tensor::zeros({2, 64, 64, 3}, DType::F32), joints, weight, s), Error);
-}
-
-TEST(GaussianTargetsCuda, MatchesCpu) {
-  PN_REQUIRE_CUDA();
-  const train::HeatmapGeometry g{192, 256, 48, 64};
-  const Batch b = make_batch(4, 192, 256, 11);
-  for (auto [sigma, cutoff] : std::vector<std::pair<double, double>>{{2, 2}, {3, 2}, {2.5, 2.5}}) {
-    const auto spec = spec_for(g, sigma, cutoff);
-    for (DType dtype : {DType::F32, DType::F64}) {
-      Tensor joints = b.joint_tensor.to(dtype), weight = b.weight_tensor.to(dtype);
-      const auto c = ops::gaussian_targets(joints, weight, spec);
-      const auto d = ops::gaussian_targets(joints.to(Device::cuda()), weight.to(Device::cuda()), spec);
-      // Device exp may differ from the host's in the last bit.
-      EXPECT_TENSOR_NEAR(d.maps.to(Device::cpu()), c.maps, 1e-7, 1e-6);
-      EXPECT_EQ(d.weights.to_vector(), c.weights.to_vector());
-    }
-  }
-}
-
-TEST(GaussianWeightedMseCuda, MatchesCpuAndIsDeterministic) {
-  PN_REQUIRE_CUDA();
-  const train::HeatmapGeometry g{256, 256, 64, 64};
-  const Batch b = make_batch(4, 256, 256, 12);
-  const auto spec = spec_for(g, 2.0, 2.0);
-  Generator gen(13);
-  Tensor pred = random_tensor({4, 64, 64, J}, gen, DType::F32, 0.0, 1.0);
-  Tensor jc = b.joint_tensor.to(DType::F32), wc = b.weight_tensor.to(DType::F32);
-  Tensor jg = jc.to(Device::cuda()), wg = wc.to(Device::cuda());
-  Tensor pc = pred.clone().set_requires_grad(true), pg = pred.to(Device::cuda()).set_requires_grad(true);
-  Tensor lc = ops::gaussian_weighted_mse(pc, jc, wc, spec);
-  Tensor lg = ops::gaussian_weighted_mse(pg, jg, wg, spec);
-  EXPECT_NEAR(lg.item(), lc.item(), 1e-6 * lc.item());
-  EXPECT_EQ(lg.item(), ops::gaussian_weighted_mse(pg, jg, wg, spec).item());
-  // And equal to the stored-target loss on the device.
-  const auto t = ops::gaussian_targets(jg, wg, spec);
-  EXPECT_NEAR(lg.item(), ops::weighted_mse(pg, t.maps, t.weights).item(), 1e-6 * lc.item());
-  lc.backward();
-  lg.backward();
-  EXPECT_TENSOR_NEAR(pg.grad().to(Device::cpu()), pc.grad(), 1e-12, 1e-5);
 }
 
 }  // namespace

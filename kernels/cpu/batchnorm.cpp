@@ -1,4 +1,4 @@
-#include "kernels/cpu/batchnorm.h"
+#include "kernels/batchnorm_kernels.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "kernels/cpu/elementwise.h"
+#include "kernels/elementwise_kernels.h"
 
 #include "kernels/dispatch.h"
 

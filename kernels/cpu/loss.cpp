@@ -1,4 +1,4 @@
-#include "kernels/cpu/loss.h"
+#include "kernels/loss_kernels.h"
 
 #include <vector>
 

@@ -1,4 +1,4 @@
-#include "kernels/cpu/optim.h"
+#include "kernels/optim_kernels.h"
 
 #include "kernels/dispatch.h"
 #include "kernels/optim_math.h"

@@ -1,4 +1,4 @@
-#include "kernels/cpu/pool.h"
+#include "kernels/pool_kernels.h"
 
 #include <algorithm>
 #include <cmath>

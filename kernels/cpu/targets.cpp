@@ -1,4 +1,4 @@
-#include "kernels/cpu/targets.h"
+#include "kernels/targets_kernels.h"
 
 #include <vector>
 

@@ -6,7 +6,7 @@
 // finalize kernel combines the partials of each channel in chunk order.
 // Statistics use Welford per thread and Chan's formula to combine (one pass
 // over x, no cancellation), accumulated in the storage type (float for F32).
-#include "kernels/cuda/batchnorm.h"
+#include "kernels/batchnorm_kernels.h"
 #include "kernels/cuda/common.cuh"
 
 namespace posenet::kernels::cuda {

@@ -1,6 +1,6 @@
 // Elementwise CUDA kernels: grid-stride loops, one pass over memory.
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/elementwise.h"
+#include "kernels/elementwise_kernels.h"
 
 namespace posenet::kernels::cuda {
 namespace {

@@ -2,7 +2,7 @@
 // number of blocks (independent of the device) each reduce a fixed
 // grid-stride subset in double, then one block adds the partials in order.
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/loss.h"
+#include "kernels/loss_kernels.h"
 
 namespace posenet::kernels::cuda {
 namespace {

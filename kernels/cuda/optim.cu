@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/optim.h"
+#include "kernels/optim_kernels.h"
 #include "kernels/optim_math.h"
 
 namespace posenet::kernels::cuda {

@@ -2,7 +2,7 @@
 // backward gathers, one thread per input element, the gradients of the
 // windows whose argmax it is (fixed order, no atomics: deterministic).
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/pool.h"
+#include "kernels/pool_kernels.h"
 
 namespace posenet::kernels::cuda {
 namespace {

@@ -4,7 +4,7 @@
 // number of blocks reduce fixed grid-stride subsets in double, then one block
 // adds the partials in order.
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/targets.h"
+#include "kernels/targets_kernels.h"
 #include "kernels/gaussian_rule.h"
 
 namespace posenet::kernels::cuda {
