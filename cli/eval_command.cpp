@@ -16,6 +16,7 @@
 #include "eval/mat_io.h"
 #include "eval/pckh.h"
 #include "train/checkpoint.h"
+#include "train/dataset_spec.h"
 #include "train/validate.h"
 
 namespace posenet::cli {
@@ -75,14 +76,14 @@ void eval_predictions_files(const EvalOptions& opt) {
 void eval_checkpoint(const EvalOptions& opt) {
   if (opt.data.empty()) throw Error("eval: --data is required with --checkpoint (e.g. mpii:DIR:valid)");
   if (opt.batch_size < 1) throw Error("eval: --batch-size must be at least 1");
+  // Evaluation data defaults to the valid split, whose ground truth is annot/gt_valid.mat.
   std::string gt_path = opt.ground_truth;
-  if (gt_path.empty() && opt.data.rfind("mpii:", 0) == 0) {
-    std::string rest = opt.data.substr(5);
-    gt_path = (std::filesystem::path(rest.substr(0, rest.find(':'))) / "annot" / "gt_valid.mat").string();
-  }
+  const auto mpii = train::first_mpii_spec(opt.data, train::kValidSplit);
+  if (gt_path.empty() && mpii) gt_path = mpii->mpii_ground_truth().string();
   if (gt_path.empty()) throw Error("eval: --gt is required for this --data");
-  std::string data = opt.data;
-  if (data.rfind("mpii:", 0) == 0 && std::count(data.begin(), data.end(), ':') == 1) data += ":valid";
+  std::string data;
+  for (const train::DatasetSpec& one : train::parse_dataset_specs(opt.data, train::kValidSplit))
+    data += (data.empty() ? "" : ",") + (one.is_mpii() ? train::mpii_spec(one.path, one.split) : one.text);
   const Device device = parse_device(opt.device);
   const train::Checkpoint ck = train::read_checkpoint(opt.checkpoint);
   auto model = train::load_model_from_checkpoint(ck, device);
