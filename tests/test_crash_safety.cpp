@@ -177,7 +177,7 @@ bool wait_for_checkpoint(const fs::path& dir) {
   return fs::exists(dir / "last.safetensors");
 }
 
-// The signal stops the run after the step in flight: exit status 0, the
+// The signal stops the run after the step in flight: exit status 128 + sig, the
 // trainer's messages on stderr, a checkpoint that holds every logged step
 // and a final "stopped" record. Returns the checkpoint's global step.
 int64_t stop_with_signal(int sig, const fs::path& dir) {
@@ -190,7 +190,7 @@ int64_t stop_with_signal(int sig, const fs::path& dir) {
     return -1;
   }
   kill(pid, sig);
-  EXPECT_EQ(wait_exit(pid), 0);
+  EXPECT_EQ(wait_exit(pid), 128 + sig) << "a signal stop exits 128 + the signal (130 for SIGINT, 143 for SIGTERM)";
   const std::string text = read_text(output);
   EXPECT_NE(text.find("posenet: stop requested; saving a checkpoint after this step (signal again to abort)"),
             std::string::npos)

@@ -1,6 +1,7 @@
 #include "train/resume.h"
 
 #include <iostream>
+#include <set>
 
 #include "core/error.h"
 #include "train/loader.h"
@@ -27,16 +28,23 @@ void check_rng_record(const Checkpoint& ck, const TrainConfig& now) {
                                     "', this build uses '", kRngScheme, "': resuming would not replay the same batches"));
 }
 
-// Runtime settings a resumed run may change; everything else comes from
-// the checkpoint so the run continues as it started.
-void take_runtime_settings(TrainConfig& stored, const TrainConfig& now) {
-  stored.device = now.device;
-  stored.workers = now.workers;
-  stored.progress = now.progress;
-  stored.out = now.out;
-  stored.stop_after = now.stop_after;
-  stored.resume = true;
+// Settings that steer only how the run goes on. The runtime ones are taken
+// from the command line whether given or not (a resumed run starts on the
+// default device unless told otherwise); the others only when given.
+const std::set<std::string> kRuntimeSettings = {"device", "workers", "progress", "out", "stop_after"};
+const std::set<std::string> kChangeableWhenGiven = {"epochs",   "lr",         "lr_steps",  "lr_factor",
+                                                    "save_every", "max_steps", "val_every", "flip_test",
+                                                    "val_data", "val_gt"};
+// Settings that are not the run's to compare: the seed has its own check.
+const std::set<std::string> kNotCompared = {"resume", "seed"};
+
+std::string option_name(std::string key) {
+  for (char& c : key)
+    if (c == '_') c = '-';
+  return "--" + key;
 }
+
+std::string shown(const nlohmann::json& v) { return v.is_string() ? "'" + v.get<std::string>() + "'" : v.dump(); }
 
 }  // namespace
 
@@ -55,11 +63,33 @@ Checkpoint read_resume_checkpoint(const fs::path& out_dir) {
   return ck;
 }
 
-TrainConfig resumed_config(const Checkpoint& checkpoint, const TrainConfig& now) {
+nlohmann::json SettingChange::to_log_record() const {
+  return {{"type", "resume_change"}, {"option", option}, {"old", old_value}, {"new", new_value}};
+}
+
+ResumedConfig resumed_config(const Checkpoint& checkpoint, const TrainConfig& now) {
   check_rng_record(checkpoint, now);
-  TrainConfig config = checkpoint.config;
-  take_runtime_settings(config, now);
-  return config;
+  nlohmann::json merged = checkpoint.config.to_json();
+  const nlohmann::json wanted = now.to_json();
+  ResumedConfig out;
+  for (const auto& [key, value] : wanted.items()) {
+    if (kNotCompared.count(key) || merged.value(key, nlohmann::json()) == value) continue;
+    const bool given = now.given.count(key) > 0;
+    if (kRuntimeSettings.count(key) || (given && kChangeableWhenGiven.count(key))) {
+      out.changes.push_back({key, merged[key], value});
+      merged[key] = value;
+    } else if (given) {
+      throw InputError(detail::concat(checkpoint.path.string(), ": the run was trained with ", option_name(key), " ",
+                                      shown(merged[key]), " but --resume was given ", option_name(key), " ",
+                                      shown(value), "; it cannot change in a resumed run (drop it, or start a "
+                                      "new run with another --out)"));
+    }
+  }
+  merged["resume"] = true;
+  out.config = TrainConfig::from_json(merged, checkpoint.path.string());
+  // "out" and the runtime settings do not describe the run: not logged as changes.
+  std::erase_if(out.changes, [](const SettingChange& c) { return c.option == "out" || c.option == "progress"; });
+  return out;
 }
 
 void warn_if_training_set_changed(const Checkpoint& checkpoint, size_t train_samples) {

@@ -11,6 +11,26 @@ namespace posenet::train {
 
 namespace {
 Tensor on(const Tensor& t, Device device) { return t.device() == device ? t : t.to(device); }
+
+// True when every element of every tensor is finite. x * 0 is 0 for a
+// finite x and NaN for NaN or +-Inf, so one sum over all of them, read back
+// once, answers on any device without overflowing for large finite values.
+bool all_finite(const std::vector<Tensor>& tensors) {
+  NoGradGuard no_grad;
+  Tensor total;
+  for (const Tensor& t : tensors) {
+    if (!t.defined() || t.numel() == 0) continue;
+    Tensor s = ops::sum(ops::scale(t, 0.0));
+    total = total.defined() ? ops::add(total, s) : s;
+  }
+  return !total.defined() || std::isfinite(total.item());
+}
+
+std::vector<Tensor> gradients(const std::vector<Tensor>& params) {
+  std::vector<Tensor> out;
+  for (const Tensor& p : params) out.push_back(p.grad());
+  return out;
+}
 }  // namespace
 
 StepOutcome train_step(models::PoseModel& model, Optimizer& optimizer, const Batch& batch, Device device) {
@@ -26,11 +46,18 @@ StepOutcome train_step(models::PoseModel& model, Optimizer& optimizer, const Bat
     loss = loss.defined() ? ops::add(loss, l) : l;
   }
   out.loss = loss.item();
-  if (!std::isfinite(out.loss)) return out;  // the caller stops before any update
+  if (!std::isfinite(out.loss)) {  // the caller stops before any update
+    out.non_finite = NonFinite::kLoss;
+    return out;
+  }
   optimizer.zero_grad();
   loss.backward();
+  if (!all_finite(gradients(optimizer.params()))) {
+    out.non_finite = NonFinite::kGradient;
+    return out;
+  }
   optimizer.step();
-  out.applied = true;
+  if (!all_finite(optimizer.params())) out.non_finite = NonFinite::kWeight;
   return out;
 }
 

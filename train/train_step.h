@@ -10,14 +10,21 @@
 
 namespace posenet::train {
 
+enum class NonFinite { kNone, kLoss, kGradient, kWeight };
+
 struct StepOutcome {
   double loss = 0.0;                 // the summed loss of all stages
   std::vector<double> stage_losses;  // one per stage
-  bool applied = false;              // false: the loss was not finite and nothing was changed
+  // What went non-finite: the loss (nothing was changed), a gradient
+  // (nothing was changed), or a weight after the update (the update is
+  // applied; the model must not be saved).
+  NonFinite non_finite = NonFinite::kNone;
+  bool ok() const { return non_finite == NonFinite::kNone; }
 };
 
-// Runs one step on `device`. A non-finite loss returns before the backward
-// pass, leaving the weights and optimizer state as they were.
+// Runs one step on `device`. A non-finite loss or gradient returns before
+// the update, leaving the weights and optimizer state as they were; a
+// non-finite weight after the update is reported.
 StepOutcome train_step(models::PoseModel& model, Optimizer& optimizer, const Batch& batch, Device device);
 
 }  // namespace posenet::train

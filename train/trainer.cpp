@@ -26,10 +26,16 @@ namespace fs = std::filesystem;
 
 Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
   out_dir_ = config_.out;
+  // Taken before anything is written (a resume of a folder that does not
+  // exist fails below without creating it).
+  if (!config_.resume || fs::exists(out_dir_)) lock_ = FolderLock::acquire(out_dir_, "--out");
   std::optional<Checkpoint> resume_from;
+  std::vector<SettingChange> changes;
   if (config_.resume) {
     resume_from = read_resume_checkpoint(out_dir_);
-    config_ = resumed_config(*resume_from, config_);
+    ResumedConfig resumed = resumed_config(*resume_from, config_);
+    config_ = std::move(resumed.config);
+    changes = std::move(resumed.changes);
     state_ = resume_from->state;
   } else {
     refuse_to_overwrite_a_run(out_dir_);
@@ -42,7 +48,16 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
   build_optimizer();
   if (resume_from) optimizer_->load_state(resume_from->optimizer_state);
   log_.open((out_dir_ / "log.jsonl").string(), config_.resume);
-  write_text_file_atomically(out_dir_ / "config.json", config_.to_json().dump(2) + "\n");
+  for (const SettingChange& change : changes) {
+    std::cerr << "posenet: resuming with " << change.option << " " << change.new_value.dump() << " (was "
+              << change.old_value.dump() << ")\n";
+    log_.write(change.to_log_record());
+  }
+  // Readable back as a config file (posenet train --config <out>/config.json):
+  // "resume" is how this process started, not a setting of the run.
+  nlohmann::json settings = config_.to_json();
+  settings.erase("resume");
+  write_text_file_atomically(out_dir_ / "config.json", settings.dump(2) + "\n");
 }
 
 Trainer::~Trainer() = default;
@@ -120,11 +135,16 @@ void Trainer::save(const fs::path& path) {
   save_checkpoint(path, *model_, optimizer_.get(), config_, model_->spec().describe(), state_);
 }
 
-void Trainer::stop_on_non_finite_loss(double loss, int64_t epoch, int64_t batch) {
+void Trainer::stop_on_non_finite(const StepOutcome& step, int64_t epoch, int64_t batch) {
+  const std::string what = step.non_finite == NonFinite::kLoss       ? detail::concat("non-finite loss (", step.loss, ")")
+                           : step.non_finite == NonFinite::kGradient ? std::string("non-finite gradient")
+                                                                     : std::string("non-finite weight after the update");
+  const char* outcome = step.non_finite == NonFinite::kWeight ? "training stopped without saving it"
+                                                              : "training stopped before applying it";
   log_.write({{"type", "error"}, {"epoch", epoch}, {"batch", batch}, {"global_step", state_.global_step},
-              {"message", "non-finite loss"}});
-  throw Error(detail::concat("non-finite loss (", loss, ") at epoch ", epoch + 1, ", batch ", batch, " (step ",
-                             state_.global_step + 1, "): training stopped before applying it. ",
+              {"message", what.substr(0, what.find(" ("))}});
+  throw Error(detail::concat(what, " at epoch ", epoch + 1, ", batch ", batch, " (step ", state_.global_step + 1,
+                             "): ", outcome, ". ",
                              fs::exists(last_checkpoint())
                                  ? "The last good checkpoint " + last_checkpoint().string() + " is intact. "
                                  : "",
@@ -200,7 +220,7 @@ TrainResult Trainer::run() {
   for (int64_t epoch = state_.epoch; epoch < config_.epochs; ++epoch) {
     loader.start_epoch(epoch, state_.batch);
     ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.epochs), steps_per_epoch,
-                    config_.batch_size, interactive);
+                    config_.batch_size, interactive, long(state_.batch));
     double epoch_loss = 0.0;
     int64_t epoch_steps = 0;
     const auto epoch_start = std::chrono::steady_clock::now();
@@ -211,9 +231,9 @@ TrainResult Trainer::run() {
       optimizer_->set_lr(lr);
       const auto t0 = std::chrono::steady_clock::now();
       const StepOutcome step = train_step(*model_, *optimizer_, *batch, device_);
-      if (!step.applied) {
+      if (!step.ok()) {
         if (config_.progress) bar.finish();
-        stop_on_non_finite_loss(step.loss, epoch, b);
+        stop_on_non_finite(step, epoch, b);
       }
       const double step_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       ++state_.global_step;

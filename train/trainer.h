@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/folder_lock.h"
 #include "eval/pckh.h"
 #include "kernels/optim.h"
 #include "models/pose_model.h"
@@ -54,9 +55,9 @@ class Trainer {
   void build_model(const Checkpoint* resume_from);
   void build_optimizer();
   void save(const std::filesystem::path& path);
-  // A non-finite loss: logged, and an Error that says the last good
-  // checkpoint is intact.
-  [[noreturn]] void stop_on_non_finite_loss(double loss, int64_t epoch, int64_t batch);
+  // A non-finite loss, gradient or weight: logged, and an Error that says the
+  // last good checkpoint is intact.
+  [[noreturn]] void stop_on_non_finite(const StepOutcome& step, int64_t epoch, int64_t batch);
   // Saves last.safetensors and logs the stop (a signal or --stop-after).
   void stop_with_checkpoint(int64_t epoch);
   // After an epoch: validation when due, then best/last checkpoints and the
@@ -68,6 +69,7 @@ class Trainer {
   TrainConfig config_;
   Device device_;
   std::filesystem::path out_dir_;
+  FolderLock lock_;  // one run per --out, held from before the first write to the end
   TrainingData data_;
   std::shared_ptr<models::PoseModel> model_;
   std::unique_ptr<Optimizer> optimizer_;
