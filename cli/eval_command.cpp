@@ -22,6 +22,7 @@
 #include "eval/mat_io.h"
 #include "eval/pckh.h"
 #include "train/checkpoint.h"
+#include "train/config.h"
 #include "train/dataset_spec.h"
 #include "train/validate.h"
 
@@ -116,6 +117,9 @@ void eval_predictions_files(const EvalOptions& opt) {
 void eval_checkpoint(const EvalOptions& opt) {
   if (opt.data.empty()) throw Error("eval: --data is required with --checkpoint (e.g. mpii:DIR:valid)");
   if (opt.batch_size < 1) throw Error("eval: --batch-size must be at least 1");
+  if (opt.workers < 0 || opt.workers > train::max_workers())
+    throw InputError(detail::concat("eval: --workers must be in [0, ", train::max_workers(),
+                                    "] on this machine (4 per hardware thread, or 256), got ", opt.workers));
   // Evaluation data defaults to the valid split, whose ground truth is annot/gt_valid.mat.
   std::string gt_path = opt.ground_truth;
   const auto mpii = train::first_mpii_spec(opt.data, train::kValidSplit);

@@ -133,8 +133,7 @@ TEST(RunOptions, EverySettingIsCheckedBeforeAnyDataIsRendered) {
     const fs::path dir = testing::temp_dir("opts_settings");
     const CliRun r = cli("train --progress false --out " + dir.string() + " " + c.args);
     expect_failure_mentioning(r, {"posenet: error: invalid training setting: " + c.message});
-    EXPECT_FALSE(fs::exists(dir / "synthetic")) << "nothing rendered";
-    EXPECT_FALSE(fs::exists(dir / "log.jsonl"));
+    EXPECT_TRUE(fs::is_empty(dir)) << "nothing rendered or written";
   }
 }
 
@@ -180,8 +179,9 @@ TEST(RunOptions, TheSyntheticCacheIsRenderedAgainForOtherSettings) {
 
 TEST(RunOptions, EvalKeepsAnEarlierEvaluationAndChecksItsFolderFirst) {
   const fs::path run = tiny_cli_run("opts_eval");
-  const std::string eval = "eval --checkpoint " + (run / "last.safetensors").string() + " --data mpii:" +
-                           (run / "synthetic").string() + " --workers 0";
+  const std::string eval_any_workers = "eval --checkpoint " + (run / "last.safetensors").string() + " --data mpii:" +
+                                       (run / "synthetic").string();
+  const std::string eval = eval_any_workers + " --workers 0";
   ASSERT_EQ(cli(eval).code, 0);
   const std::string preds = file_bytes(run / "pred.mat");
   expect_failure_mentioning(cli(eval), {(run / "pred.mat").string(), "already exists", "--overwrite"});
@@ -191,6 +191,7 @@ TEST(RunOptions, EvalKeepsAnEarlierEvaluationAndChecksItsFolderFirst) {
   std::ofstream(run / "a_file") << "x";
   expect_failure_mentioning(cli(eval + " --out " + (run / "a_file" / "sub").string()),
                             {(run / "a_file" / "sub").string(), "cannot create"});
+  expect_failure_mentioning(cli(eval_any_workers + " --workers 100000"), {"--workers", "100000"});
   // eval reads [eval] of a config file.
   std::ofstream(run / "eval.toml") << "[eval]\nbatch-size = 2\noverwrite = true\n";
   EXPECT_EQ(cli("--config " + (run / "eval.toml").string() + " " + eval).code, 0);

@@ -26,6 +26,7 @@ namespace fs = std::filesystem;
 
 Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
   out_dir_ = config_.out;
+  if (!config_.resume) config_.validate();  // bad settings leave no folder behind (a resume checks after merging)
   // Taken before anything is written (a resume of a folder that does not
   // exist fails below without creating it).
   if (!config_.resume || fs::exists(out_dir_)) lock_ = FolderLock::acquire(out_dir_, "--out");
