@@ -7,9 +7,15 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include "test_util.h"
+#include "core/folder_lock.h"
 #include "train/checkpoint.h"
+#include "train/progress.h"
 
 namespace posenet {
 namespace {
@@ -246,6 +252,43 @@ TEST(RunOptions, HelpTextsAgreeWithTheReadme) {
   const CliRun square = cli("info --model tiny --input-size 64 --json"), old = cli("info --model tiny --input 64 64 --json");
   ASSERT_EQ(square.code, 0) << square.out;
   EXPECT_EQ(square.out, old.out);
+}
+
+// synth and eval take the same lock as train: with this process holding it,
+// both fail at once naming the folder and this pid, writing nothing.
+TEST(RunOptions, SynthAndEvalRefuseAFolderAnotherProcessWritesInto) {
+  const fs::path run = tiny_cli_run("opts_lock");
+  const std::string holder = "(pid " + std::to_string(::getpid()) + ")";
+  {
+    const FolderLock lock = FolderLock::acquire(run, "--out");
+    expect_failure_mentioning(cli("synth --force --count 10 --size 32 --out " + run.string()),
+                              {run.string() + ": another posenet process " + holder, "--out"});
+    expect_failure_mentioning(cli("eval --workers 0 --checkpoint " + (run / "last.safetensors").string() +
+                                  " --data mpii:" + (run / "synthetic").string()),
+                              {run.string() + ": another posenet process " + holder});
+    EXPECT_FALSE(fs::exists(run / "pred.mat"));
+  }
+  EXPECT_EQ(cli("eval --workers 0 --checkpoint " + (run / "last.safetensors").string() + " --data mpii:" +
+                (run / "synthetic").string())
+                .code,
+            0)
+      << "released with its holder";
+}
+
+// The rate counts only the steps of this process: a resumed epoch that
+// starts at step 90 of 100 and runs 10 steps in about 0.2 s shows about
+// 50 it/s, not the 500 that 100 steps would make.
+TEST(RunOptions, ProgressRateCountsOnlyThisProcesssSteps) {
+  ::testing::internal::CaptureStderr();
+  ProgressBar bar("epoch 1/1", 100, 4, /*interactive=*/false, /*first=*/90);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  bar.update(100, 0.5, 1e-3);
+  const std::string line = ::testing::internal::GetCapturedStderr();
+  const size_t at = line.find(" it/s");
+  ASSERT_NE(at, std::string::npos) << line;
+  const double rate = std::stod(line.substr(line.rfind(' ', at - 1) + 1));
+  EXPECT_GT(rate, 5.0) << line;
+  EXPECT_LT(rate, 51.0) << line;
 }
 
 }  // namespace
