@@ -16,6 +16,7 @@
 #include "core/folder_lock.h"
 #include "train/checkpoint.h"
 #include "train/progress.h"
+#include "train/train_step.h"
 
 namespace posenet {
 namespace {
@@ -289,6 +290,20 @@ TEST(RunOptions, ProgressRateCountsOnlyThisProcesssSteps) {
   const double rate = std::stod(line.substr(line.rfind(' ', at - 1) + 1));
   EXPECT_GT(rate, 5.0) << line;
   EXPECT_LT(rate, 51.0) << line;
+}
+
+TEST(RunOptions, AllFiniteFindsNanAndInfAndIsNotFooledByOverflow) {
+  const auto f32 = [](std::vector<double> v) {
+    const int64_t n = int64_t(v.size());
+    return Tensor::from_data({n}, v, DType::F32);
+  };
+  EXPECT_TRUE(train::all_finite({f32({1, 2}), f32({-3})}));
+  EXPECT_TRUE(train::all_finite({}));
+  // Finite values whose float32 sum overflows are still finite.
+  EXPECT_TRUE(train::all_finite({f32({3e38, 3e38, 3e38})}));
+  EXPECT_FALSE(train::all_finite({f32({1, 2}), f32({NAN})}));
+  EXPECT_FALSE(train::all_finite({f32({INFINITY, -INFINITY})}));
+  EXPECT_FALSE(train::all_finite({f32({-INFINITY, 1})}));
 }
 
 }  // namespace

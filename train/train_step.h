@@ -25,6 +25,10 @@ struct StepOutcome {
 // Runs one step on `device`. A non-finite loss or gradient returns before
 // the update, leaving the weights and optimizer state as they were; a
 // non-finite weight after the update is reported.
+// True when every element of every tensor (undefined ones skipped) is
+// finite. Works on CPU and CUDA tensors, reading back one number.
+bool all_finite(const std::vector<Tensor>& tensors);
+
 StepOutcome train_step(models::PoseModel& model, Optimizer& optimizer, const Batch& batch, Device device);
 
 }  // namespace posenet::train
