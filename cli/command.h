@@ -13,6 +13,12 @@ namespace posenet::cli {
 // throw posenet::Error (reported by main as "posenet: error: ...", exit 1).
 using CommandSetup = std::function<void(CLI::App& app)>;
 
+// Thrown by a command that ends with a status other than 0 or 1 without an
+// error message (a run stopped by a signal: 128 + the signal); main returns it.
+struct ExitStatus {
+  int code = 0;
+};
+
 struct CommandEntry {
   std::string name;  // for ordering only
   CommandSetup setup;

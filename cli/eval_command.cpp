@@ -3,7 +3,11 @@
 //   posenet eval --checkpoint run/best.safetensors --data mpii:DIR[:split] [--gt FILE] [--json]
 // Several prediction files (e.g. one per stage) give one table row each; a
 // multi-stage model gives one row per stage.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -12,10 +16,14 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/folder_lock.h"
 #include "eval/mat_io.h"
 #include "eval/pckh.h"
 #include "train/checkpoint.h"
+#include "train/config.h"
+#include "train/dataset_spec.h"
 #include "train/validate.h"
 
 namespace posenet::cli {
@@ -36,7 +44,41 @@ struct EvalOptions {
   bool skip_bad = false;  // log and skip persons with a bad annotation or image
   int workers = 2;
   std::string out;        // where pred.mat (final stage) and per-stage files go
+  bool overwrite = false;  // replace an existing pred.mat / predictions.json
 };
+
+std::filesystem::path output_folder(const EvalOptions& opt) {
+  const std::filesystem::path dir = opt.out.empty() ? std::filesystem::path(opt.checkpoint).parent_path()
+                                                    : std::filesystem::path(opt.out);
+  return dir.empty() ? std::filesystem::path(".") : dir;
+}
+
+// Before any evaluation: the output folder is locked (one writer), writable,
+// and holds no earlier evaluation's results unless --overwrite.
+FolderLock claim_output_folder(const EvalOptions& opt) {
+  const std::filesystem::path dir = output_folder(opt);
+  FolderLock lock = FolderLock::acquire(dir, "--out");
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw InputError(detail::concat(dir.string(), ": the output folder is not writable (", std::strerror(errno),
+                                    "); choose another with --out"));
+  if (!opt.overwrite)
+    for (const char* name : {"pred.mat", "predictions.json"})
+      if (std::filesystem::exists(dir / name))
+        throw InputError(detail::concat((dir / name).string(),
+                                        ": already exists (an earlier evaluation); pass --overwrite to replace it, "
+                                        "or choose another --out"));
+  return lock;
+}
+
+// --skip-bad: a count and the first few reasons, not one line per entry.
+void report_skipped(const train::Dataset& dataset) {
+  if (dataset.skipped.empty()) return;
+  constexpr size_t kShown = 5;
+  std::cerr << "posenet: warning: skipped " << dataset.skipped.size() << " bad entries (--skip-bad)"
+            << (dataset.skipped.size() > kShown ? ", the first " + std::to_string(kShown) : std::string()) << ":\n";
+  for (size_t i = 0; i < dataset.skipped.size() && i < kShown; ++i)
+    std::cerr << "  " << dataset.skipped[i] << "\n";
+}
 
 void report(const std::vector<std::pair<std::string, eval::PckhResult>>& rows, bool json) {
   if (json) {
@@ -75,21 +117,27 @@ void eval_predictions_files(const EvalOptions& opt) {
 void eval_checkpoint(const EvalOptions& opt) {
   if (opt.data.empty()) throw Error("eval: --data is required with --checkpoint (e.g. mpii:DIR:valid)");
   if (opt.batch_size < 1) throw Error("eval: --batch-size must be at least 1");
+  if (opt.workers < 0 || opt.workers > train::max_workers())
+    throw InputError(detail::concat("eval: --workers must be in [0, ", train::max_workers(),
+                                    "] on this machine (4 per hardware thread, or 256), got ", opt.workers));
+  // Evaluation data defaults to the valid split, whose ground truth is annot/gt_valid.mat.
   std::string gt_path = opt.ground_truth;
-  if (gt_path.empty() && opt.data.rfind("mpii:", 0) == 0) {
-    std::string rest = opt.data.substr(5);
-    gt_path = (std::filesystem::path(rest.substr(0, rest.find(':'))) / "annot" / "gt_valid.mat").string();
-  }
+  const auto mpii = train::first_mpii_spec(opt.data, train::kValidSplit);
+  if (gt_path.empty() && mpii) gt_path = mpii->mpii_ground_truth().string();
   if (gt_path.empty()) throw Error("eval: --gt is required for this --data");
-  std::string data = opt.data;
-  if (data.rfind("mpii:", 0) == 0 && std::count(data.begin(), data.end(), ':') == 1) data += ":valid";
+  std::string data;
+  for (const train::DatasetSpec& one : train::parse_dataset_specs(opt.data, train::kValidSplit))
+    data += (data.empty() ? "" : ",") + (one.is_mpii() ? train::mpii_spec(one.path, one.split) : one.text);
   const Device device = parse_device(opt.device);
+  const FolderLock lock = claim_output_folder(opt);
   const train::Checkpoint ck = train::read_checkpoint(opt.checkpoint);
   auto model = train::load_model_from_checkpoint(ck, device);
   train::LoadOptions load;
   load.skip_bad = opt.skip_bad;
   load.check_images = true;
+  load.log_skipped = false;
   const train::Dataset dataset = train::load_dataset_spec(data, load);
+  report_skipped(dataset);
   if (dataset.size() == 0) throw InputError("eval: '" + data + "' has no usable person");
   const eval::GroundTruth full_gt = eval::read_ground_truth_mat(gt_path);
   const eval::GroundTruth gt = train::select_ground_truth(full_gt, dataset, gt_path);
@@ -118,9 +166,7 @@ void eval_checkpoint(const EvalOptions& opt) {
               << "\n";
     eval::print_pckh_table(std::cout, rows);
   }
-  const std::filesystem::path out_dir = opt.out.empty() ? std::filesystem::path(opt.checkpoint).parent_path()
-                                                        : std::filesystem::path(opt.out);
-  if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
+  const std::filesystem::path out_dir = output_folder(opt);
   // One row per ground-truth person (NaN for skipped ones), as gt_valid.mat.
   eval::write_predictions_mat(out_dir / "pred.mat",
                               train::predictions_for_every_person(ev.final_stage().predictions, dataset, full_gt.size()));
@@ -134,7 +180,7 @@ void eval_checkpoint(const EvalOptions& opt) {
     }
     return all;
   }();
-  std::ofstream(out_dir / "predictions.json") << preds_json.dump() << "\n";
+  write_text_file_atomically(out_dir / "predictions.json", preds_json.dump() + "\n");
   if (!opt.json)
     std::cout << "predictions: " << (out_dir / "pred.mat").string() << ", " << (out_dir / "predictions.json").string()
               << " (1-based pixels)\n";
@@ -167,7 +213,7 @@ const CommandRegistrar kRegisterEval("eval", [](CLI::App& app) {
   cmd->add_option("--data", opt->data, "model mode: persons to evaluate, mpii:DIR[:split] (split defaults to valid)");
   cmd->add_option("--device", opt->device, "model mode: cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--flip-test", opt->flip_test, "model mode: average with the mirrored image's heatmaps")->capture_default_str();
-  cmd->add_flag("--second-max", opt->second_max, "model mode: also score intermediate stages with the paper's second-maximum rule");
+  cmd->add_flag("--second-max", opt->second_max, "model mode: also score intermediate stages with the second-maximum rule (default rule: mspn; see --second-max-rule)");
   cmd->add_option("--second-max-rule", opt->second_max_rule,
                   "model mode: which second-maximum rule (implies --second-max): mspn = a quarter pixel from the "
                   "maximum towards the second maximum (MSPN's code, default), paper = 0.25 x maximum + 0.75 x "
@@ -179,6 +225,9 @@ const CommandRegistrar kRegisterEval("eval", [](CLI::App& app) {
                 "which count as misses when it is scored against the whole ground truth)");
   cmd->add_option("--workers", opt->workers, "model mode: data-loading threads")->capture_default_str();
   cmd->add_option("--out", opt->out, "model mode: directory for pred.mat and predictions.json (default: the checkpoint's)");
+  cmd->add_flag("--overwrite", opt->overwrite,
+                "model mode: replace the pred.mat and predictions.json of an earlier evaluation in the output folder");
+  cmd->fallthrough();  // --config is the main app's (section [eval])
   cmd->callback([opt] { run_eval(*opt); });
 });
 

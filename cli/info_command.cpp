@@ -26,7 +26,7 @@ void run_info(const InfoArgs& a) {
   models::ModelOptions options;
   if (!a.input.empty()) {
     options.input_h = a.input[0];
-    options.input_w = a.input[1];
+    options.input_w = a.input.size() > 1 ? a.input[1] : a.input[0];
   }
   if (a.width != 0) options.width = a.width;
   if (a.joints != 0) options.joints = a.joints;
@@ -45,8 +45,15 @@ const CommandRegistrar registrar("info", [](CLI::App& app) {
   cmd->add_option("--model", args->model,
                   "simplebaseline:r50, hourglass:r101, multistage:r101,r50,r50, tiny, tiny-multistage")
       ->required();
-  cmd->add_option("--input", args->input, "input height and width (default 256 256; tiny: 64 64)")
-      ->expected(2);
+  // --input-size as in posenet train (one side for a square input, or
+  // height and width); --input is its old spelling, kept hidden.
+  CLI::Option* input = cmd->add_option("--input-size", args->input,
+                                       "input side, or height and width (default 256; tiny: 64), as in train")
+                           ->expected(1, 2);
+  cmd->add_option("--input", args->input, "deprecated spelling of --input-size")
+      ->expected(1, 2)
+      ->group("")
+      ->excludes(input);
   cmd->add_option("--width", args->width, "channel width multiplier (default 1; tiny: 0.25)");
   cmd->add_option("--joints", args->joints, "heatmaps (joints), default 16");
   cmd->add_option("--decoder-channels", args->decoder_channels, "decoder channels (default 256 * width)");

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/app.h"
+#include "cli/command.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
@@ -19,6 +20,8 @@ int main(int argc, char** argv) {
       return e.get_exit_code();
     }
     return app.exit(e);
+  } catch (const posenet::cli::ExitStatus& s) {
+    return s.code;
   } catch (const posenet::Error& e) {
     std::cerr << "posenet: error: " << e.what() << "\n";
     return 1;

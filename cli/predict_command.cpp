@@ -4,7 +4,12 @@
 // exactly as an MPII annotation's "center" and "scale" do (1-based center,
 // scale = person height / 200 px), with the same load-time adjustments
 // (train::mpii_crop_box: center - 1, y + 15 S, scale x 1.25).
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/command.h"
@@ -31,6 +36,31 @@ struct PredictOptions {
   double min_confidence = 0.0;
 };
 
+// The output image's folder must exist and be writable; checked before the
+// model runs, so the message says why instead of a bare "cannot write".
+void check_output_writable(const std::filesystem::path& output) {
+  const std::filesystem::path dir = output.parent_path().empty() ? "." : output.parent_path();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec))
+    throw InputError(detail::concat(output.string(), ": cannot write: the folder ", dir.string(), " does not exist"));
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw InputError(detail::concat(output.string(), ": cannot write: the folder ", dir.string(), " is not writable (",
+                                    std::strerror(errno), ")"));
+  if (std::filesystem::is_directory(output, ec))
+    throw InputError(detail::concat(output.string(), ": cannot write: it is a directory"));
+}
+
+// The image writer reports only that it failed: the cause is in errno.
+void write_output_image(const std::filesystem::path& output, const train::Image& image) {
+  errno = 0;
+  try {
+    train::write_image(output, image);
+  } catch (const Error& e) {
+    const int err = errno;
+    throw Error(detail::concat(e.what(), err != 0 ? std::string(" (") + std::strerror(err) + ")" : std::string()));
+  }
+}
+
 void run_predict(const PredictOptions& opt) {
   if (opt.output.empty()) throw Error("predict: -o/--output is required");
   if (!opt.center.empty() && opt.center.size() != 2) throw Error("predict: --center takes two numbers: x y");
@@ -43,6 +73,7 @@ void run_predict(const PredictOptions& opt) {
   if (opt.center.empty() == opt.scale_given)
     throw Error("predict: --center and --scale go together (an MPII person box: its center and height / 200)");
   const Device device = parse_device(opt.device);
+  check_output_writable(opt.output);
   const train::Checkpoint ck = train::read_checkpoint(opt.checkpoint);
   auto model = train::load_model_from_checkpoint(ck, device);
   const models::ModelSpec& spec = model->spec();
@@ -85,7 +116,7 @@ void run_predict(const PredictOptions& opt) {
     out.push_back({{"joint", train::joint_name(j)}, {"x", p.x}, {"y", p.y}, {"confidence", conf}});
   }
   train::draw_mpii_skeleton(image, joints);
-  train::write_image(opt.output, image);
+  write_output_image(opt.output, image);
   if (opt.json) std::cout << out.dump() << "\n";
   else std::cout << "wrote " << opt.output << "\n";
 }

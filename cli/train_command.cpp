@@ -1,5 +1,6 @@
 // posenet train: trains a pose model (defaults: the standard MPII recipe;
 // with no data given, the built-in synthetic figures).
+#include <algorithm>
 #include <iostream>
 
 #include "cli/command.h"
@@ -13,6 +14,9 @@ void add_train_command(CLI::App& app) {
   auto config = std::make_shared<train::TrainConfig>();
   CLI::App* cmd = app.add_subcommand("train", "train a pose model");
   cmd->fallthrough();  // --config is the main app's (section [train])
+  cmd->footer("Options also come from a config file: posenet train --config FILE, a TOML file whose [train] section "
+              "holds these options by long name (configs/*.toml), or a run's config.json; the command line overrides "
+              "it.");
   auto& c = *config;
   cmd->add_option("--model", c.model, "model: tiny, tiny-multistage, simplebaseline:r50, hourglass:r101, multistage:r101,r50,r50, ...")->capture_default_str();
   cmd->add_option("--input-size", c.input_size, "square input side in pixels (0: the model's default)")->capture_default_str();
@@ -58,12 +62,25 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--val-every", c.val_every, "validate every N epochs (0: never)")->capture_default_str();
   cmd->add_option("--flip-test", c.flip_test, "flip test in validation")->capture_default_str();
   cmd->add_option("--progress", c.progress, "show the progress bar")->capture_default_str();
-  cmd->callback([config, seed] {
+  cmd->callback([config, seed, cmd] {
     config->seed_given = seed->count() > 0;
+    // The settings given on the command line or in the config file, by
+    // their config key: --resume compares only these with the run's.
+    for (const CLI::Option* opt : cmd->get_options())
+      if (opt->count() > 0 && !opt->get_lnames().empty()) {
+        std::string key = opt->get_lnames().front();
+        std::replace(key.begin(), key.end(), '-', '_');
+        config->given.insert(key);
+      }
     train::install_stop_handlers();
     train::Trainer trainer(*config);
     train::TrainResult r = trainer.run();
-    if (r.interrupted) return;
+    if (r.interrupted) {
+      // A signal stop exits 128 + the signal (130 for Ctrl-C, 143 for
+      // SIGTERM), so scripts tell it from a finished run; --stop-after exits 0.
+      if (const int sig = train::stop_signal(); sig != 0) throw ExitStatus{128 + sig};
+      return;
+    }
     std::cout << "\ntraining finished: " << r.steps << " steps, last loss " << r.last_loss;
     if (r.best_pckh >= 0) std::cout << ", best validation Mean PCKh@0.5 " << r.best_pckh;
     std::cout << "\ncheckpoints: " << trainer.last_checkpoint().string() << ", " << trainer.best_checkpoint().string()

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cmath>
@@ -14,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 
 namespace posenet::safetensors {
@@ -415,65 +415,9 @@ std::vector<uint8_t> serialize(const std::map<std::string, Tensor>& tensors,
   return out;
 }
 
-void write_file_atomically(const std::filesystem::path& path, const std::vector<uint8_t>& bytes) {
-  namespace fs = std::filesystem;
-  const std::string target = path.string();
-  const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec))
-    PN_FAIL("cannot write ", target, ": directory ", dir.string(), " does not exist");
-  if (fs::is_directory(path, ec)) PN_FAIL("cannot write ", target, ": it is a directory");
-
-  static std::atomic<uint64_t> counter{0};
-  std::string temp_name = path.filename().string();
-  temp_name.insert(temp_name.begin(), '.');  // hidden, next to the target
-  temp_name += ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
-  const fs::path temp = dir / temp_name;
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0) {
-    int err = errno;
-    if (err == EACCES || err == EROFS || err == EPERM)
-      PN_FAIL("cannot write ", target, ": directory ", dir.string(), " is not writable (", std::strerror(err), ")");
-    PN_FAIL("cannot write ", target, ": cannot create a temporary file in ", dir.string(), ": ", std::strerror(err));
-  }
-  auto fail = [&](const char* step, int err) {
-    ::close(fd);
-    ::unlink(temp.c_str());
-    std::string why = std::strerror(err);
-    if (err == ENOSPC || err == EDQUOT) why = "disk full (" + why + ")";
-    if (err == EFBIG) why = "file too large for the disk or the file size limit (" + why + ")";
-    PN_FAIL("cannot write ", target, ": ", step, " failed: ", why, "; any existing file was left unchanged");
-  };
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail("write", errno);
-    if (n == 0) fail("write", ENOSPC);
-    done += size_t(n);
-  }
-  if (::fsync(fd) != 0) fail("fsync", errno);
-  if (::close(fd) != 0) {
-    int err = errno;
-    ::unlink(temp.c_str());
-    PN_FAIL("cannot write ", target, ": close failed: ", std::strerror(err));
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(temp.c_str());
-    PN_FAIL("cannot write ", target, ": rename failed: ", std::strerror(err));
-  }
-  // Make the rename itself durable (best effort: some filesystems refuse).
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    (void)::fsync(dfd);
-    ::close(dfd);
-  }
-}
-
 void save(const std::filesystem::path& path, const std::map<std::string, Tensor>& tensors,
           const std::map<std::string, std::string>& metadata, const std::map<std::string, RawTensor>& raw) {
-  write_file_atomically(path, serialize(tensors, metadata, raw));
+  posenet::write_file_atomically(path, serialize(tensors, metadata, raw));
 }
 
 std::map<std::string, Tensor> load(const std::filesystem::path& path, std::map<std::string, std::string>* metadata) {

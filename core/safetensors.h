@@ -91,9 +91,6 @@ std::vector<uint8_t> serialize(const std::map<std::string, Tensor>& tensors,
 void save(const std::filesystem::path& path, const std::map<std::string, Tensor>& tensors,
           const std::map<std::string, std::string>& metadata = {}, const std::map<std::string, RawTensor>& raw = {});
 
-// Writes bytes to path atomically (temporary file, fsync, rename).
-void write_file_atomically(const std::filesystem::path& path, const std::vector<uint8_t>& bytes);
-
 // Reads a file whose entries are all float tensors.
 std::map<std::string, Tensor> load(const std::filesystem::path& path,
                                    std::map<std::string, std::string>* metadata = nullptr);

@@ -205,7 +205,11 @@ Predictions to_mpii_predictions(const DecodedJoints& decoded) {
 }
 
 const std::vector<std::pair<int, int>>& mpii_flip_pairs() {
-  static const std::vector<std::pair<int, int>> pairs = {{0, 5}, {1, 4}, {2, 3}, {10, 15}, {11, 14}, {12, 13}};
+  static const std::vector<std::pair<int, int>> pairs = [] {
+    std::vector<std::pair<int, int>> v;
+    for (const auto& p : kMpiiFlipPairs) v.emplace_back(p[0], p[1]);
+    return v;
+  }();
   return pairs;
 }
 

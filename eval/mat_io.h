@@ -1,5 +1,6 @@
 // MATLAB .mat files of the standard MPII evaluation: the ground truth
-// (gt_valid.mat) and the predictions (pred.mat), read and written with matio.
+// (gt_valid.mat) and the predictions (pred.mat): what the variables mean;
+// eval/mat5.h does the byte-level reading and the atomic writing.
 #pragma once
 #include <array>
 #include <filesystem>
@@ -7,17 +8,12 @@
 #include <vector>
 
 #include "eval/geometry.h"
+#include "eval/mpii_joints.h"
 
 namespace posenet::eval {
 
-inline constexpr int kMpiiJointCount = 16;
-
 // The `dataset_joints` short names, in MPII joint order.
 const std::array<std::string, kMpiiJointCount>& mpii_joint_short_names();
-
-struct HeadBox {
-  double x1 = 0, y1 = 0, x2 = 0, y2 = 0;  // upper-left and bottom-right corners
-};
 
 // The content of gt_valid.mat, one entry per person. Coordinates are MATLAB
 // 1-based pixels; a missing joint is stored as (0, 0) with missing = true.

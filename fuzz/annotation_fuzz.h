@@ -32,7 +32,7 @@ inline void check_samples(const train::Dataset& ds, const std::filesystem::path&
         std::abort();
       }
     }
-    if (s.headbox && (!finite(s.headbox->top_left) || !finite(s.headbox->bottom_right))) std::abort();
+    if (s.headbox && (!finite({s.headbox->x1, s.headbox->y1}) || !finite({s.headbox->x2, s.headbox->y2}))) std::abort();
   }
 }
 

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -177,7 +178,7 @@ bool wait_for_checkpoint(const fs::path& dir) {
   return fs::exists(dir / "last.safetensors");
 }
 
-// The signal stops the run after the step in flight: exit status 0, the
+// The signal stops the run after the step in flight: exit status 128 + sig, the
 // trainer's messages on stderr, a checkpoint that holds every logged step
 // and a final "stopped" record. Returns the checkpoint's global step.
 int64_t stop_with_signal(int sig, const fs::path& dir) {
@@ -190,7 +191,7 @@ int64_t stop_with_signal(int sig, const fs::path& dir) {
     return -1;
   }
   kill(pid, sig);
-  EXPECT_EQ(wait_exit(pid), 0);
+  EXPECT_EQ(wait_exit(pid), 128 + sig) << "a signal stop exits 128 + the signal (130 for SIGINT, 143 for SIGTERM)";
   const std::string text = read_text(output);
   EXPECT_NE(text.find("posenet: stop requested; saving a checkpoint after this step (signal again to abort)"),
             std::string::npos)
@@ -295,6 +296,51 @@ TEST(CrashSafety, FailedCheckpointWriteNamesTheFileAndKeepsTheLastOne) {
   std::vector<std::string> resume = long_run_args(dir);
   for (const char* a : {"--resume", "--stop-after"}) resume.push_back(a);
   resume.push_back(std::to_string(ck.state.global_step + 1));
+  EXPECT_EQ(wait_exit(spawn(resume)), 0);
+}
+
+// Two runs into one --out: the second fails at once, naming the folder and
+// the first's pid, with --resume too, and the first trains on undisturbed:
+// its log is whole and its checkpoint loads. The lock goes with the process.
+TEST(CrashSafety, ASecondRunIntoTheSameFolderFailsAtOnceNamingTheHolder) {
+  const fs::path dir = testing::temp_dir("lock_two_runs");
+  const pid_t first = spawn(long_run_args(dir), dir.parent_path() / "lock_two_runs_first.out");
+  ASSERT_TRUE(wait_for_checkpoint(dir)) << "no checkpoint after 30 s";
+  const std::string holder = "(pid " + std::to_string(first) + ")";
+  for (const bool resume : {false, true}) {
+    std::vector<std::string> args = run_args(dir);
+    if (resume) args.push_back("--resume");
+    const fs::path output = dir.parent_path() / "lock_two_runs_second.out";
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(wait_exit(spawn(args, output)), 1);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10)) << "it fails at once, without waiting";
+    const std::string text = read_text(output);
+    EXPECT_NE(text.find("posenet: error: " + dir.string() + ": another posenet process " + holder +
+                        " is writing into this folder"),
+              std::string::npos)
+        << text;
+  }
+  kill(first, SIGTERM);
+  EXPECT_EQ(wait_exit(first), 128 + SIGTERM);
+  const std::string log = read_text(dir / "log.jsonl");
+  EXPECT_EQ(log.find('\0'), std::string::npos) << "no NUL bytes from a second writer";
+  int64_t last_step = 0;
+  int starts = 0;
+  std::istringstream lines(log);
+  std::string line, last;
+  while (std::getline(lines, line)) {
+    const auto record = nlohmann::json::parse(line);  // every line is whole
+    if (record.at("type") == "start") ++starts;
+    if (record.at("type") == "step") last_step = record.at("global_step");
+    last = line;
+  }
+  EXPECT_EQ(starts, 1) << "only the first run started";
+  EXPECT_EQ(nlohmann::json::parse(last).at("type"), "stopped");
+  EXPECT_EQ(train::read_checkpoint(dir / "last.safetensors").state.global_step, last_step);
+  // The holder is gone: the folder is free again.
+  std::vector<std::string> resume = run_args(dir);
+  for (const char* a : {"--resume", "--stop-after"}) resume.push_back(a);
+  resume.push_back(std::to_string(last_step + 1));
   EXPECT_EQ(wait_exit(spawn(resume)), 0);
 }
 

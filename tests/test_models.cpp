@@ -20,6 +20,7 @@
 #include "core/safetensors.h"
 #include "kernels/elementwise.h"
 #include "kernels/loss.h"
+#include "models/growth.h"
 #include "models/info.h"
 #include "models/multi_stage.h"
 #include "models/pretrained.h"

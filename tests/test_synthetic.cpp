@@ -41,12 +41,12 @@ TEST(Synthetic, FigureIsDeterministicAndPlausible) {
     // comparable to the head length, as in MPII.
     const Point2 n = f.joints[kUpperNeck], t = f.joints[kHeadTop];
     const double head = std::hypot(t.x - n.x, t.y - n.y);
-    const double diag = std::hypot(f.headbox.bottom_right.x - f.headbox.top_left.x, f.headbox.bottom_right.y - f.headbox.top_left.y);
+    const double diag = std::hypot(f.headbox.x2 - f.headbox.x1, f.headbox.y2 - f.headbox.y1);
     EXPECT_GT(0.6 * diag, 0.6 * head);
     EXPECT_LT(0.6 * diag, 1.0 * head);
     for (const Point2& p : {n, t}) {
-      EXPECT_GE(p.x, f.headbox.top_left.x - 1e-9);
-      EXPECT_LE(p.x, f.headbox.bottom_right.x + 1e-9);
+      EXPECT_GE(p.x, f.headbox.x1 - 1e-9);
+      EXPECT_LE(p.x, f.headbox.x2 + 1e-9);
     }
     EXPECT_GT(f.box_size, 20);
   }
@@ -102,8 +102,8 @@ TEST(Synthetic, DatasetIsDeterministicAndLoadsThroughTheMpiiLoader) {
       EXPECT_NEAR(gt.joints[i][size_t(j)].x, valid[i].joints[size_t(j)].x + 1, 1e-9);
       EXPECT_NEAR(gt.joints[i][size_t(j)].y, valid[i].joints[size_t(j)].y + 1, 1e-9);
     }
-    EXPECT_NEAR(gt.headboxes[i].x1, f.headbox.top_left.x + 1, 1e-9);
-    EXPECT_NEAR(gt.headboxes[i].y2, f.headbox.bottom_right.y + 1, 1e-9);
+    EXPECT_NEAR(gt.headboxes[i].x1, f.headbox.x1 + 1, 1e-9);
+    EXPECT_NEAR(gt.headboxes[i].y2, f.headbox.y2 + 1, 1e-9);
   }
 }
 
@@ -135,12 +135,12 @@ TEST(GroundTruthMat, WrittenFileHasTheRealFilesLayout) {
   std::vector<Sample> people(3);
   for (Sample& p : people) {
     p.weight.fill(1.0f);
-    p.headbox = HeadBox{{0, 0}, {10, 10}};
+    p.headbox = HeadBox{0, 0, 10, 10};
   }
   people[1].weight[4] = 0;
   people[1].joints[4] = {98, 98};  // ignored: missing joints are stored as 0, 0
   people[2].joints[9] = {11.5, 6.25};
-  people[2].headbox = HeadBox{{0, 1}, {29, 39}};
+  people[2].headbox = HeadBox{0, 1, 29, 39};
   eval::write_ground_truth_mat(dir / "gt.mat", ground_truth_from_samples(people));
   const auto ours = eval::describe_mat_file(dir / "gt.mat");
   const auto theirs = eval::describe_mat_file(real);
@@ -170,7 +170,7 @@ TEST(GroundTruthMat, WrittenFileHasTheRealFilesLayout) {
 
 TEST(GroundTruthMat, SamplesWithoutAHeadBoxAreRejected) {
   std::vector<Sample> people(2);
-  people[0].headbox = HeadBox{{0, 0}, {10, 10}};
+  people[0].headbox = HeadBox{0, 0, 10, 10};
   people[1].source = "annot/valid.json";
   people[1].source_index = 7;
   try {

@@ -230,14 +230,17 @@ TEST(Trainer, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
     train::Trainer(c).run();
     FAIL() << "expected the run to stop on a non-finite loss";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("non-finite loss"), std::string::npos) << e.what();
+    // The loss, a gradient or the updated weights go non-finite first,
+    // depending on the step at which the overflow happens.
+    EXPECT_NE(std::string(e.what()).find("non-finite "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("is intact"), std::string::npos) << e.what();
   }
   // The checkpoint on disk loads and holds the last finite state.
   ASSERT_TRUE(fs::exists(dir / "last.safetensors"));
   train::Checkpoint ck = train::read_checkpoint(dir / "last.safetensors");
   EXPECT_GE(ck.state.global_step, 1);
   for (const auto& [name, t] : ck.model_state)
-    for (double v : t.to_vector()) ASSERT_FALSE(std::isnan(v)) << name;
+    for (double v : t.to_vector()) ASSERT_TRUE(std::isfinite(v)) << name;
 }
 
 TEST(Trainer, BadSettingsAreNamed) {

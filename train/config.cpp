@@ -1,6 +1,9 @@
 #include "train/config.h"
 
+#include <algorithm>
 #include <cmath>
+#include <sstream>
+#include <thread>
 #include <limits>
 #include <type_traits>
 
@@ -97,31 +100,61 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& s
   return c;
 }
 
+namespace {
+std::string shown(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+}  // namespace
+
+int max_workers() {
+  // Each worker is a thread with its own decoding buffers: far more than the
+  // machine has cores only costs memory (100000 ended in "Resource
+  // temporarily unavailable"). Four per hardware thread leaves room for
+  // workers waiting on a slow disk; 256 keeps small machines usable.
+  return std::max(256, 4 * int(std::thread::hardware_concurrency()));
+}
+
 void TrainConfig::validate() const {
   auto bad = [](const std::string& what) { throw InputError("invalid training setting: " + what); };
+  auto finite_at_least = [&](const char* name, double v, double lo) {
+    if (!std::isfinite(v) || v < lo) bad(detail::concat(name, " must be a finite number of at least ", lo, ", got ", shown(v)));
+  };
   if (epochs < 1) bad("epochs must be at least 1, got " + std::to_string(epochs));
   if (batch_size < 1) bad("batch-size must be at least 1, got " + std::to_string(batch_size));
-  if (!(lr > 0) || !std::isfinite(lr)) bad("lr must be a positive number");
-  if (!(lr_factor > 0)) bad("lr-factor must be positive");
-  for (size_t i = 1; i < lr_steps.size(); ++i)
-    if (lr_steps[i] <= lr_steps[i - 1]) bad("lr-steps must increase");
+  if (!(lr > 0) || !std::isfinite(lr)) bad("lr must be a positive number, got " + shown(lr));
+  if (!(lr_factor > 0) || !std::isfinite(lr_factor)) bad("lr-factor must be a positive finite number, got " + shown(lr_factor));
+  for (size_t i = 0; i < lr_steps.size(); ++i) {
+    if (lr_steps[i] < 0) bad("lr-steps must not be negative, got " + std::to_string(lr_steps[i]));
+    if (i > 0 && lr_steps[i] <= lr_steps[i - 1])
+      bad(detail::concat("lr-steps must increase, got ", lr_steps[i - 1], " then ", lr_steps[i]));
+  }
   if (optimizer != "adam" && optimizer != "sgd") bad("optimizer must be adam or sgd, got '" + optimizer + "'");
-  if (weight_decay < 0) bad("weight-decay must not be negative");
+  finite_at_least("weight-decay", weight_decay, 0.0);
+  if (!(momentum >= 0 && momentum <= 1)) bad("momentum must be in [0, 1], got " + shown(momentum));
   for (double s : sigmas)
-    if (!(s > 0)) bad("every sigma must be positive");
+    if (!(s > 0) || !std::isfinite(s)) bad("every sigma must be a positive finite number, got " + shown(s));
   for (double s : sigmas_final)
-    if (!(s > 0)) bad("every final sigma must be positive");
+    if (!(s > 0) || !std::isfinite(s)) bad("every final sigma must be a positive finite number, got " + shown(s));
   // The counts of sigmas and sigmas-final are checked against the model's
   // stages (stage_sigmas, stage_sigmas_final): either may rely on the defaults.
   if (workers < 0) bad("workers must not be negative");
+  if (workers > max_workers())
+    bad(detail::concat("workers must be at most ", max_workers(), " on this machine (4 per hardware thread, or 256), got ",
+                       workers));
   if (input_size < 0 || (input_size > 0 && input_size % 32 != 0))
     bad("input size must be a positive multiple of 32, got " + std::to_string(input_size));
+  if (!std::isfinite(width) || width < 0) bad("width must be a positive number (0: the model's default), got " + shown(width));
+  if (decoder_channels < 0)
+    bad("decoder-channels must be positive (0: the model's default), got " + std::to_string(decoder_channels));
   if (synthetic_count < 10) bad("synthetic-count must be at least 10");
   if (synthetic_size < 32) bad("synthetic-size must be at least 32");
   if (save_every < 0 || max_steps < 0 || val_every < 0 || stop_after < 0)
     bad("save-every, max-steps, val-every and stop-after must not be negative");
-  if (scale_factor < 0 || scale_factor >= 1) bad("scale-factor must be in [0, 1)");
-  if (rotation_prob < 0 || rotation_prob > 1) bad("rotation-prob must be in [0, 1]");
+  if (!(scale_factor >= 0 && scale_factor < 1)) bad("scale-factor must be in [0, 1), got " + shown(scale_factor));
+  finite_at_least("rotation-factor", rotation_factor, 0.0);
+  if (!(rotation_prob >= 0 && rotation_prob <= 1)) bad("rotation-prob must be in [0, 1], got " + shown(rotation_prob));
   if (out.empty()) bad("out must name a directory");
 }
 

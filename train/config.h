@@ -3,6 +3,7 @@
 // checkpoints store it as JSON so `--resume` and `eval` know the run.
 #pragma once
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,9 @@ struct TrainConfig {
   // Set when the command line or config file gave seed (not stored): with
   // resume, a seed other than the checkpoint's is an error.
   bool seed_given = false;
+  // The settings the command line or config file gave, by their to_json()
+  // key (not stored): with resume, only these are compared with the run's.
+  std::set<std::string> given;
   std::string out = "runs/default";
   bool resume = false;
   int save_every = 0;        // also checkpoint every N steps (0: at the end of each epoch only)
@@ -69,5 +73,8 @@ struct TrainConfig {
   // every stage. Independent of `sigmas`, whose defaults stage_sigmas supplies.
   std::vector<double> stage_sigmas_final(int stages) const;
 };
+
+// The most data-loading workers validate() accepts on this machine.
+int max_workers();
 
 }  // namespace posenet::train

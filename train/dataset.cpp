@@ -5,11 +5,11 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/input_file.h"
 #include "train/annotation_checks.h"
+#include "train/dataset_spec.h"
 #include "train/image.h"
 
 namespace posenet::train {
@@ -219,7 +219,7 @@ Dataset load_mpii_json(const std::filesystem::path& path, const std::filesystem:
     if (auto hb = e.find("headbox"); hb != e.end()) {
       if (!hb->is_array() || hb->size() != 2) bad("'headbox' must be [[x1, y1], [x2, y2]]");
       Point2 a = point((*hb)[0], "headbox corner"), b = point((*hb)[1], "headbox corner");
-      s.headbox = HeadBox{{a.x - 1, a.y - 1}, {b.x - 1, b.y - 1}};
+      s.headbox = HeadBox{a.x - 1, a.y - 1, b.x - 1, b.y - 1};
     }
     out.samples.push_back(std::move(s));
   });
@@ -331,34 +331,14 @@ Dataset load_aic_keypoints(const std::filesystem::path& json_path, const std::fi
   return load_coco_style(json_path, image_dir, options, m);
 }
 
-namespace {
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> parts;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, sep)) parts.push_back(item);
-  return parts;
-}
-}  // namespace
-
 Dataset load_dataset_spec(const std::string& spec, const LoadOptions& options) {
   Dataset all;
-  for (const std::string& one : split(spec, ',')) {
-    const std::vector<std::string> parts = split(one, ':');
-    PN_CHECK(parts.size() >= 2, "dataset spec '", one, "': expected kind:path (mpii:DIR[:split], coco:JSON:IMAGES, aic:JSON:IMAGES)");
-    const std::string& kind = parts[0];
-    if (kind == "mpii") {
-      PN_CHECK(parts.size() <= 3, "dataset spec '", one, "': expected mpii:DIR[:split]");
-      const std::filesystem::path dir = parts[1];
-      const std::string split_name = parts.size() == 3 ? parts[2] : "train";
-      all.append(load_mpii_json(dir / "annot" / (split_name + ".json"), dir / "images", options));
-    } else if (kind == "coco" || kind == "aic") {
-      PN_CHECK(parts.size() == 3, "dataset spec '", one, "': expected ", kind, ":JSON:IMAGES");
-      all.append(kind == "coco" ? load_coco_keypoints(parts[1], parts[2], options)
-                                : load_aic_keypoints(parts[1], parts[2], options));
-    } else {
-      PN_FAIL("dataset spec '", one, "': unknown kind '", kind, "' (mpii, coco or aic)");
-    }
+  for (const DatasetSpec& one : parse_dataset_specs(spec, kTrainSplit)) {
+    if (one.is_mpii())
+      all.append(load_mpii_json(one.mpii_annotations(), one.path / "images", options));
+    else
+      all.append(one.kind == "coco" ? load_coco_keypoints(one.path, one.images, options)
+                                    : load_aic_keypoints(one.path, one.images, options));
   }
   return all;
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "eval/geometry.h"
+#include "eval/mpii_joints.h"
 
 namespace posenet::train {
 
@@ -30,7 +31,7 @@ enum MpiiJoint : int {
   kRWrist, kRElbow, kRShoulder, kLShoulder, kLElbow, kLWrist
 };
 // Left/right pairs swapped by a horizontal flip.
-inline constexpr std::array<std::array<int, 2>, 6> kFlipPairs{{{0, 5}, {1, 4}, {2, 3}, {10, 15}, {11, 14}, {12, 13}}};
+inline constexpr const auto& kFlipPairs = eval::kMpiiFlipPairs;
 // flip_partner(j): the joint j becomes after a horizontal flip.
 int flip_partner(int joint);
 const char* joint_name(int joint);  // "r_ankle", ...
@@ -38,9 +39,7 @@ const char* joint_name(int joint);  // "r_ankle", ...
 using Joints = std::array<Point2, kNumJoints>;
 using JointWeights = std::array<float, kNumJoints>;
 
-struct HeadBox {
-  Point2 top_left, bottom_right;  // 0-based pixels
-};
+using eval::HeadBox;  // 0-based pixels in a Sample
 
 struct Sample {
   std::filesystem::path image;  // full path of the image file
@@ -125,9 +124,9 @@ Dataset load_coco_keypoints(const std::filesystem::path& json, const std::filesy
 Dataset load_aic_keypoints(const std::filesystem::path& json, const std::filesystem::path& image_dir,
                            const LoadOptions& options = {});
 
-// Reads "kind:path" dataset specs used by the CLI: mpii:DIR[:split] (DIR has
-// annot/<split>.json and images/, split defaults to train), coco:JSON:IMAGES,
-// aic:JSON:IMAGES. Several specs joined with ',' are concatenated.
+// Reads "kind:path" dataset specs (train/dataset_spec.h; an mpii split
+// defaults to train; pass mpii:DIR:valid for the validation split). Several
+// specs joined with ',' are concatenated.
 Dataset load_dataset_spec(const std::string& spec, const LoadOptions& options = {});
 
 }  // namespace posenet::train

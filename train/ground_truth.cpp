@@ -18,8 +18,7 @@ eval::GroundTruth ground_truth_from_samples(const std::vector<Sample>& samples) 
       gt.missing[i][size_t(j)] = missing;
       gt.joints[i][size_t(j)] = missing ? Point2{0.0, 0.0} : Point2{s.joints[size_t(j)].x + 1, s.joints[size_t(j)].y + 1};
     }
-    gt.headboxes[i] = {s.headbox->top_left.x + 1, s.headbox->top_left.y + 1, s.headbox->bottom_right.x + 1,
-                       s.headbox->bottom_right.y + 1};
+    gt.headboxes[i] = {s.headbox->x1 + 1, s.headbox->y1 + 1, s.headbox->x2 + 1, s.headbox->y2 + 1};
   }
   return gt;
 }

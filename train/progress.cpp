@@ -17,8 +17,8 @@ std::string format_duration(double s) {
   return buf;
 }
 
-ProgressBar::ProgressBar(std::string label, long total, int batch, bool interactive)
-    : label_(std::move(label)), total_(total), batch_(batch), interactive_(interactive) {
+ProgressBar::ProgressBar(std::string label, long total, int batch, bool interactive, long first)
+    : label_(std::move(label)), total_(total), batch_(batch), interactive_(interactive), first_(first) {
   start_ = last_print_ = std::chrono::steady_clock::now();
 }
 
@@ -30,7 +30,7 @@ void ProgressBar::update(long done, double loss, double lr) {
   if (done < total_ && since_print < (interactive_ ? 0.1 : 10.0)) return;
   last_print_ = now;
   double elapsed = std::chrono::duration<double>(now - start_).count();
-  double its = elapsed > 0 ? double(done) / elapsed : 0.0;
+  double its = elapsed > 0 ? double(done - first_) / elapsed : 0.0;
   double eta = its > 0 ? double(total_ - done) / its : NAN;
   const int width = 24;
   int filled = total_ > 0 ? int(double(width) * double(done) / double(total_)) : width;

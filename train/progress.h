@@ -12,8 +12,10 @@ namespace posenet {
 
 class ProgressBar {
  public:
-  // total: steps in the epoch; batch: images per step.
-  ProgressBar(std::string label, long total, int batch, bool interactive);
+  // total: steps in the epoch; batch: images per step; first: the steps
+  // already done before this process (a resumed epoch), which the rate
+  // does not count.
+  ProgressBar(std::string label, long total, int batch, bool interactive, long first = 0);
   void update(long done, double loss, double lr);
   void finish();
 
@@ -24,6 +26,7 @@ class ProgressBar {
   bool interactive_;
   std::chrono::steady_clock::time_point start_, last_print_;
   long last_done_ = 0;
+  long first_ = 0;
 };
 
 // Appends one JSON object per line and flushes it, so a killed run keeps

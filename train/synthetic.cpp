@@ -237,7 +237,7 @@ SyntheticFigure render_synthetic_figure(uint64_t seed, uint64_t index, int size)
 
   SyntheticFigure fig;
   fig.joints = p;
-  fig.headbox = {{hc.x - ex, hc.y - ey}, {hc.x + ex, hc.y + ey}};
+  fig.headbox = {hc.x - ex, hc.y - ey, hc.x + ex, hc.y + ey};
   fig.box_center = {(minx + maxx) / 2, (miny + maxy) / 2};
   fig.box_size = std::max(maxx - minx, maxy - miny);
 

@@ -31,6 +31,10 @@ struct SyntheticFigure {
 // Renders one figure; a pure function of (seed, index, size).
 SyntheticFigure render_synthetic_figure(uint64_t seed, uint64_t index, int size);
 
+// Bumped whenever the rendering changes, so that data rendered by an older
+// build is rendered again (train/synthetic_cache.h).
+inline constexpr int kSyntheticRendererVersion = 1;
+
 struct SyntheticConfig {
   int count = 1000;      // images in total
   int val_count = -1;    // of which in the validation split; -1 = 10%

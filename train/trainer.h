@@ -1,12 +1,18 @@
 // The training loop: data, model, optimizer, schedule, per-stage Gaussian
 // targets and the multi-stage loss, validation PCKh each epoch, atomic
-// `last`/`best` checkpoints, exact resume, and clean stops.
+// `last`/`best` checkpoints, exact resume, and clean stops. The pieces live
+// in their own files: resume policy (resume.h), the output folder
+// (output_dir.h), data preparation (training_data.h), the step
+// (train_step.h) and the validation report (validation_report.h); this
+// class sequences them and owns the checkpoint policy.
 #pragma once
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/folder_lock.h"
 #include "eval/pckh.h"
 #include "kernels/optim.h"
 #include "models/pose_model.h"
@@ -15,6 +21,8 @@
 #include "train/dataset.h"
 #include "train/loader.h"
 #include "train/progress.h"
+#include "train/train_step.h"
+#include "train/training_data.h"
 #include "train/validate.h"
 
 namespace posenet::train {
@@ -42,20 +50,27 @@ class Trainer {
   std::filesystem::path best_checkpoint() const { return out_dir_ / "best.safetensors"; }
 
  private:
-  void prepare_data();
+  // Everything that can fail on the settings alone, before any data is read.
+  void check_settings(bool resuming);
   void build_model(const Checkpoint* resume_from);
   void build_optimizer();
-  double train_step(const Batch& batch, std::vector<double>& stage_losses);
   void save(const std::filesystem::path& path);
-  Evaluation validate();
+  // A non-finite loss, gradient or weight: logged, and an Error that says the
+  // last good checkpoint is intact.
+  [[noreturn]] void stop_on_non_finite(const StepOutcome& step, int64_t epoch, int64_t batch);
+  // Saves last.safetensors and logs the stop (a signal or --stop-after).
+  void stop_with_checkpoint(int64_t epoch);
+  // After an epoch: validation when due, then best/last checkpoints and the
+  // epoch's log record.
+  void finish_epoch(int64_t epoch, nlohmann::json epoch_record, TrainResult& result);
+  // Validates, reports, writes pred_valid.mat and keeps the best checkpoint.
+  void validate_epoch(int64_t epoch, nlohmann::json& epoch_record, TrainResult& result);
 
   TrainConfig config_;
   Device device_;
   std::filesystem::path out_dir_;
-  std::shared_ptr<Dataset> train_set_, val_set_;
-  eval::GroundTruth val_gt_;
-  size_t val_gt_persons_ = 0;  // rows of the full ground truth (pred_valid.mat has as many)
-  bool has_val_ = false;
+  FolderLock lock_;  // one run per --out, held from before the first write to the end
+  TrainingData data_;
   std::shared_ptr<models::PoseModel> model_;
   std::unique_ptr<Optimizer> optimizer_;
   TrainingState state_;
