@@ -260,7 +260,9 @@ LaunchOutcome launch_with(unsigned gx, unsigned gy, unsigned gz, unsigned bx, un
 }
 
 int allow_dynamic_shared(int bytes) {
-  return int(cudaFuncSetAttribute(config_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  const cudaError_t err = cudaFuncSetAttribute(config_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  (void)cudaGetLastError();  // a refusal is also the thread's last error
+  return int(err);
 }
 int error_invalid_configuration() { return int(cudaErrorInvalidConfiguration); }
 int error_invalid_value() { return int(cudaErrorInvalidValue); }

@@ -67,7 +67,8 @@ struct LaunchOutcome {
 };
 LaunchOutcome launch_with(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
                           unsigned dynamic_bytes);
-// cudaFuncSetAttribute(MaxDynamicSharedMemorySize) on the kernel launch_with uses.
+// cudaFuncSetAttribute(MaxDynamicSharedMemorySize) on the kernel launch_with
+// uses; returns its error (and clears it as the last error).
 int allow_dynamic_shared(int bytes);
 int error_invalid_configuration();
 int error_invalid_value();

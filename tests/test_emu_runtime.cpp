@@ -117,7 +117,7 @@ TEST(EmuRuntime, LargeParameterIsCopiedToEveryThread) {
   for (int t = 0; t < 256; ++t) EXPECT_EQ(out[size_t(t)], (t * 13 % 4096) * 3 + 1);
 }
 
-TEST(EmuRuntime, BadLaunchConfigurationsReturnCudasErrors) {
+TEST(EmuRuntime, BadLaunchConfigurationsReturnTheToolkitsErrorCodes) {
   const int config = error_invalid_configuration(), value = error_invalid_value();
   struct Case {
     unsigned g[3], b[3], smem;
