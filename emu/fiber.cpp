@@ -71,6 +71,10 @@ posenet_emu_fiber_start:
 
 namespace posenet::emu {
 
+#ifdef POSENET_EMU_ASAN
+constexpr size_t kEntryFrameBytes = 16 * 1024;
+#endif
+
 FiberStack::FiberStack(size_t usable_bytes) {
   const size_t page = size_t(sysconf(_SC_PAGESIZE));
   usable_bytes_ = (usable_bytes + page - 1) / page * page;
@@ -92,8 +96,11 @@ void FiberContext::start(const FiberStack& s, void (*entry)(void*), void* arg) {
   stack = &s;
   asan_fake_stack = nullptr;
 #ifdef POSENET_EMU_ASAN
-  // The last user's frames may have left redzones behind.
-  ASAN_UNPOISON_MEMORY_REGION(s.bottom(), s.size());
+  // The frames a kernel called have returned (and cleared their redzones);
+  // only the entry function's frame at the top, which never returns, may
+  // have left some behind.
+  const size_t top_bytes = s.size() < kEntryFrameBytes ? s.size() : kEntryFrameBytes;
+  ASAN_UNPOISON_MEMORY_REGION(s.bottom() + s.size() - top_bytes, top_bytes);
 #endif
   auto top = reinterpret_cast<uintptr_t>(s.bottom() + s.size()) & ~uintptr_t(15);
   auto* frame = reinterpret_cast<uint64_t*>(top) - 8;
