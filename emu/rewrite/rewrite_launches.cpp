@@ -37,7 +37,10 @@ std::vector<bool> code_mask(const std::string& s) {
       // A raw string R"d(...)d" only needs its delimiter.
       if (s[i] == '"' && i > 0 && s[i - 1] == 'R') {
         const size_t open = s.find('(', i);
-        const std::string close = ")" + s.substr(i + 1, open - i - 1) + "\"";
+        if (open == std::string::npos) break;
+        std::string close(1, ')');
+        close.append(s, i + 1, open - i - 1);
+        close.push_back('"');
         const size_t end = s.find(close, open);
         const size_t stop = end == std::string::npos ? s.size() : end + close.size();
         while (i < stop) code[i++] = false;
