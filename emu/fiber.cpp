@@ -94,7 +94,6 @@ FiberStack::~FiberStack() { munmap(mapping_, mapping_bytes_); }
 
 void FiberContext::start(const FiberStack& s, void (*entry)(void*), void* arg) {
   stack = &s;
-  asan_fake_stack = nullptr;
 #ifdef POSENET_EMU_ASAN
   // The frames a kernel called have returned (and cleared their redzones);
   // only the entry function's frame at the top, which never returns, may
@@ -130,22 +129,22 @@ void switch_to_fiber(HostContext& host, FiberContext& fiber) {
 #endif
 }
 
-void switch_to_host(FiberContext& fiber, HostContext& host, bool finished) {
+void switch_to_host(FiberContext& fiber, HostContext& host) {
 #ifdef POSENET_EMU_ASAN
-  __sanitizer_start_switch_fiber(finished ? nullptr : &fiber.asan_fake_stack, host.stack_bottom, host.stack_size);
+  __sanitizer_start_switch_fiber(&fiber.asan_fake_stack, host.stack_bottom, host.stack_size);
   posenet_emu_switch(&fiber.sp, host.sp);
   __sanitizer_finish_switch_fiber(fiber.asan_fake_stack, nullptr, nullptr);
 #else
-  (void)finished;
   posenet_emu_switch(&fiber.sp, host.sp);
 #endif
 }
 
-void fiber_entered(HostContext& host) {
+void fiber_entered(HostContext& host, FiberContext& fiber) {
 #ifdef POSENET_EMU_ASAN
-  __sanitizer_finish_switch_fiber(nullptr, &host.stack_bottom, &host.stack_size);
+  __sanitizer_finish_switch_fiber(fiber.asan_fake_stack, &host.stack_bottom, &host.stack_size);
 #else
   (void)host;
+  (void)fiber;
 #endif
 }
 

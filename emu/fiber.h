@@ -30,6 +30,9 @@ class FiberStack {
 struct FiberContext {
   void* sp = nullptr;
   const FiberStack* stack = nullptr;
+  // ASan's fake stack (use-after-return detection) for this fiber; kept
+  // when the fiber ends and handed back on its stack's next use, since
+  // creating one per CUDA thread would dominate the run time.
   void* asan_fake_stack = nullptr;
   void start(const FiberStack& s, void (*entry)(void*), void* arg);
 };
@@ -43,10 +46,13 @@ struct HostContext {
 
 // Scheduler -> fiber, returning when the fiber switches back.
 void switch_to_fiber(HostContext& host, FiberContext& fiber);
-// Fiber -> scheduler; returns when the scheduler resumes this fiber.
-// finished: the fiber will never run again (its stack may be reused).
-void switch_to_host(FiberContext& fiber, HostContext& host, bool finished);
-// First thing a fiber's entry function does.
-void fiber_entered(HostContext& host);
+// Fiber -> scheduler; returns when the scheduler resumes this fiber (a
+// fiber that has ended is never resumed; its stack is started anew).
+void switch_to_host(FiberContext& fiber, HostContext& host);
+// First thing a fiber's entry function does. The entry function must not
+// be instrumented by ASan (POSENET_EMU_NO_ASAN): its frame never returns.
+void fiber_entered(HostContext& host, FiberContext& fiber);
+
+#define POSENET_EMU_NO_ASAN __attribute__((no_sanitize_address))
 
 }  // namespace posenet::emu

@@ -70,10 +70,10 @@ struct Block {
   unsigned threads;
 };
 
-void fiber_main(void* p) {
+POSENET_EMU_NO_ASAN void fiber_main(void* p) {
   Worker& w = worker();
-  fiber_entered(w.host);
   auto* f = static_cast<Fiber*>(p);
+  fiber_entered(w.host, f->machine);
   try {
     w.block->thread_main(w.block->arg);
   } catch (const std::exception& e) {
@@ -81,7 +81,7 @@ void fiber_main(void* p) {
     std::abort();
   }
   f->state = State::Finished;
-  switch_to_host(f->machine, w.host, true);
+  switch_to_host(f->machine, w.host);
   std::abort();  // never resumed
 }
 
@@ -89,7 +89,7 @@ void wait_here(State s) {
   Worker& w = worker();
   Fiber* f = w.current;
   f->state = s;
-  switch_to_host(f->machine, w.host, false);
+  switch_to_host(f->machine, w.host);
 }
 
 Fiber& current_fiber() {
