@@ -41,14 +41,17 @@ TEST(TrainCuda, StepLossesEqualTheCpuRun) {
   const std::vector<double> cuda = train_step_losses("cuda", dir / "cuda");
   ASSERT_EQ(cpu.size(), 6u);
   ASSERT_EQ(cuda.size(), cpu.size());
+  // The first step sees the same weights on both devices: only summation
+  // orders differ. Later steps compound those differences through the
+  // optimizer (measured: at most 7e-5 relative after six steps in EMU).
 #ifdef POSENET_CUDA_EMU
-  const double rtol = 1e-4;
+  const double first_rtol = 1e-6, rtol = 3e-4;
 #else
-  const double rtol = 2e-2;  // a real GPU's convolutions use TF32 by default
+  const double first_rtol = 2e-2, rtol = 2e-2;  // a real GPU's convolutions use TF32 by default
 #endif
   for (size_t i = 0; i < cpu.size(); ++i) {
     EXPECT_TRUE(std::isfinite(cuda[i])) << "step " << i + 1;
-    EXPECT_NEAR(cuda[i], cpu[i], rtol * std::abs(cpu[i])) << "step " << i + 1;
+    EXPECT_NEAR(cuda[i], cpu[i], (i == 0 ? first_rtol : rtol) * std::abs(cpu[i])) << "step " << i + 1;
   }
 }
 
