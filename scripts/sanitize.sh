@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the CPU test suite with AddressSanitizer, LeakSanitizer and
+# Builds the test suite with AddressSanitizer, LeakSanitizer and
 # UndefinedBehaviorSanitizer into build-asan/ and runs it with ctest. Any
-# finding fails the run (abort_on_error / halt_on_error).
+# finding fails the run (abort_on_error / halt_on_error). The build is the
+# emulated CUDA backend (POSENET_CUDA=EMU, docs/emu.md): the CPU suite plus
+# every CUDA kernel and CUDA test, run on the CPU under the sanitizers.
 #
 #   scripts/sanitize.sh [extra ctest arguments, e.g. -R Safetensors]
 #
@@ -16,7 +18,7 @@ cmake -S . -B "$BUILD" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
   -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" \
-  -DPOSENET_SANITIZE=ON -DPOSENET_CUDA=OFF -DPOSENET_BUILD_BENCH=OFF \
+  -DPOSENET_SANITIZE=ON -DPOSENET_CUDA=EMU -DPOSENET_BUILD_BENCH=OFF \
   -DPOSENET_BUILD_TESTS=ON
 
 # The test discovery step runs the test binary, so the options must already

@@ -18,6 +18,7 @@
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv.h"
+#include "kernels/cuda/conv_layout.h"
 #include "kernels/cuda/cudnn_check.h"
 #include "kernels/cuda/pointwise_conv.h"
 
@@ -301,60 +302,6 @@ struct Scaling {
   const void* zero() const { return is_double ? static_cast<const void*>(&d_zero) : &f_zero; }
 };
 
-// Bias: y[m, k] += b[k] and db[k] = sum_m dy[m, k] over rows of [M, K].
-template <typename T>
-__global__ void bias_add_kernel(T* y, const T* b, int64_t n, int64_t K) {
-  PN_GRID_STRIDE(i, n) y[i] += b[i % K];
-}
-
-constexpr int kColTile = 32, kRowLanes = 8;
-
-// Stage 1: block (32 columns x 8 row lanes) sums a fixed slice of rows
-// into partial[blockIdx.y, k]. Fixed slices make the result deterministic.
-template <typename T>
-__global__ void column_partial_sum_kernel(const T* dy, double* partial, int64_t M, int64_t K, int64_t rows_per_slice) {
-  __shared__ double lanes[kRowLanes][kColTile + 1];
-  const int64_t k = int64_t(blockIdx.x) * kColTile + threadIdx.x;
-  const int64_t m_begin = int64_t(blockIdx.y) * rows_per_slice;
-  const int64_t m_end = min(M, m_begin + rows_per_slice);
-  double acc = 0.0;
-  if (k < K)
-    for (int64_t m = m_begin + threadIdx.y; m < m_end; m += kRowLanes) acc += double(dy[m * K + k]);
-  lanes[threadIdx.y][threadIdx.x] = acc;
-  __syncthreads();
-  if (threadIdx.y == 0 && k < K) {
-    double total = 0.0;
-    for (int i = 0; i < kRowLanes; ++i) total += lanes[i][threadIdx.x];
-    partial[int64_t(blockIdx.y) * K + k] = total;
-  }
-}
-
-template <typename T>
-__global__ void column_finish_kernel(const double* partial, T* db, int64_t slices, int64_t K) {
-  PN_GRID_STRIDE(k, K) {
-    double total = 0.0;
-    for (int64_t s = 0; s < slices; ++s) total += partial[s * K + k];
-    db[k] = T(total);
-  }
-}
-
-// [n, s, c] (channels last) <-> [n, c, s] (channels first), s the flattened
-// spatial extent: NHWC <-> NCHW for activations, KRSC <-> KCRS for filters.
-template <typename T>
-__global__ void to_channels_first_kernel(const T* src, T* dst, int64_t S, int64_t C, int64_t total) {
-  PN_GRID_STRIDE(i, total) {  // i indexes dst [n, c, s]
-    const int64_t sp = i % S, c = (i / S) % C, n = i / (S * C);
-    dst[i] = src[(n * S + sp) * C + c];
-  }
-}
-template <typename T>
-__global__ void to_channels_last_kernel(const T* src, T* dst, int64_t S, int64_t C, int64_t total) {
-  PN_GRID_STRIDE(i, total) {  // i indexes dst [n, s, c]
-    const int64_t c = i % C, sp = (i / C) % S, n = i / (S * C);
-    dst[i] = src[(n * C + c) * S + sp];
-  }
-}
-
 // An operand in the problem's layout: the tensor itself for NHWC, else a
 // channels-first copy (or scratch for an output, see store()).
 struct Operand {
@@ -369,25 +316,13 @@ struct Operand {
     }
     t = Tensor::empty({src.numel()}, src.dtype(), src.device());
     if (is_output) return;
-    const int64_t n = src.numel();
-    dispatch_float(src.dtype(), "conv (CUDA)", [&](auto tag) {
-      using T = decltype(tag);
-      to_channels_first_kernel<<<blocks_for(n), kThreads, 0, current_stream()>>>(
-          static_cast<const T*>(src.raw_data()), static_cast<T*>(t.raw_data()), S, C, n);
-    });
-    PN_CUDA_CHECK_LAUNCH();
+    to_channels_first(src, t, S, C);
   }
   void* data() const { return t.raw_data(); }
   // Writes a channels-first result back into the channels-last dst.
   void store(Tensor& dst) const {
     if (layout == Layout::NHWC) return;
-    const int64_t n = dst.numel();
-    dispatch_float(dst.dtype(), "conv (CUDA)", [&](auto tag) {
-      using T = decltype(tag);
-      to_channels_last_kernel<<<blocks_for(n), kThreads, 0, current_stream()>>>(
-          static_cast<const T*>(t.raw_data()), static_cast<T*>(dst.raw_data()), S, C, n);
-    });
-    PN_CUDA_CHECK_LAUNCH();
+    to_channels_last(t, dst, S, C);
   }
 };
 
@@ -447,36 +382,6 @@ void conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const
                                                 ws.defined() ? ws.raw_data() : nullptr, a.workspace, s.zero(),
                                                 prob.w.d, dwo.data()));
   dwo.store(dw);
-}
-
-void conv_bias_add(Tensor& y, const Tensor& bias) {
-  const int64_t n = y.numel(), K = bias.numel();
-  dispatch_float(y.dtype(), "conv_bias_add", [&](auto tag) {
-    using T = decltype(tag);
-    bias_add_kernel<<<blocks_for(n), kThreads, 0, current_stream()>>>(static_cast<T*>(y.raw_data()),
-                                                                      static_cast<const T*>(bias.raw_data()), n, K);
-  });
-  PN_CUDA_CHECK_LAUNCH();
-}
-
-void conv_bias_backward(const Tensor& dy, Tensor& db) {
-  const int64_t K = db.numel(), M = dy.numel() / K;
-  // About 256 rows per slice, at most 1024 slices.
-  const int64_t slices = std::max<int64_t>(1, std::min<int64_t>(1024, (M + 255) / 256));
-  const int64_t rows_per_slice = (M + slices - 1) / slices;
-  Tensor partial = Tensor::empty({slices * K}, DType::F64, dy.device());
-  dispatch_float(dy.dtype(), "conv_bias_backward", [&](auto tag) {
-    using T = decltype(tag);
-    dim3 block(kColTile, kRowLanes);
-    dim3 grid(unsigned((K + kColTile - 1) / kColTile), unsigned(slices));
-    column_partial_sum_kernel<<<grid, block, 0, current_stream()>>>(static_cast<const T*>(dy.raw_data()),
-                                                                    static_cast<double*>(partial.raw_data()), M, K,
-                                                                    rows_per_slice);
-    PN_CUDA_CHECK_LAUNCH();
-    column_finish_kernel<<<blocks_for(K), kThreads, 0, current_stream()>>>(
-        static_cast<const double*>(partial.raw_data()), static_cast<T*>(db.raw_data()), slices, K);
-  });
-  PN_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace posenet::kernels::cuda

@@ -1,0 +1,2 @@
+#pragma once
+#include "posenet_emu/api.h"
