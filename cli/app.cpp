@@ -9,10 +9,14 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "core/input_file.h"
 
 namespace posenet::cli {
 
 namespace {
+
+// A config is a page of settings; 16 MiB is far beyond any.
+constexpr uint64_t kMaxConfigFileBytes = 16ull << 20;
 
 // TOML config files, and the JSON a run writes as config.json: a flat object
 // of train's settings by config key ("batch_size"), or an object of sections
@@ -75,7 +79,14 @@ void configure_app(CLI::App& app) {
   // train --config FILE` works too.
   app.set_config("--config", "",
                  "TOML config file; section [train] holds posenet train's options by long name, [eval] eval's; a "
-                 "run's config.json is accepted too");
+                 "run's config.json is accepted too")
+      ->check(CLI::Validator(
+          [](std::string& path) {
+            // Before CLI11 opens it: a FIFO would block, a device never end.
+            check_input_file(path, "config", kMaxConfigFileBytes);
+            return std::string();
+          },
+          "FILE", "ConfigFile"));
   // An unknown key in the config file is an error, not silently ignored.
   app.allow_config_extras(CLI::config_extras_mode::error);
   app.config_formatter(std::make_shared<TomlOrJsonConfig>());

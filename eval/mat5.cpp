@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace posenet::eval::mat5 {
 
@@ -201,6 +202,7 @@ MatFile open_for_reading(const std::filesystem::path& path) {
     throw InputError(detail::concat(path.string(), ": no such file"));
   if (std::filesystem::is_directory(path, ec))
     throw InputError(detail::concat(path.string(), ": is a directory, not a .mat file"));
+  check_input_file(path, ".mat", kMaxAnnotationFileBytes);  // a FIFO or device would block or never end
   check_mat_header(path);
   MatFile mat(Mat_Open(path.string().c_str(), MAT_ACC_RDONLY));
   if (!mat)

@@ -181,6 +181,13 @@ TEST(BadInput, InputsThatAreNotRegularFilesOrFarTooLargeAreRefused) {
   expect_error_mentioning(cli("predict --checkpoint " + ck + " --image " + dir.string() + out),
                           {dir.string(), "is a directory"});
 
+  // A config file and .mat files that are FIFOs: refused before they are opened.
+  expect_error_mentioning(cli("train --config " + fifo.string()), {fifo.string(), "not a regular file", "config"});
+  fs::rename(fifo, dir / "fifo.mat");
+  expect_error_mentioning(cli("eval --predictions " + (dir / "fifo.mat").string() + " --gt " + (dir / "fifo.mat").string()),
+                          {(dir / "fifo.mat").string(), "not a regular file", ".mat"});
+  fs::rename(dir / "fifo.mat", fifo);
+
   // An annotation file that is a FIFO, then one that is a directory.
   const fs::path data = dir / "data";
   fs::create_directories(data / "annot");
