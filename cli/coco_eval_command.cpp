@@ -20,7 +20,7 @@ void eval_coco_results_file(const std::string& results, const std::string& annot
     return;
   }
   std::cout << "COCO keypoints, OKS AP/AR (%), " << res.detections.size() << " detections, " << gt.persons.size()
-            << " annotations on " << gt.image_ids.size() << " images\n";
+            << " annotations on " << gt.image_ids.size() << (gt.image_ids.size() == 1 ? " image\n" : " images\n");
   eval::print_coco_table(std::cout, stats);
 }
 

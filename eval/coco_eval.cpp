@@ -111,10 +111,10 @@ const std::array<const char*, 10>& CocoStats::names() {
   return n;
 }
 
-nlohmann::json CocoStats::to_json() const {
-  nlohmann::json j = nlohmann::json::object();
+nlohmann::ordered_json CocoStats::to_json() const {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
   for (size_t i = 0; i < values.size(); ++i)
-    j[names()[i]] = values[i] == -1 ? nlohmann::json(nullptr) : nlohmann::json(100 * values[i]);
+    j[names()[i]] = values[i] == -1 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(100 * values[i]);
   return j;
 }
 

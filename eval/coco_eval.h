@@ -33,8 +33,8 @@ struct CocoStats {
 
   double ap() const { return values[0]; }
   double ar() const { return values[5]; }
-  // {"AP": .., ..., "ARl": ..} in percent; null where the value is -1.
-  nlohmann::json to_json() const;
+  // {"AP": .., ..., "ARl": ..} in that order, in percent; null where the value is -1.
+  nlohmann::ordered_json to_json() const;
 };
 
 CocoStats evaluate_coco_keypoints(const CocoGroundTruth& gt, const std::vector<CocoDetection>& detections);

@@ -79,10 +79,10 @@ TEST(CocoEval, PerfectDetectionsScoreOne) {
   const eval::CocoStats stats = eval::evaluate_coco_keypoints(gt, dets);
   EXPECT_DOUBLE_EQ(stats.ap(), 1.0);
   EXPECT_DOUBLE_EQ(stats.ar(), 1.0);
-  const nlohmann::json j = stats.to_json();
+  const nlohmann::ordered_json j = stats.to_json();
   std::vector<std::string> keys;
   for (const auto& [k, v] : j.items()) keys.push_back(k);
-  EXPECT_EQ(keys.size(), 10u);
+  EXPECT_EQ(keys, (std::vector<std::string>{"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"}));
   EXPECT_DOUBLE_EQ(j["AP"].get<double>(), 100.0);
 }
 
@@ -199,7 +199,7 @@ std::string error_of(const std::function<void()>& f) {
 
 std::string kps(int n) {
   std::string s = "[";
-  for (int i = 0; i < 3 * n; ++i) s += (i ? "," : "") + std::string("1.5");
+  for (int i = 0; i < 3 * n; ++i) s += i ? ",1.5" : "1.5";
   return s + "]";
 }
 
@@ -297,11 +297,9 @@ TEST(CocoEvalCommand, JsonHoldsTheTenNumbersInPercent) {
   const nlohmann::json j = nlohmann::json::parse(r.out);
   const nlohmann::json expected = expected_numbers()[name];
   std::vector<std::string> keys;
-  for (const auto& [k, v] : j.items()) keys.push_back(k);
-  std::sort(keys.begin(), keys.end());
-  std::vector<std::string> want = {"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"};
-  std::sort(want.begin(), want.end());
-  EXPECT_EQ(keys, want);
+  const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(r.out);
+  for (const auto& [k, v] : ordered.items()) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"}));
   for (size_t i = 0; i < 10; ++i)
     EXPECT_NEAR(j[eval::CocoStats::names()[i]].get<double>(), 100 * expected[i].get<double>(), 1e-4);
 }
