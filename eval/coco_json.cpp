@@ -82,7 +82,9 @@ double number(const json& v, std::string_view what) {
   if (v.is_string() && v.get<std::string>().rfind(kNonFiniteMarker, 0) == 0)
     bad(what, " is not finite (", v.get<std::string>().substr(kNonFiniteMarker.size()), ")");
   if (!v.is_number()) bad(what, " must be a number, got ", v.type_name());
-  return v.get<double>();
+  const double x = v.get<double>();
+  if (!std::isfinite(x)) bad(what, " is not finite (", v.dump(), ")");
+  return x;
 }
 
 int64_t integer(const json& v, std::string_view what) {
