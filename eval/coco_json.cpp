@@ -140,6 +140,26 @@ const json& top_list(const json& root, const std::filesystem::path& path, const 
 
 }  // namespace
 
+double keypoint_box_area(const std::vector<double>& keypoints) {
+  if (keypoints.size() < 3) return 0;
+  double x0 = keypoints[0], x1 = x0, y0 = keypoints[1], y1 = y0;
+  for (size_t i = 3; i + 1 < keypoints.size(); i += 3) {
+    x0 = std::min(x0, keypoints[i]);
+    x1 = std::max(x1, keypoints[i]);
+    y0 = std::min(y0, keypoints[i + 1]);
+    y1 = std::max(y1, keypoints[i + 1]);
+  }
+  return (x1 - x0) * (y1 - y0);
+}
+
+json coco_results_json(const std::vector<CocoDetection>& detections) {
+  json all = json::array();
+  for (const CocoDetection& d : detections)
+    all.push_back({{"image_id", d.image_id}, {"category_id", d.category_id}, {"keypoints", d.keypoints},
+                   {"score", d.score}});
+  return all;
+}
+
 bool is_coco_json_path(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
@@ -150,7 +170,7 @@ CocoGroundTruth read_coco_ground_truth(const std::filesystem::path& path, const 
   const json root = read_json(path, "annotation file");
   if (!root.is_object())
     throw InputError(detail::concat(path.string(), ": COCO annotations must be an object with 'images', 'annotations' "
-                                                   "and 'categories', got a ", root.type_name()));
+                                                   "and 'categories', got ", root.type_name()));
   CocoGroundTruth gt;
   gt.path = path.string();
 
@@ -213,7 +233,7 @@ CocoResults read_coco_results(const std::filesystem::path& path, const CocoGroun
   const json root = read_json(path, "results file");
   if (!root.is_array())
     throw InputError(detail::concat(path.string(), ": a COCO keypoint results file must be a list of {image_id, "
-                                                   "category_id, keypoints, score}, got a ", root.type_name()));
+                                                   "category_id, keypoints, score}, got ", root.type_name()));
   CocoResults res;
   res.path = path.string();
   // As the official loader: the first entry decides how areas are taken.
@@ -242,14 +262,7 @@ CocoResults read_coco_results(const std::filesystem::path& path, const CocoGroun
       if (box.size() != 4) bad("'bbox' must be [x, y, width, height], got ", box.size(), " numbers");
       d.area = box[2] * box[3];
     } else {
-      double x0 = d.keypoints[0], x1 = x0, y0 = d.keypoints[1], y1 = y0;
-      for (size_t i = 1; i < k; ++i) {
-        x0 = std::min(x0, d.keypoints[3 * i]);
-        x1 = std::max(x1, d.keypoints[3 * i]);
-        y0 = std::min(y0, d.keypoints[3 * i + 1]);
-        y1 = std::max(y1, d.keypoints[3 * i + 1]);
-      }
-      d.area = (x1 - x0) * (y1 - y0);
+      d.area = keypoint_box_area(d.keypoints);
     }
     res.detections.push_back(std::move(d));
   });

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "eval/coco_oks.h"
 
 namespace posenet::eval {
@@ -65,6 +67,14 @@ CocoGroundTruth read_coco_ground_truth(const std::filesystem::path& path, const 
 // from gt is an error naming both files.
 CocoResults read_coco_results(const std::filesystem::path& path, const CocoGroundTruth& gt,
                               const CocoLoadOptions& options = {});
+
+// The area the official loader gives a keypoint result: the box spanned by
+// all K keypoints, confident or not ((max x - min x) * (max y - min y)).
+double keypoint_box_area(const std::vector<double>& keypoints);
+
+// The standard keypoint results file's content: [{image_id, category_id,
+// keypoints, score}, ...] in the given order (doubles written exactly).
+nlohmann::json coco_results_json(const std::vector<CocoDetection>& detections);
 
 // Whether a file holds COCO JSON (by its .json extension) rather than a .mat.
 bool is_coco_json_path(const std::filesystem::path& path);

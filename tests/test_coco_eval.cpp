@@ -174,8 +174,14 @@ TEST(OksNms, RescoringUsesTheConfidentKeypoints) {
 
 // --- the files -----------------------------------------------------------
 
+// This process's scratch directory, made empty once.
+const fs::path& scratch_dir() {
+  static const fs::path dir = testing::temp_dir("coco_eval");
+  return dir;
+}
+
 fs::path write_file(const std::string& name, const std::string& text) {
-  const fs::path p = testing::temp_dir("coco_eval") / name;
+  const fs::path p = scratch_dir() / name;
   std::ofstream(p) << text;
   return p;
 }
@@ -201,6 +207,18 @@ std::string kps(int n) {
   std::string s = "[";
   for (int i = 0; i < 3 * n; ++i) s += i ? ",1.5" : "1.5";
   return s + "]";
+}
+
+TEST(CocoFiles, WrittenResultsReadBackToTheSameNumbers) {
+  const CocoGroundTruth gt = eval::read_coco_ground_truth(fixture_dir() / "random_mix.gt.json");
+  const eval::CocoResults res = eval::read_coco_results(fixture_dir() / "random_mix.results.json", gt);
+  for (const auto& d : res.detections) EXPECT_EQ(d.area, eval::keypoint_box_area(d.keypoints));
+  const fs::path written = scratch_dir() / "written.results.json";
+  std::ofstream(written) << eval::coco_results_json(res.detections).dump();
+  const eval::CocoResults again = eval::read_coco_results(written, gt);
+  ASSERT_EQ(again.detections.size(), res.detections.size());
+  EXPECT_EQ(eval::evaluate_coco_keypoints(gt, again.detections).values,
+            eval::evaluate_coco_keypoints(gt, res.detections).values);
 }
 
 TEST(CocoFiles, BadResultsNameFileAndEntry) {
