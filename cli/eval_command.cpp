@@ -151,9 +151,9 @@ void run_eval(const EvalOptions& opt) {
   }
   if (opt.predictions.empty()) throw Error("eval: --predictions or --checkpoint is required");
   if (opt.ground_truth.empty()) throw Error("eval: --gt is required with --predictions");
-  const bool coco = eval::is_coco_json_path(opt.ground_truth);
+  const bool coco = eval::is_json_file(opt.ground_truth);
   for (const std::string& file : opt.predictions)
-    if (eval::is_coco_json_path(file) != coco)
+    if (eval::is_json_file(file) != coco)
       throw Error("eval: " + file + " and --gt " + opt.ground_truth +
                   " must both be COCO .json files (keypoint results, annotations) or both MPII .mat files");
   if (coco) {

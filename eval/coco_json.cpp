@@ -1,6 +1,7 @@
 #include "eval/coco_json.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <iterator>
@@ -160,10 +161,16 @@ json coco_results_json(const std::vector<CocoDetection>& detections) {
   return all;
 }
 
-bool is_coco_json_path(const std::filesystem::path& path) {
+bool is_json_file(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  return ext == ".json";
+  if (ext == ".json") return true;
+  if (ext == ".mat") return false;
+  std::ifstream in(path, std::ios::binary);
+  char c = 0;
+  while (in.get(c) && std::isspace(static_cast<unsigned char>(c))) {
+  }
+  return in && (c == '{' || c == '[');
 }
 
 CocoGroundTruth read_coco_ground_truth(const std::filesystem::path& path, const CocoLoadOptions& options) {

@@ -76,7 +76,8 @@ double keypoint_box_area(const std::vector<double>& keypoints);
 // keypoints, score}, ...] in the given order (doubles written exactly).
 nlohmann::json coco_results_json(const std::vector<CocoDetection>& detections);
 
-// Whether a file holds COCO JSON (by its .json extension) rather than a .mat.
-bool is_coco_json_path(const std::filesystem::path& path);
+// Whether a file holds JSON (COCO) rather than a MATLAB .mat (MPII): by its
+// extension, .json or .mat, else by its first non-blank byte ('{' or '[').
+bool is_json_file(const std::filesystem::path& path);
 
 }  // namespace posenet::eval

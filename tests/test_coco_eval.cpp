@@ -349,6 +349,13 @@ TEST(CocoEvalCommand, BadInputFailsNamingFileAndEntry) {
   r = cli("eval --predictions pred.mat --gt " + gt.string());
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("both be COCO .json"), std::string::npos) << r.out;
+  // Without the .json extension the content tells.
+  std::ifstream in(fixture_dir() / "basic.results.json");
+  const fs::path results_txt = write_file("results.txt", "\n  " + nlohmann::json::parse(in).dump());
+  r = cli("eval --predictions " + results_txt.string() + " --gt " + gt.string() + " --json");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NEAR(nlohmann::json::parse(r.out)["AP"].get<double>(), 100 * expected_numbers()["basic"][0].get<double>(),
+              1e-9);
 }
 
 }  // namespace
