@@ -2,10 +2,24 @@
 
 #include <iostream>
 
+#include "core/error.h"
 #include "eval/coco_eval.h"
 #include "eval/coco_json.h"
 
 namespace posenet::cli {
+
+bool eval_if_coco(const std::vector<std::string>& predictions, const std::string& annotations, bool json,
+                  bool skip_bad) {
+  const bool coco = eval::is_json_file(annotations);
+  for (const std::string& file : predictions)
+    if (eval::is_json_file(file) != coco)
+      throw Error("eval: " + file + " and --gt " + annotations +
+                  " must both be COCO .json files (keypoint results, annotations) or both MPII .mat files");
+  if (!coco) return false;
+  if (predictions.size() != 1) throw Error("eval: COCO scores one results file at a time");
+  eval_coco_results_file(predictions.front(), annotations, json, skip_bad);
+  return true;
+}
 
 void eval_coco_results_file(const std::string& results, const std::string& annotations, bool json, bool skip_bad) {
   eval::CocoLoadOptions options;

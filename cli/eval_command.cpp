@@ -15,7 +15,6 @@
 #include "cli/coco_eval_command.h"
 #include "cli/command.h"
 #include "core/error.h"
-#include "eval/coco_json.h"
 #include "eval/mat_io.h"
 #include "eval/pckh.h"
 #include "train/checkpoint.h"
@@ -151,16 +150,7 @@ void run_eval(const EvalOptions& opt) {
   }
   if (opt.predictions.empty()) throw Error("eval: --predictions or --checkpoint is required");
   if (opt.ground_truth.empty()) throw Error("eval: --gt is required with --predictions");
-  const bool coco = eval::is_json_file(opt.ground_truth);
-  for (const std::string& file : opt.predictions)
-    if (eval::is_json_file(file) != coco)
-      throw Error("eval: " + file + " and --gt " + opt.ground_truth +
-                  " must both be COCO .json files (keypoint results, annotations) or both MPII .mat files");
-  if (coco) {
-    if (opt.predictions.size() != 1) throw Error("eval: COCO scores one results file at a time");
-    eval_coco_results_file(opt.predictions.front(), opt.ground_truth, opt.json, opt.skip_bad);
-    return;
-  }
+  if (eval_if_coco(opt.predictions, opt.ground_truth, opt.json, opt.skip_bad)) return;
   eval_predictions_files(opt);
 }
 
