@@ -1,6 +1,7 @@
 // `posenet eval`: scores MPII predictions with PCKh and AUC.
 //   posenet eval --predictions pred.mat [more.mat ...] --gt gt_valid.mat [--json]
 //   posenet eval --checkpoint run/best.safetensors --data mpii:DIR[:split] [--gt FILE] [--json]
+//   posenet eval --predictions results.json --gt person_keypoints.json [--json]   (COCO, cli/coco_eval_command.cpp)
 // Several prediction files (e.g. one per stage) give one table row each; a
 // multi-stage model gives one row per stage.
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/coco_eval_command.h"
 #include "cli/command.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -190,6 +192,7 @@ void run_eval(const EvalOptions& opt) {
   }
   if (opt.predictions.empty()) throw Error("eval: --predictions or --checkpoint is required");
   if (opt.ground_truth.empty()) throw Error("eval: --gt is required with --predictions");
+  if (eval_if_coco(opt.predictions, opt.ground_truth, opt.json, opt.skip_bad)) return;
   eval_predictions_files(opt);
 }
 
@@ -197,12 +200,15 @@ const CommandRegistrar kRegisterEval("eval", [](CLI::App& app) {
   auto opt = std::make_shared<EvalOptions>();
   CLI::App* cmd = app.add_subcommand(
       "eval",
-      "Score pose predictions on MPII (PCKh@0.5 per joint group, Mean, Mean@0.1, AUC). Mean@0.1 is a true 0.10 "
-      "threshold; the Simple Baselines/HRNet script's \"Mean@0.1\" is really at 0.11 and is in --json as Mean@0.11");
+      "Score pose predictions on MPII (PCKh@0.5 per joint group, Mean, Mean@0.1, AUC; Mean@0.1 is a true 0.10 "
+      "threshold; the Simple Baselines/HRNet script's \"Mean@0.1\" is really at 0.11 and is in --json as Mean@0.11) "
+      "or on COCO keypoints (a results .json against annotations .json: AP AP50 AP75 APm APl AR AR50 AR75 ARm ARl, "
+      "as the official COCO evaluation)");
   cmd->add_option("--predictions", opt->predictions,
                   "pred.mat file(s) with `preds` (N x 16 x 2, 1-based pixels, ground-truth order); several files "
-                  "(e.g. one per stage) print one row each");
-  cmd->add_option("--gt", opt->ground_truth, "ground truth gt_valid.mat (dataset_joints, jnt_missing, pos_gt_src, headboxes_src)");
+                  "(e.g. one per stage) print one row each; or one COCO keypoint results .json");
+  cmd->add_option("--gt", opt->ground_truth, "ground truth gt_valid.mat (dataset_joints, jnt_missing, pos_gt_src, headboxes_src), or COCO "
+                  "person-keypoint annotations .json");
   cmd->add_flag("--json", opt->json, "print JSON instead of the table (one object; with several files, one per file keyed by its name); "
                 "it also holds Mean@0.11, the SB/HRNet script's \"Mean@0.1\"");
   cmd->add_option("--checkpoint", opt->checkpoint, "a posenet checkpoint to run (model mode)");
@@ -218,7 +224,8 @@ const CommandRegistrar kRegisterEval("eval", [](CLI::App& app) {
   cmd->add_option("--batch-size", opt->batch_size, "model mode: images per forward pass")->capture_default_str();
   cmd->add_flag("--skip-bad", opt->skip_bad,
                 "model mode: log and skip persons whose annotation or image is bad (pred.mat holds NaN for them, "
-                "which count as misses when it is scored against the whole ground truth)");
+                "which count as misses when it is scored against the whole ground truth); COCO: log and drop "
+                "malformed entries of either file");
   cmd->add_option("--workers", opt->workers, "model mode: data-loading threads")->capture_default_str();
   cmd->add_option("--out", opt->out, "model mode: directory for pred.mat and predictions.json (default: the checkpoint's)");
   cmd->add_flag("--overwrite", opt->overwrite,
