@@ -129,11 +129,14 @@ void eval_checkpoint(const EvalOptions& opt) {
   const Device device = parse_device(opt.device);
   const FolderLock lock = claim_output_folder(opt);
   const train::Checkpoint ck = train::read_checkpoint(opt.checkpoint);
+  // The data path gives MPII's joints (COCO and AI Challenger mapped onto them).
+  eval::require_same_keypoint_set(eval::mpii_keypoint_set(), train::keypoint_set_of(ck), opt.checkpoint);
   auto model = train::load_model_from_checkpoint(ck, device);
   train::LoadOptions load;
   load.skip_bad = opt.skip_bad;
   load.check_images = true;
   load.log_skipped = false;
+  load.input_aspect_ratio = double(model->spec().input_w) / double(model->spec().input_h);
   const train::Dataset dataset = train::load_dataset_spec(data, load);
   report_skipped(dataset);
   if (dataset.size() == 0) throw InputError("eval: '" + data + "' has no usable person");

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "eval/keypoint_set.h"
+#include "eval/person_box.h"
 #include "train/dataset_spec.h"
 #include "train/image.h"
 
@@ -14,20 +16,9 @@ namespace posenet::train {
 
 using nlohmann::json;
 
-int flip_partner(int joint) {
-  for (const auto& p : kFlipPairs) {
-    if (p[0] == joint) return p[1];
-    if (p[1] == joint) return p[0];
-  }
-  return joint;
-}
+int flip_partner(int joint) { return eval::mpii_keypoint_set().flip_partner(joint); }
 
-const char* joint_name(int joint) {
-  static const char* names[kNumJoints] = {"r_ankle", "r_knee",   "r_hip",   "l_hip",      "l_knee",     "l_ankle",
-                                          "pelvis",  "thorax",   "upper_neck", "head_top", "r_wrist",    "r_elbow",
-                                          "r_shoulder", "l_shoulder", "l_elbow", "l_wrist"};
-  return joint >= 0 && joint < kNumJoints ? names[joint] : "?";
-}
+const char* joint_name(int joint) { return eval::mpii_keypoint_set().keypoint_name(joint); }
 
 void Dataset::append(const Dataset& other) {
   samples.insert(samples.end(), other.samples.begin(), other.samples.end());
@@ -285,8 +276,9 @@ Dataset load_coco_style(const std::filesystem::path& path, const std::filesystem
     s.image = image_dir / file->second;
     s.source = path.string();
     s.source_index = index;
-    s.center = {x + w * 0.5, y + h * 0.5};
-    s.scale = std::max(w, h) / kPixelStd * 1.25;  // aspect ratio 1 (square input), 25% padding
+    const eval::PersonCrop crop = eval::crop_of_person_box(x, y, w, h, options.input_aspect_ratio);
+    s.center = crop.center;
+    s.scale = crop.scale;
     for (int j = 0; j < kNumJoints; ++j) {
       const int k = mapping.direct[size_t(j)];
       if (k >= 0 && labelled[size_t(k)]) {

@@ -67,6 +67,9 @@ struct LoadOptions {
   // the image and the annotation entry, or with skip_bad a logged skip.
   // Training and evaluation set it; annotation-only tools need no images.
   bool check_images = false;
+  // COCO / AI Challenger: the model input's width / height; a person box is
+  // grown to it before the 1.25 padding (eval/person_box.h).
+  double input_aspect_ratio = 1.0;
 };
 
 struct Dataset {
@@ -107,8 +110,9 @@ Dataset load_mpii_json(const std::filesystem::path& json, const std::filesystem:
 
 // COCO person keypoints (17 keypoints) mapped onto MPII's 16 joints.
 // Person annotations with num_keypoints > 0 (and iscrowd 0) are used.
-// bbox [x,y,w,h] -> center (x + w/2, y + h/2), scale = max(w, h)/200 * 1.25
-// (SB's _box2cs for a square input). Mapping: ankles, knees, hips,
+// bbox [x,y,w,h] -> center (x + w/2, y + h/2), scale = the box grown to
+// options.input_aspect_ratio, /200 * 1.25 (SB's _box2cs; max(w, h)/200 * 1.25
+// for a square input). Mapping: ankles, knees, hips,
 // shoulders, elbows, wrists directly; pelvis, thorax, upper_neck and
 // head_top have no COCO counterpart: weight 0 (coordinates 0). With
 // options.synthesize_midpoints, pelvis = midpoint of the hips and thorax =

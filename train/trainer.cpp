@@ -70,6 +70,9 @@ void Trainer::check_settings(bool resuming) {
   remove_stale_temporaries(out_dir_);
   // A bad model name, sigma count or pretrained value fails before any data
   // is read or rendered.
+  // The data path maps every data set onto MPII's joints (train/dataset.h).
+  eval::require_same_keypoint_set(eval::mpii_keypoint_set(), eval::keypoint_set_named(config_.keypoints),
+                                  "training data " + config_.data);
   const models::ModelSpec spec = model_spec_of(config_);
   (void)config_.stage_sigmas(spec.stages());
   (void)config_.stage_sigmas_final(spec.stages());
@@ -89,6 +92,8 @@ void Trainer::build_model(const Checkpoint* resume_from) {
     Checkpoint from = read_checkpoint(config_.init_from);
     if (!from.has_config)
       throw InputError(config_.init_from + ": not a posenet training checkpoint (needed to know its model)");
+    eval::require_same_keypoint_set(eval::keypoint_set_named(config_.keypoints), keypoint_set_of(from),
+                                    config_.init_from);
     models::ModelSpec from_spec = model_spec_of(from.config);
     const int new_depth = spec.depths.size() == from_spec.depths.size() + 1 ? spec.depths.back() : 0;
     // Stages 1..N come from the checkpoint: only the new stage's depth may

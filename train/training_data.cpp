@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "train/checkpoint.h"
 #include "train/dataset_spec.h"
 #include "train/synthetic_cache.h"
 #include "train/validate.h"
@@ -45,6 +46,8 @@ TrainingData prepare_training_data(const TrainConfig& config, const fs::path& ou
   lo.skip_bad = config.skip_bad;
   lo.synthesize_midpoints = config.synthesize_midpoints;
   lo.check_images = true;  // a missing or unreadable image fails (or is skipped) before training starts
+  const models::ModelSpec spec = model_spec_of(config);
+  lo.input_aspect_ratio = double(spec.input_w) / double(spec.input_h);
   const DataSources sources = data_sources(config, out_dir);
   TrainingData data;
   data.train = std::make_shared<Dataset>(load_dataset_spec(sources.train, lo));
