@@ -21,9 +21,11 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/folder_lock.h"
+#include "eval/coco_eval.h"
 #include "eval/mat_io.h"
 #include "eval/pckh.h"
 #include "train/checkpoint.h"
+#include "train/coco_predict.h"
 #include "train/dataset_spec.h"
 #include "train/validate.h"
 
@@ -63,7 +65,7 @@ FolderLock claim_output_folder(const EvalOptions& opt) {
     throw InputError(detail::concat(dir.string(), ": the output folder is not writable (", std::strerror(errno),
                                     "); choose another with --out"));
   if (!opt.overwrite)
-    for (const char* name : {"pred.mat", "predictions.json"})
+    for (const char* name : {"pred.mat", "predictions.json", "results.json"})
       if (std::filesystem::exists(dir / name))
         throw InputError(detail::concat((dir / name).string(),
                                         ": already exists (an earlier evaluation); pass --overwrite to replace it, "
@@ -114,10 +116,55 @@ void eval_predictions_files(const EvalOptions& opt) {
   report(rows, opt.json);
 }
 
+// Model mode on COCO keypoints (--data coco:JSON:IMAGES): every ground-truth
+// person box predicted, rescored and OKS-NMS'ed (train/coco_predict.h), the
+// results written as the standard results.json and scored against JSON.
+void eval_coco_checkpoint(const EvalOptions& opt) {
+  const std::vector<train::DatasetSpec> specs = train::parse_dataset_specs(opt.data, train::kValidSplit);
+  if (specs.size() != 1) throw Error("eval: COCO evaluation takes one coco:JSON:IMAGES data set, got '" + opt.data + "'");
+  const Device device = parse_device(opt.device);
+  const FolderLock lock = claim_output_folder(opt);
+  const train::Checkpoint ck = train::read_checkpoint(opt.checkpoint);
+  eval::require_same_keypoint_set(eval::coco_keypoint_set(), train::keypoint_set_of(ck), opt.checkpoint);
+  auto model = train::load_model_from_checkpoint(ck, device);
+  const eval::CocoGroundTruth gt = eval::read_coco_ground_truth(specs[0].path, {.skip_bad = opt.skip_bad});
+  train::LoadOptions load;
+  load.skip_bad = opt.skip_bad;
+  load.check_images = true;
+  load.log_skipped = false;
+  load.input_aspect_ratio = double(model->spec().input_w) / double(model->spec().input_h);
+  const train::Dataset dataset = train::load_coco_native(specs[0].path, specs[0].images, load);
+  report_skipped(dataset);
+  if (dataset.size() == 0) throw InputError("eval: '" + opt.data + "' has no usable person");
+  train::EvalSettings es;
+  es.device = device;
+  es.batch_size = opt.batch_size;
+  es.workers = opt.workers;
+  es.flip_test = opt.flip_test;
+  es.progress = !opt.json;
+  es.skip_undecodable = opt.skip_bad;
+  const std::vector<eval::CocoDetection> detections = train::predict_coco_persons(*model, dataset, es);
+  const eval::CocoStats stats = eval::evaluate_coco_keypoints(gt, detections);
+  const std::filesystem::path results = output_folder(opt) / "results.json";
+  write_text_file_atomically(results, eval::coco_results_json(detections).dump() + "\n");
+  if (opt.json) {
+    std::cout << stats.to_json().dump() << "\n";
+    return;
+  }
+  std::cout << model->spec().describe() << ", " << dataset.size() << " persons (ground-truth boxes)"
+            << (opt.flip_test ? ", flip test" : "") << "\n";
+  eval::print_coco_table(std::cout, stats);
+  std::cout << "results: " << results.string() << " (COCO keypoint results)\n";
+}
+
 // Model mode: run a checkpoint on a dataset, score every stage, write pred.mat.
 void eval_checkpoint(const EvalOptions& opt) {
   if (opt.data.empty()) throw Error("eval: --data is required with --checkpoint (e.g. mpii:DIR:valid)");
   if (opt.batch_size < 1) throw Error("eval: --batch-size must be at least 1");
+  if (&train::keypoint_set_of_specs(opt.data) == &eval::coco_keypoint_set()) {
+    eval_coco_checkpoint(opt);
+    return;
+  }
   // Evaluation data defaults to the valid split, whose ground truth is annot/gt_valid.mat.
   std::string gt_path = opt.ground_truth;
   const auto mpii = train::first_mpii_spec(opt.data, train::kValidSplit);
@@ -215,7 +262,8 @@ const CommandRegistrar kRegisterEval("eval", [](CLI::App& app) {
   cmd->add_flag("--json", opt->json, "print JSON instead of the table (one object; with several files, one per file keyed by its name); "
                 "it also holds Mean@0.11, the SB/HRNet script's \"Mean@0.1\"");
   cmd->add_option("--checkpoint", opt->checkpoint, "a posenet checkpoint to run (model mode)");
-  cmd->add_option("--data", opt->data, "model mode: persons to evaluate, mpii:DIR[:split] (split defaults to valid)");
+  cmd->add_option("--data", opt->data, "model mode: persons to evaluate, mpii:DIR[:split] (split defaults to valid), or "
+                  "coco:JSON:IMAGES (every ground-truth person box; OKS AP/AR, results.json)");
   cmd->add_option("--device", opt->device, "model mode: cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--flip-test", opt->flip_test, "model mode: average with the mirrored image's heatmaps")->capture_default_str();
   cmd->add_flag("--second-max", opt->second_max, "model mode: also score intermediate stages with the second-maximum rule (default rule: mspn; see --second-max-rule)");

@@ -16,9 +16,9 @@ struct TrainConfig {
   std::string model = "tiny";
   int input_size = 0;            // input height (the side of a square input); 0 = the model's default
   int input_width = 0;           // input width; 0 = input_size (square). Stored with input_size as [H, W]
-  // The keypoint set the model predicts (eval/keypoint_set.h names). The data
-  // path maps every data set onto MPII's joints, so training runs are "mpii";
-  // stored so that a checkpoint of another set is never read as MPII.
+  // The keypoint set the model predicts (eval/keypoint_set.h names): the
+  // first data set's (train/dataset.h), set by the trainer, not an option.
+  // Stored so that a checkpoint of one set is never read as another.
   std::string keypoints = "mpii";
   double width = 0.0;            // encoder channel multiplier; 0 = the model's default
   int64_t decoder_channels = 0;  // 0 = the model's default

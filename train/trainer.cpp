@@ -68,11 +68,14 @@ void Trainer::check_settings(bool resuming) {
   (void)backend_for(device_);  // a device that is not there fails before any data is rendered
   check_writable_directory(out_dir_);
   remove_stale_temporaries(out_dir_);
+  // The first data set decides the keypoint set (train/dataset.h); a resumed
+  // run keeps its own, and its data must still give it.
+  const eval::KeypointSet& data_keypoints = keypoint_set_of_specs(config_.data);
+  if (!resuming) config_.keypoints = data_keypoints.name;
+  eval::require_same_keypoint_set(eval::keypoint_set_named(config_.keypoints), data_keypoints,
+                                  "training data " + config_.data);
   // A bad model name, sigma count or pretrained value fails before any data
   // is read or rendered.
-  // The data path maps every data set onto MPII's joints (train/dataset.h).
-  eval::require_same_keypoint_set(eval::mpii_keypoint_set(), eval::keypoint_set_named(config_.keypoints),
-                                  "training data " + config_.data);
   const models::ModelSpec spec = model_spec_of(config_);
   (void)config_.stage_sigmas(spec.stages());
   (void)config_.stage_sigmas_final(spec.stages());

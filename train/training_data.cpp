@@ -55,6 +55,11 @@ TrainingData prepare_training_data(const TrainConfig& config, const fs::path& ou
     std::cerr << "posenet: skipped " << data.train->skipped.size() << " bad training entries (--skip-bad)\n";
   if (data.train->size() == 0) throw InputError("training data '" + sources.train + "' has no usable sample");
   if (sources.val.empty() || config.val_every == 0) return data;
+  if (data.train->keypoints != &eval::mpii_keypoint_set()) {
+    std::cerr << "posenet: validation during training scores MPII PCKh; score " << data.train->keypoints->title
+              << " checkpoints with posenet eval\n";
+    return data;
+  }
   if (sources.val_gt.empty()) {
     std::cerr << "posenet: no ground-truth .mat for the validation set (--val-gt): validation PCKh is off\n";
     return data;

@@ -1,0 +1,172 @@
+// COCO keypoints as the primary training data: 17-keypoint top-down samples
+// with ground-truth boxes, the first data set deciding the keypoint set, COCO
+// flips and targets, and train -> eval (OKS AP) -> predict through the
+// command line on the COCO sample.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "test_util.h"
+#include "train/augment.h"
+#include "train/dataset.h"
+#include "train/loader.h"
+
+namespace posenet::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path coco_dir() { return testing::shared_data_dir() / "coco"; }
+fs::path coco_json() { return coco_dir() / "person_keypoints_sample.json"; }
+std::string coco_spec() { return "coco:" + coco_json().string() + ":" + (coco_dir() / "images").string(); }
+
+#define SKIP_WITHOUT_COCO()                                                                                  \
+  if (!fs::exists(coco_json()))                                                                              \
+  GTEST_SKIP() << "no COCO sample: " << coco_json() << " is absent (set POSENET_SHARED_DATA_DIR at configure time)"
+
+TEST(CocoTrain, NativeSamplesHoldTheSeventeenKeypoints) {
+  SKIP_WITHOUT_COCO();
+  const Dataset d = load_coco_native(coco_json(), coco_dir() / "images", {.input_aspect_ratio = 0.75});
+  EXPECT_EQ(d.keypoints, &eval::coco_keypoint_set());
+  ASSERT_EQ(d.size(), 12u);  // 14 persons, two without keypoints
+  const Sample& s = d[0];    // image 785, all 17 labelled
+  EXPECT_EQ(s.image_id, 785);
+  EXPECT_EQ(s.joints[0].x, 367);  // nose, COCO's own coordinates
+  EXPECT_EQ(s.joints[1].y, 73);   // l_eye
+  for (int k = 0; k < 17; ++k) EXPECT_EQ(s.weight[size_t(k)], 1.0f) << k;
+  EXPECT_DOUBLE_EQ(s.box_area, 218.7 * 346.68);
+  // 218.7 x 346.68 grown to 3:4 (260.01 wide), then x1.25.
+  EXPECT_DOUBLE_EQ(s.scale, 346.68 * 0.75 / 200 * 1.25);
+  EXPECT_DOUBLE_EQ(s.center.x, 280.79 + 218.7 / 2);
+}
+
+TEST(CocoTrain, TheFirstDataSetDecidesTheKeypoints) {
+  SKIP_WITHOUT_COCO();
+  EXPECT_EQ(&keypoint_set_of_specs("synthetic"), &eval::mpii_keypoint_set());
+  EXPECT_EQ(&keypoint_set_of_specs(coco_spec()), &eval::coco_keypoint_set());
+  EXPECT_EQ(&keypoint_set_of_specs("mpii:/d," + coco_spec()), &eval::mpii_keypoint_set());
+  const Dataset native = load_dataset_spec(coco_spec());
+  EXPECT_EQ(native.keypoints, &eval::coco_keypoint_set());
+  EXPECT_EQ(native.size(), 12u);
+  EXPECT_EQ(native[0].joints[0].x, 367);
+  try {
+    load_dataset_spec(coco_spec() + ",mpii:/somewhere");
+    FAIL() << "expected an error";
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("mpii:/somewhere: cannot be added to COCO keypoint data"), std::string::npos) << m;
+  }
+  Dataset mpii;
+  EXPECT_THROW(mpii.append(native), InputError);
+}
+
+// A flip moves l_eye's position to r_eye (and back) and mirrors it.
+TEST(CocoTrain, FlipSwapsCocoPairs) {
+  Sample s;
+  s.center = {50, 50};
+  s.scale = 0.5;
+  s.joints[1] = {40, 30};  // l_eye
+  s.weight[1] = 1;
+  s.joints[16] = {60, 90};  // r_ankle
+  s.weight[16] = 1;
+  CropConfig config;
+  config.input_width = config.input_height = 100;
+  config.keypoints = &eval::coco_keypoint_set();
+  AugmentParams flip;
+  flip.flip = true;
+  const CropResult r = crop_geometry(s, 101, flip, config);
+  EXPECT_EQ(r.weight[1], 0.0f);
+  EXPECT_EQ(r.weight[2], 1.0f);   // r_eye
+  EXPECT_EQ(r.weight[15], 1.0f);  // l_ankle
+  EXPECT_NEAR(r.joints[2].x, 60, 1e-9);
+  EXPECT_NEAR(r.joints[15].x, 40, 1e-9);
+  const CropResult plain = crop_geometry(s, 101, AugmentParams{}, config);
+  EXPECT_EQ(plain.weight[1], 1.0f);
+  EXPECT_EQ(plain.weight[16], 1.0f);
+}
+
+TEST(CocoTrain, BatchesHoldSeventeenTargets) {
+  SKIP_WITHOUT_COCO();
+  auto d = std::make_shared<Dataset>(load_coco_native(coco_json(), coco_dir() / "images", {.input_aspect_ratio = 0.75}));
+  LoaderConfig lc;
+  lc.batch_size = 4;
+  lc.workers = 0;
+  lc.shuffle = false;
+  lc.augment = false;
+  lc.crop.input_width = 48;
+  lc.crop.input_height = 64;
+  lc.heatmap_width = 12;
+  lc.heatmap_height = 16;
+  lc.sigmas = SigmaSchedule::constant(1, 2.0);
+  DataLoader loader(d, lc);
+  loader.start_epoch(0);
+  auto batch = loader.next();
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->images.shape(), (Shape{4, 64, 48, 3}));
+  EXPECT_EQ(batch->targets[0].shape(), (Shape{4, 16, 12, 17}));
+  EXPECT_EQ(batch->target_weight.shape(), (Shape{4, 17}));
+  EXPECT_EQ(batch->target_weight.data<float>()[0], 1.0f);  // the first person's nose
+}
+
+struct CliRun {
+  int code = -1;
+  std::string out;
+};
+
+CliRun cli(const std::string& args) {
+  CliRun r;
+  FILE* p = popen((std::string(POSENET_CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// train on COCO -> a 17-keypoint model; eval -> the 10 COCO numbers and a
+// results file; predict -> 17 named keypoints.
+TEST(CocoTrain, TrainEvalAndPredictThroughTheCommandLine) {
+  SKIP_WITHOUT_COCO();
+  const fs::path run = testing::temp_dir("coco_train_cli");
+  CliRun r = cli("train --data " + coco_spec() + " --model tiny --width 0.125 --decoder-channels 16 --input-size 64 32"
+                 " --batch-size 4 --workers 0 --progress false --epochs 1 --max-steps 2 --out " + run.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream log(run / "log.jsonl");
+  std::string first;
+  std::getline(log, first);
+  EXPECT_NE(nlohmann::json::parse(first).at("model").get<std::string>().find("input=64x32 joints=17"),
+            std::string::npos)
+      << first;
+
+  r = cli("eval --checkpoint " + (run / "last.safetensors").string() + " --data " + coco_spec() +
+          " --workers 0 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const nlohmann::ordered_json stats = nlohmann::ordered_json::parse(r.out.substr(r.out.rfind('{')));
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : stats.items()) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"}));
+  std::ifstream results_file(run / "results.json");
+  const nlohmann::json results = nlohmann::json::parse(results_file);
+  ASSERT_FALSE(results.empty());
+  EXPECT_LE(results.size(), 12u);  // one per person at most (OKS-NMS may drop some)
+  EXPECT_EQ(results[0].at("keypoints").size(), 51u);
+  // The written results score the same through eval --predictions.
+  r = cli("eval --predictions " + (run / "results.json").string() + " --gt " + coco_json().string() + " --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(nlohmann::ordered_json::parse(r.out.substr(r.out.rfind('{'))), stats);
+
+  r = cli("predict --checkpoint " + (run / "last.safetensors").string() + " --image " +
+          (coco_dir() / "images" / "000000000785.jpg").string() + " -o " + (run / "drawn.png").string() + " --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const nlohmann::json joints = nlohmann::json::parse(r.out.substr(r.out.find('[')));
+  ASSERT_EQ(joints.size(), 17u);
+  EXPECT_EQ(joints[5]["joint"], "l_shoulder");
+}
+
+}  // namespace
+}  // namespace posenet::train

@@ -1,0 +1,23 @@
+// Top-down COCO keypoint predictions of a model on a COCO data set, as
+// Simple Baselines and HRNet produce them: every person box is cropped and
+// predicted (flip test optional, quarter-offset decoding), each person is
+// rescored by the mean confidence of its confident keypoints times its box
+// score, and OKS-NMS (0.9) drops near-duplicates within an image. The result
+// is the standard keypoint results list the COCO evaluation scores.
+#pragma once
+#include <vector>
+
+#include "eval/coco_json.h"
+#include "models/pose_model.h"
+#include "train/dataset.h"
+#include "train/validate.h"
+
+namespace posenet::train {
+
+// dataset holds COCO keypoints (load_coco_native); its boxes are ground-truth
+// boxes of score 1. Persons whose image did not decode (settings.
+// skip_undecodable) predict nothing.
+std::vector<eval::CocoDetection> predict_coco_persons(models::PoseModel& model, const Dataset& dataset,
+                                                      const EvalSettings& settings);
+
+}  // namespace posenet::train
