@@ -92,7 +92,9 @@ void add_train_command(CLI::App& app) {
       return;
     }
     std::cout << "\ntraining finished: " << r.steps << " steps, last loss " << r.last_loss;
-    if (r.best_pckh >= 0) std::cout << ", best validation Mean PCKh@0.5 " << r.best_pckh;
+    if (r.best_pckh >= 0)
+      std::cout << (trainer.config().keypoints == "coco" ? ", best validation OKS AP " : ", best validation Mean PCKh@0.5 ")
+                << r.best_pckh;
     std::cout << "\ncheckpoints: " << trainer.last_checkpoint().string() << ", " << trainer.best_checkpoint().string()
               << "\n";
   });

@@ -133,23 +133,32 @@ CliRun cli(const std::string& args) {
 TEST(CocoTrain, TrainEvalAndPredictThroughTheCommandLine) {
   SKIP_WITHOUT_COCO();
   const fs::path run = testing::temp_dir("coco_train_cli");
-  CliRun r = cli("train --data " + coco_spec() + " --model tiny --width 0.125 --decoder-channels 16 --input-size 64 32"
+  CliRun r = cli("train --data " + coco_spec() + " --val-data " + coco_spec() +
+                 " --model tiny --width 0.125 --decoder-channels 16 --input-size 64 32"
                  " --batch-size 4 --workers 0 --progress false --epochs 1 --max-steps 2 --out " + run.string());
   ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("Validation OKS AP after epoch 1 (12 persons, ground-truth boxes, flip test)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("best validation OKS AP"), std::string::npos) << r.out;
   std::ifstream log(run / "log.jsonl");
-  std::string first;
-  std::getline(log, first);
-  EXPECT_NE(nlohmann::json::parse(first).at("model").get<std::string>().find("input=64x32 joints=17"),
-            std::string::npos)
-      << first;
+  std::vector<nlohmann::ordered_json> records;
+  for (std::string line; std::getline(log, line);) records.push_back(nlohmann::ordered_json::parse(line));
+  ASSERT_GE(records.size(), 2u);
+  EXPECT_NE(records.front().at("model").get<std::string>().find("input=64x32 joints=17"), std::string::npos)
+      << records.front();
+  EXPECT_EQ(records.back().at("type"), "epoch");
+  EXPECT_TRUE(records.back().at("validation").contains("AP")) << records.back();
+  EXPECT_TRUE(fs::exists(run / "results_valid.json"));
 
   r = cli("eval --checkpoint " + (run / "last.safetensors").string() + " --data " + coco_spec() +
-          " --workers 0 --json");
+          " --workers 0 --batch-size 4 --json");
   ASSERT_EQ(r.code, 0) << r.out;
   const nlohmann::ordered_json stats = nlohmann::ordered_json::parse(r.out.substr(r.out.rfind('{')));
   std::vector<std::string> keys;
   for (const auto& [k, v] : stats.items()) keys.push_back(k);
   EXPECT_EQ(keys, (std::vector<std::string>{"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"}));
+  // The last epoch's validation scored the same persons the same way.
+  EXPECT_EQ(nlohmann::json::parse(records.back().at("validation").dump()), nlohmann::json::parse(stats.dump()));
   std::ifstream results_file(run / "results.json");
   const nlohmann::json results = nlohmann::json::parse(results_file);
   ASSERT_FALSE(results.empty());
@@ -166,6 +175,12 @@ TEST(CocoTrain, TrainEvalAndPredictThroughTheCommandLine) {
   const nlohmann::json joints = nlohmann::json::parse(r.out.substr(r.out.find('[')));
   ASSERT_EQ(joints.size(), 17u);
   EXPECT_EQ(joints[5]["joint"], "l_shoulder");
+
+  r = cli("train --data " + coco_spec() + " --val-data mpii:" + (run / "no_mpii").string() +
+          " --model tiny --width 0.125 --decoder-channels 16 --input-size 64 32 --workers 0 --progress false --out " +
+          (run / "bad_val").string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("a COCO keypoint run validates on one coco:JSON:IMAGES set"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ struct TrainingState {
   int64_t epoch = 0;        // the epoch in progress (or the next to run when batch == 0)
   int64_t batch = 0;        // the next batch of that epoch
   int64_t global_step = 0;  // optimizer steps taken
-  double best_pckh = -1.0;  // best validation Mean PCKh@0.5 so far (-1: none yet)
+  double best_pckh = -1.0;  // best validation score so far: Mean PCKh@0.5, OKS AP (%) for COCO (-1: none yet)
   double last_loss = 0.0;
   int64_t train_samples = 0;  // training-set size: the augmentation stream is keyed by it
 };

@@ -85,4 +85,12 @@ std::vector<eval::CocoDetection> predict_coco_persons(models::PoseModel& model, 
   return detections;
 }
 
+nlohmann::ordered_json report_coco_validation(std::ostream& os, const eval::CocoStats& stats, int64_t epoch_number,
+                                              size_t persons, bool flip_test) {
+  os << "\nValidation OKS AP after epoch " << epoch_number << " (" << persons << " persons, ground-truth boxes"
+     << (flip_test ? ", flip test" : "") << "):\n";
+  eval::print_coco_table(os, stats);
+  return stats.to_json();
+}
+
 }  // namespace posenet::train

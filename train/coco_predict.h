@@ -7,6 +7,9 @@
 #pragma once
 #include <vector>
 
+#include <ostream>
+
+#include "eval/coco_eval.h"
 #include "eval/coco_json.h"
 #include "models/pose_model.h"
 #include "train/dataset.h"
@@ -19,5 +22,10 @@ namespace posenet::train {
 // skip_undecodable) predict nothing.
 std::vector<eval::CocoDetection> predict_coco_persons(models::PoseModel& model, const Dataset& dataset,
                                                       const EvalSettings& settings);
+
+// Prints "Validation OKS AP after epoch E (N persons, ground-truth boxes[,
+// flip test]):" and the 10 numbers; returns them for log.jsonl (percent).
+nlohmann::ordered_json report_coco_validation(std::ostream& os, const eval::CocoStats& stats, int64_t epoch_number,
+                                              size_t persons, bool flip_test);
 
 }  // namespace posenet::train

@@ -12,6 +12,7 @@
 #include "models/growth.h"
 #include "models/pretrained.h"
 #include "models/spec.h"
+#include "train/coco_predict.h"
 #include "train/loader.h"
 #include "train/output_dir.h"
 #include "train/resume.h"
@@ -172,6 +173,18 @@ void Trainer::validate_epoch(int64_t epoch, nlohmann::json& epoch_record, TrainR
   es.workers = config_.workers;
   es.flip_test = config_.flip_test;
   es.skip_undecodable = config_.skip_bad;
+  if (data_.val_coco) {  // COCO keypoints: OKS AP (%) is the run's validation score
+    const std::vector<eval::CocoDetection> detections = predict_coco_persons(*model_, *data_.val, es);
+    const eval::CocoStats stats = eval::evaluate_coco_keypoints(*data_.val_coco, detections);
+    epoch_record["validation"] = report_coco_validation(std::cout, stats, epoch + 1, data_.val->size(), config_.flip_test);
+    write_text_file_atomically(out_dir_ / "results_valid.json", eval::coco_results_json(detections).dump() + "\n");
+    if (stats.ap() >= 0 && stats.ap() * 100 > state_.best_pckh) {
+      state_.best_pckh = stats.ap() * 100;
+      save(best_checkpoint());
+      epoch_record["best"] = true;
+    }
+    return;  // result.last_validation holds PCKh evaluations only
+  }
   Evaluation ev = evaluate_model(*model_, *data_.val, data_.val_gt, es);
   epoch_record["validation"] = report_validation(std::cout, ev, epoch + 1, data_.val->size(), config_.flip_test);
   eval::write_predictions_mat(out_dir_ / "pred_valid.mat",
