@@ -26,6 +26,7 @@
 #include "eval/pckh.h"
 #include "train/checkpoint.h"
 #include "train/coco_predict.h"
+#include "train/person_boxes.h"
 #include "train/dataset_spec.h"
 #include "train/validate.h"
 
@@ -48,6 +49,8 @@ struct EvalOptions {
   int workers = 2;
   std::string out;        // where pred.mat (final stage) and per-stage files go
   bool overwrite = false;  // replace an existing pred.mat / predictions.json
+  std::string person_boxes;        // COCO: a person detector's boxes instead of the ground-truth ones
+  double box_score_threshold = 0.0;  // COCO: boxes scored below this are not predicted
 };
 
 std::filesystem::path output_folder(const EvalOptions& opt) {
@@ -133,7 +136,12 @@ void eval_coco_checkpoint(const EvalOptions& opt) {
   load.check_images = true;
   load.log_skipped = false;
   load.input_aspect_ratio = double(model->spec().input_w) / double(model->spec().input_h);
-  const train::Dataset dataset = train::load_coco_native(specs[0].path, specs[0].images, load);
+  const train::Dataset dataset =
+      opt.person_boxes.empty()
+          ? train::load_coco_native(specs[0].path, specs[0].images, load)
+          : train::load_person_box_samples(
+                eval::read_coco_person_boxes(opt.person_boxes, gt, opt.box_score_threshold, {.skip_bad = opt.skip_bad}),
+                specs[0].path, specs[0].images, load);
   report_skipped(dataset);
   if (dataset.size() == 0) throw InputError("eval: '" + opt.data + "' has no usable person");
   train::EvalSettings es;
@@ -151,7 +159,8 @@ void eval_coco_checkpoint(const EvalOptions& opt) {
     std::cout << stats.to_json().dump() << "\n";
     return;
   }
-  std::cout << model->spec().describe() << ", " << dataset.size() << " persons (ground-truth boxes)"
+  std::cout << model->spec().describe() << ", " << dataset.size()
+            << (opt.person_boxes.empty() ? " persons (ground-truth boxes)" : " person boxes of " + opt.person_boxes)
             << (opt.flip_test ? ", flip test" : "") << "\n";
   eval::print_coco_table(std::cout, stats);
   std::cout << "results: " << results.string() << " (COCO keypoint results)\n";
@@ -161,6 +170,8 @@ void eval_coco_checkpoint(const EvalOptions& opt) {
 void eval_checkpoint(const EvalOptions& opt) {
   if (opt.data.empty()) throw Error("eval: --data is required with --checkpoint (e.g. mpii:DIR:valid)");
   if (opt.batch_size < 1) throw Error("eval: --batch-size must be at least 1");
+  if (!opt.person_boxes.empty() && &train::keypoint_set_of_specs(opt.data) != &eval::coco_keypoint_set())
+    throw Error("eval: --person-boxes goes with --data coco:JSON:IMAGES");
   if (&train::keypoint_set_of_specs(opt.data) == &eval::coco_keypoint_set()) {
     eval_coco_checkpoint(opt);
     return;
@@ -264,6 +275,13 @@ const CommandRegistrar kRegisterEval("eval", [](CLI::App& app) {
   cmd->add_option("--checkpoint", opt->checkpoint, "a posenet checkpoint to run (model mode)");
   cmd->add_option("--data", opt->data, "model mode: persons to evaluate, mpii:DIR[:split] (split defaults to valid), or "
                   "coco:JSON:IMAGES (every ground-truth person box; OKS AP/AR, results.json)");
+  cmd->add_option("--person-boxes", opt->person_boxes,
+                  "model mode, COCO: a person detector's boxes (COCO detection results .json: image_id, category_id, "
+                  "bbox, score) to predict instead of the ground-truth boxes; each person's score is its keypoint "
+                  "confidence times the box score");
+  cmd->add_option("--box-score-threshold", opt->box_score_threshold,
+                  "model mode, COCO: leave out person boxes scored below this")
+      ->capture_default_str();
   cmd->add_option("--device", opt->device, "model mode: cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--flip-test", opt->flip_test, "model mode: average with the mirrored image's heatmaps")->capture_default_str();
   cmd->add_flag("--second-max", opt->second_max, "model mode: also score intermediate stages with the second-maximum rule (default rule: mspn; see --second-max-rule)");

@@ -235,6 +235,30 @@ CocoGroundTruth read_coco_ground_truth(const std::filesystem::path& path, const 
   return gt;
 }
 
+CocoPersonBoxes read_coco_person_boxes(const std::filesystem::path& path, const CocoGroundTruth& gt,
+                                       double score_threshold, const CocoLoadOptions& options) {
+  const json root = read_json(path, "person detection file");
+  if (!root.is_array())
+    throw InputError(detail::concat(path.string(), ": a COCO detection results file must be a list of {image_id, "
+                                                   "category_id, bbox, score}, got ", root.type_name()));
+  CocoPersonBoxes out;
+  out.path = path.string();
+  const std::set<int64_t> images(gt.image_ids.begin(), gt.image_ids.end());
+  for_each_entry(root, path, "entry", options.skip_bad, out.skipped, [&](const json& e, size_t) {
+    CocoPersonBox b;
+    b.image_id = integer(field(e, "image_id"), "image_id");
+    if (!images.count(b.image_id)) bad("image_id ", b.image_id, " is not an image of ", gt.path);
+    const int64_t category = integer(field(e, "category_id"), "category_id");
+    const std::vector<double> box = numbers(array_field(e, "bbox"), "bbox");
+    if (box.size() != 4) bad("'bbox' must be [x, y, width, height], got ", box.size(), " numbers");
+    if (!(box[2] > 0 && box[3] > 0)) bad("'bbox' has no area (", box[2], " x ", box[3], ")");
+    b.bbox = {box[0], box[1], box[2], box[3]};
+    b.score = number(field(e, "score"), "score");
+    if (category == 1 && b.score >= score_threshold) out.boxes.push_back(b);
+  });
+  return out;
+}
+
 CocoResults read_coco_results(const std::filesystem::path& path, const CocoGroundTruth& gt,
                               const CocoLoadOptions& options) {
   const json root = read_json(path, "results file");

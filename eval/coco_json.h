@@ -68,6 +68,28 @@ CocoGroundTruth read_coco_ground_truth(const std::filesystem::path& path, const 
 CocoResults read_coco_results(const std::filesystem::path& path, const CocoGroundTruth& gt,
                               const CocoLoadOptions& options = {});
 
+// One person box of a detection results file, the standard COCO detection
+// results: [{image_id, category_id, bbox [x, y, width, height], score}, ...].
+struct CocoPersonBox {
+  int64_t image_id = 0;
+  Box bbox{};
+  double score = 0;
+};
+
+struct CocoPersonBoxes {
+  std::string path;
+  std::vector<CocoPersonBox> boxes;  // file order
+  std::vector<std::string> skipped;
+};
+
+// The person boxes (category 1; other categories are left out) whose score is
+// at least score_threshold (Simple Baselines' and HRNet's image threshold,
+// 0 there). An image id absent from gt, a box of zero or negative size, a
+// non-finite number or a missing field is an error naming the file and the
+// entry (dropped with options.skip_bad).
+CocoPersonBoxes read_coco_person_boxes(const std::filesystem::path& path, const CocoGroundTruth& gt,
+                                       double score_threshold, const CocoLoadOptions& options = {});
+
 // The area the official loader gives a keypoint result: the box spanned by
 // all K keypoints, confident or not ((max x - min x) * (max y - min y)).
 double keypoint_box_area(const std::vector<double>& keypoints);

@@ -14,6 +14,7 @@
 #include "train/augment.h"
 #include "train/dataset.h"
 #include "train/loader.h"
+#include "train/person_boxes.h"
 
 namespace posenet::train {
 namespace {
@@ -112,6 +113,51 @@ TEST(CocoTrain, BatchesHoldSeventeenTargets) {
   EXPECT_EQ(batch->target_weight.data<float>()[0], 1.0f);  // the first person's nose
 }
 
+// Person-detector boxes: persons of score >= threshold kept; bad entries
+// named by file and entry, or dropped with skip_bad.
+TEST(CocoTrain, PersonBoxesAreReadAndCheckedByEntry) {
+  SKIP_WITHOUT_COCO();
+  const eval::CocoGroundTruth gt = eval::read_coco_ground_truth(coco_json());
+  const fs::path dir = testing::temp_dir("coco_person_boxes");
+  std::ofstream(dir / "boxes.json") << R"([
+    {"image_id": 785, "category_id": 1, "bbox": [10, 20, 30, 40], "score": 0.8},
+    {"image_id": 785, "category_id": 1, "bbox": [10, 20, 30, 40], "score": 0.2},
+    {"image_id": 785, "category_id": 3, "bbox": [10, 20, 30, 40], "score": 0.9}])";
+  const eval::CocoPersonBoxes boxes = eval::read_coco_person_boxes(dir / "boxes.json", gt, 0.5);
+  ASSERT_EQ(boxes.boxes.size(), 1u);
+  EXPECT_EQ(boxes.boxes[0].score, 0.8);
+  EXPECT_EQ(eval::read_coco_person_boxes(dir / "boxes.json", gt, 0.0).boxes.size(), 2u);
+  const Dataset d = load_person_box_samples(boxes, coco_json(), coco_dir() / "images", {.input_aspect_ratio = 1.0});
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d.keypoints, &eval::coco_keypoint_set());
+  EXPECT_EQ(d[0].image, coco_dir() / "images" / "000000000785.jpg");
+  EXPECT_EQ(d[0].box_score, 0.8);
+  EXPECT_DOUBLE_EQ(d[0].scale, 40 / 200.0 * 1.25);
+  EXPECT_EQ(d[0].weight[0], 0.0f);
+
+  const std::pair<const char*, const char*> cases[] = {
+      {R"([{"image_id": 785, "category_id": 1, "bbox": [1, 2, 0, 4], "score": 1}])", "entry 0: 'bbox' has no area"},
+      {R"([{"image_id": 785, "category_id": 1, "bbox": [1, 2, 3, NaN], "score": 1}])", "entry 0: bbox[3] is not finite"},
+      {R"([{"image_id": 785, "category_id": 1, "bbox": [1, 2, 3, 4]}])", "entry 0: missing field 'score'"},
+      {R"([{"image_id": 7, "category_id": 1, "bbox": [1, 2, 3, 4], "score": 1}])", "entry 0: image_id 7 is not an image of"},
+      {R"({"image_id": 7})", "must be a list of {image_id, category_id, bbox, score}"}};
+  for (const auto& [text, expected] : cases) {
+    std::ofstream(dir / "bad.json") << text;
+    try {
+      eval::read_coco_person_boxes(dir / "bad.json", gt, 0.0);
+      ADD_FAILURE() << "accepted " << text;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find((dir / "bad.json").string()), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  }
+  std::ofstream(dir / "bad.json") << R"([{"image_id": 785, "category_id": 1, "bbox": [1, 2, 0, 4], "score": 1},
+      {"image_id": 785, "category_id": 1, "bbox": [1, 2, 3, 4], "score": 1}])";
+  const eval::CocoPersonBoxes kept = eval::read_coco_person_boxes(dir / "bad.json", gt, 0.0, {.skip_bad = true});
+  EXPECT_EQ(kept.boxes.size(), 1u);
+  EXPECT_EQ(kept.skipped.size(), 1u);
+}
+
 struct CliRun {
   int code = -1;
   std::string out;
@@ -168,6 +214,33 @@ TEST(CocoTrain, TrainEvalAndPredictThroughTheCommandLine) {
   r = cli("eval --predictions " + (run / "results.json").string() + " --gt " + coco_json().string() + " --json");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(nlohmann::ordered_json::parse(r.out.substr(r.out.rfind('{'))), stats);
+
+  // A detector's boxes equal to the ground-truth persons', score 1, give the
+  // same numbers; other categories and boxes under the threshold are left out.
+  {
+    std::ifstream in(coco_json());
+    const nlohmann::json gt = nlohmann::json::parse(in);
+    nlohmann::json boxes = nlohmann::json::array();
+    for (const auto& a : gt["annotations"])
+      if (a["num_keypoints"].get<int>() > 0)
+        boxes.push_back({{"image_id", a["image_id"]}, {"category_id", 1}, {"bbox", a["bbox"]}, {"score", 1.0}});
+    boxes.push_back({{"image_id", 785}, {"category_id", 1}, {"bbox", {1, 1, 50, 80}}, {"score", 0.1}});
+    boxes.push_back({{"image_id", 785}, {"category_id", 2}, {"bbox", {1, 1, 50, 80}}, {"score", 0.9}});
+    std::ofstream(run / "boxes.json") << boxes.dump();
+  }
+  r = cli("eval --checkpoint " + (run / "last.safetensors").string() + " --data " + coco_spec() + " --person-boxes " +
+          (run / "boxes.json").string() + " --box-score-threshold 0.5 --workers 0 --batch-size 4 --json --out " +
+          (run / "with_boxes").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(nlohmann::ordered_json::parse(r.out.substr(r.out.rfind('{'))), stats);
+  {
+    std::ofstream(run / "bad_boxes.json") << R"([{"image_id": 785, "category_id": 1, "bbox": [1, 1, 50, 80], "score": 1},
+      {"image_id": 12345, "category_id": 1, "bbox": [1, 1, 50, 80], "score": 1}])";
+  }
+  r = cli("eval --checkpoint " + (run / "last.safetensors").string() + " --data " + coco_spec() + " --person-boxes " +
+          (run / "bad_boxes.json").string() + " --workers 0 --out " + (run / "bad_boxes").string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("bad_boxes.json: entry 1: image_id 12345 is not an image of"), std::string::npos) << r.out;
 
   r = cli("predict --checkpoint " + (run / "last.safetensors").string() + " --image " +
           (coco_dir() / "images" / "000000000785.jpg").string() + " -o " + (run / "drawn.png").string() + " --json");

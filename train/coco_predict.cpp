@@ -11,7 +11,6 @@
 namespace posenet::train {
 
 namespace {
-constexpr double kGroundTruthBoxScore = 1.0;
 constexpr int64_t kPersonCategory = 1;
 }  // namespace
 
@@ -62,7 +61,7 @@ std::vector<eval::CocoDetection> predict_coco_persons(models::PoseModel& model, 
         p.keypoints.insert(p.keypoints.end(), {xy.x, xy.y, double(decoded.maxval(i, j))});
       }
       p.area = person.box_area;
-      p.score = eval::rescore_person(p.keypoints, kGroundTruthBoxScore);
+      p.score = eval::rescore_person(p.keypoints, person.box_score);
       by_image[person.image_id].push_back(std::move(p));
     }
     done += batch->size();

@@ -17,9 +17,9 @@
 
 namespace posenet::train {
 
-// dataset holds COCO keypoints (load_coco_native); its boxes are ground-truth
-// boxes of score 1. Persons whose image did not decode (settings.
-// skip_undecodable) predict nothing.
+// dataset holds COCO keypoints: ground-truth boxes (load_coco_native, score
+// 1) or a detector's (load_person_box_samples, their scores). Persons whose
+// image did not decode (settings.skip_undecodable) predict nothing.
 std::vector<eval::CocoDetection> predict_coco_persons(models::PoseModel& model, const Dataset& dataset,
                                                       const EvalSettings& settings);
 
