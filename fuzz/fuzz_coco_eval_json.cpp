@@ -1,6 +1,6 @@
-// COCO keypoint evaluation files (eval/coco_json.h): the input is read both
-// as a keypoint results file, against a fixed small set of annotations, and
-// as annotations, scored with no detections. Each read either fails with an
+// COCO keypoint evaluation files (eval/coco_json.h): the input is read as a
+// keypoint results file and as person detection boxes, against a fixed small
+// set of annotations, and as annotations, scored with no detections. Each read either fails with an
 // InputError naming the file or yields numbers the evaluation scores into
 // fractions in [0, 1] (or -1, where no person counts).
 #include <cmath>
@@ -47,6 +47,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {
       const eval::CocoResults res = eval::read_coco_results(input, fixed_gt, options);
       check_stats(eval::evaluate_coco_keypoints(fixed_gt, res.detections));
+    } catch (const InputError& e) {
+      fuzz::check_error_names(e, input.string());
+    }
+    try {  // as a person detector's boxes
+      for (const eval::CocoPersonBox& b : eval::read_coco_person_boxes(input, fixed_gt, 0.0, options).boxes)
+        if (!(b.bbox[2] > 0 && b.bbox[3] > 0 && std::isfinite(b.score))) {
+          std::fprintf(stderr, "person box without area or with a non-finite score\n");
+          std::abort();
+        }
     } catch (const InputError& e) {
       fuzz::check_error_names(e, input.string());
     }
