@@ -46,7 +46,8 @@ class TomlOrJsonConfig : public CLI::ConfigTOML {
  private:
   static void add_items(std::vector<CLI::ConfigItem>& items, const std::string& section, const nlohmann::json& values) {
     for (const auto& [key, value] : values.items()) {
-      if (key == "resume") continue;  // how a run was started, not one of its settings
+      // How a run was started, and the keypoint set its data gave: not settings.
+      if (key == "resume" || key == "keypoints") continue;
       CLI::ConfigItem item;
       item.parents = {section};
       item.name = key;

@@ -1,6 +1,7 @@
 // `posenet eval`: scores MPII predictions with PCKh and AUC.
 //   posenet eval --predictions pred.mat [more.mat ...] --gt gt_valid.mat [--json]
 //   posenet eval --checkpoint run/best.safetensors --data mpii:DIR[:split] [--gt FILE] [--json]
+//   posenet eval --predictions results.json --gt person_keypoints.json [--json]   (COCO, cli/coco_eval_command.cpp)
 // Several prediction files (e.g. one per stage) give one table row each; a
 // multi-stage model gives one row per stage.
 #include <unistd.h>
@@ -15,15 +16,19 @@
 #include <string>
 #include <vector>
 
+#include "cli/coco_eval_command.h"
 #include "cli/command.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/folder_lock.h"
+#include "eval/coco_eval.h"
 #include "eval/mat_io.h"
 #include "eval/pckh.h"
 #include "train/checkpoint.h"
+#include "train/coco_predict.h"
 #include "train/config.h"
 #include "train/dataset_spec.h"
+#include "train/person_boxes.h"
 #include "train/validate.h"
 
 namespace posenet::cli {
@@ -45,6 +50,8 @@ struct EvalOptions {
   int workers = 2;
   std::string out;        // where pred.mat (final stage) and per-stage files go
   bool overwrite = false;  // replace an existing pred.mat / predictions.json
+  std::string person_boxes;        // COCO: a person detector's boxes instead of the ground-truth ones
+  double box_score_threshold = 0.0;  // COCO: boxes scored below this are not predicted
 };
 
 std::filesystem::path output_folder(const EvalOptions& opt) {
@@ -62,7 +69,7 @@ FolderLock claim_output_folder(const EvalOptions& opt) {
     throw InputError(detail::concat(dir.string(), ": the output folder is not writable (", std::strerror(errno),
                                     "); choose another with --out"));
   if (!opt.overwrite)
-    for (const char* name : {"pred.mat", "predictions.json"})
+    for (const char* name : {"pred.mat", "predictions.json", "results.json"})
       if (std::filesystem::exists(dir / name))
         throw InputError(detail::concat((dir / name).string(),
                                         ": already exists (an earlier evaluation); pass --overwrite to replace it, "
@@ -113,6 +120,53 @@ void eval_predictions_files(const EvalOptions& opt) {
   report(rows, opt.json);
 }
 
+// Model mode on COCO keypoints (--data coco:JSON:IMAGES): every ground-truth
+// person box predicted, rescored and OKS-NMS'ed (train/coco_predict.h), the
+// results written as the standard results.json and scored against JSON.
+void eval_coco_checkpoint(const EvalOptions& opt) {
+  const std::vector<train::DatasetSpec> specs = train::parse_dataset_specs(opt.data, train::kValidSplit);
+  if (specs.size() != 1) throw Error("eval: COCO evaluation takes one coco:JSON:IMAGES data set, got '" + opt.data + "'");
+  const Device device = parse_device(opt.device);
+  const FolderLock lock = claim_output_folder(opt);
+  const train::Checkpoint ck = train::read_checkpoint(opt.checkpoint);
+  eval::require_same_keypoint_set(eval::coco_keypoint_set(), train::keypoint_set_of(ck), opt.checkpoint);
+  auto model = train::load_model_from_checkpoint(ck, device);
+  const eval::CocoGroundTruth gt = eval::read_coco_ground_truth(specs[0].path, {.skip_bad = opt.skip_bad});
+  train::LoadOptions load;
+  load.skip_bad = opt.skip_bad;
+  load.check_images = true;
+  load.log_skipped = false;
+  load.input_aspect_ratio = double(model->spec().input_w) / double(model->spec().input_h);
+  const train::Dataset dataset =
+      opt.person_boxes.empty()
+          ? train::load_coco_native(specs[0].path, specs[0].images, load)
+          : train::load_person_box_samples(
+                eval::read_coco_person_boxes(opt.person_boxes, gt, opt.box_score_threshold, {.skip_bad = opt.skip_bad}),
+                specs[0].path, specs[0].images, load);
+  report_skipped(dataset);
+  if (dataset.size() == 0) throw InputError("eval: '" + opt.data + "' has no usable person");
+  train::EvalSettings es;
+  es.device = device;
+  es.batch_size = opt.batch_size;
+  es.workers = opt.workers;
+  es.flip_test = opt.flip_test;
+  es.progress = !opt.json;
+  es.skip_undecodable = opt.skip_bad;
+  const std::vector<eval::CocoDetection> detections = train::predict_coco_persons(*model, dataset, es);
+  const eval::CocoStats stats = eval::evaluate_coco_keypoints(gt, detections);
+  const std::filesystem::path results = output_folder(opt) / "results.json";
+  write_text_file_atomically(results, eval::coco_results_json(detections).dump() + "\n");
+  if (opt.json) {
+    std::cout << stats.to_json().dump() << "\n";
+    return;
+  }
+  std::cout << model->spec().describe() << ", " << dataset.size()
+            << (opt.person_boxes.empty() ? " persons (ground-truth boxes)" : " person boxes of " + opt.person_boxes)
+            << (opt.flip_test ? ", flip test" : "") << "\n";
+  eval::print_coco_table(std::cout, stats);
+  std::cout << "results: " << results.string() << " (COCO keypoint results)\n";
+}
+
 // Model mode: run a checkpoint on a dataset, score every stage, write pred.mat.
 void eval_checkpoint(const EvalOptions& opt) {
   if (opt.data.empty()) throw Error("eval: --data is required with --checkpoint (e.g. mpii:DIR:valid)");
@@ -120,6 +174,12 @@ void eval_checkpoint(const EvalOptions& opt) {
   if (opt.workers < 0 || opt.workers > train::max_workers())
     throw InputError(detail::concat("eval: --workers must be in [0, ", train::max_workers(),
                                     "] on this machine (4 per hardware thread, or 256), got ", opt.workers));
+  if (!opt.person_boxes.empty() && &train::keypoint_set_of_specs(opt.data) != &eval::coco_keypoint_set())
+    throw Error("eval: --person-boxes goes with --data coco:JSON:IMAGES");
+  if (&train::keypoint_set_of_specs(opt.data) == &eval::coco_keypoint_set()) {
+    eval_coco_checkpoint(opt);
+    return;
+  }
   // Evaluation data defaults to the valid split, whose ground truth is annot/gt_valid.mat.
   std::string gt_path = opt.ground_truth;
   const auto mpii = train::first_mpii_spec(opt.data, train::kValidSplit);
@@ -131,11 +191,14 @@ void eval_checkpoint(const EvalOptions& opt) {
   const Device device = parse_device(opt.device);
   const FolderLock lock = claim_output_folder(opt);
   const train::Checkpoint ck = train::read_checkpoint(opt.checkpoint);
+  // The data path gives MPII's joints (COCO and AI Challenger mapped onto them).
+  eval::require_same_keypoint_set(eval::mpii_keypoint_set(), train::keypoint_set_of(ck), opt.checkpoint);
   auto model = train::load_model_from_checkpoint(ck, device);
   train::LoadOptions load;
   load.skip_bad = opt.skip_bad;
   load.check_images = true;
   load.log_skipped = false;
+  load.input_aspect_ratio = double(model->spec().input_w) / double(model->spec().input_h);
   const train::Dataset dataset = train::load_dataset_spec(data, load);
   report_skipped(dataset);
   if (dataset.size() == 0) throw InputError("eval: '" + data + "' has no usable person");
@@ -194,6 +257,7 @@ void run_eval(const EvalOptions& opt) {
   }
   if (opt.predictions.empty()) throw Error("eval: --predictions or --checkpoint is required");
   if (opt.ground_truth.empty()) throw Error("eval: --gt is required with --predictions");
+  if (eval_if_coco(opt.predictions, opt.ground_truth, opt.json, opt.skip_bad)) return;
   eval_predictions_files(opt);
 }
 
@@ -201,16 +265,27 @@ const CommandRegistrar kRegisterEval("eval", [](CLI::App& app) {
   auto opt = std::make_shared<EvalOptions>();
   CLI::App* cmd = app.add_subcommand(
       "eval",
-      "Score pose predictions on MPII (PCKh@0.5 per joint group, Mean, Mean@0.1, AUC). Mean@0.1 is a true 0.10 "
-      "threshold; the Simple Baselines/HRNet script's \"Mean@0.1\" is really at 0.11 and is in --json as Mean@0.11");
+      "Score pose predictions on MPII (PCKh@0.5 per joint group, Mean, Mean@0.1, AUC; Mean@0.1 is a true 0.10 "
+      "threshold; the Simple Baselines/HRNet script's \"Mean@0.1\" is really at 0.11 and is in --json as Mean@0.11) "
+      "or on COCO keypoints (a results .json against annotations .json: AP AP50 AP75 APm APl AR AR50 AR75 ARm ARl, "
+      "as the official COCO evaluation)");
   cmd->add_option("--predictions", opt->predictions,
                   "pred.mat file(s) with `preds` (N x 16 x 2, 1-based pixels, ground-truth order); several files "
-                  "(e.g. one per stage) print one row each");
-  cmd->add_option("--gt", opt->ground_truth, "ground truth gt_valid.mat (dataset_joints, jnt_missing, pos_gt_src, headboxes_src)");
+                  "(e.g. one per stage) print one row each; or one COCO keypoint results .json");
+  cmd->add_option("--gt", opt->ground_truth, "ground truth gt_valid.mat (dataset_joints, jnt_missing, pos_gt_src, headboxes_src), or COCO "
+                  "person-keypoint annotations .json");
   cmd->add_flag("--json", opt->json, "print JSON instead of the table (one object; with several files, one per file keyed by its name); "
                 "it also holds Mean@0.11, the SB/HRNet script's \"Mean@0.1\"");
   cmd->add_option("--checkpoint", opt->checkpoint, "a posenet checkpoint to run (model mode)");
-  cmd->add_option("--data", opt->data, "model mode: persons to evaluate, mpii:DIR[:split] (split defaults to valid)");
+  cmd->add_option("--data", opt->data, "model mode: persons to evaluate, mpii:DIR[:split] (split defaults to valid), or "
+                  "coco:JSON:IMAGES (every ground-truth person box; OKS AP/AR, results.json)");
+  cmd->add_option("--person-boxes", opt->person_boxes,
+                  "model mode, COCO: a person detector's boxes (COCO detection results .json: image_id, category_id, "
+                  "bbox, score) to predict instead of the ground-truth boxes; each person's score is its keypoint "
+                  "confidence times the box score");
+  cmd->add_option("--box-score-threshold", opt->box_score_threshold,
+                  "model mode, COCO: leave out person boxes scored below this")
+      ->capture_default_str();
   cmd->add_option("--device", opt->device, "model mode: cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--flip-test", opt->flip_test, "model mode: average with the mirrored image's heatmaps")->capture_default_str();
   cmd->add_flag("--second-max", opt->second_max, "model mode: also score intermediate stages with the second-maximum rule (default rule: mspn; see --second-max-rule)");
@@ -222,7 +297,8 @@ const CommandRegistrar kRegisterEval("eval", [](CLI::App& app) {
   cmd->add_option("--batch-size", opt->batch_size, "model mode: images per forward pass")->capture_default_str();
   cmd->add_flag("--skip-bad", opt->skip_bad,
                 "model mode: log and skip persons whose annotation or image is bad (pred.mat holds NaN for them, "
-                "which count as misses when it is scored against the whole ground truth)");
+                "which count as misses when it is scored against the whole ground truth); COCO: log and drop "
+                "malformed entries of either file");
   cmd->add_option("--workers", opt->workers, "model mode: data-loading threads")->capture_default_str();
   cmd->add_option("--out", opt->out, "model mode: directory for pred.mat and predictions.json (default: the checkpoint's)");
   cmd->add_flag("--overwrite", opt->overwrite,

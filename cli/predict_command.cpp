@@ -1,4 +1,5 @@
-// posenet predict: runs a checkpoint on one image and draws the skeleton.
+// posenet predict: runs a checkpoint on one image and draws the skeleton of
+// the checkpoint's keypoint set.
 //   posenet predict --checkpoint run/best.safetensors --image person.jpg -o out.png
 // The person box defaults to the whole image; --center X Y --scale S give it
 // exactly as an MPII annotation's "center" and "scale" do (1-based center,
@@ -15,6 +16,7 @@
 #include "cli/command.h"
 #include "core/error.h"
 #include "eval/decode.h"
+#include "eval/person_box.h"
 #include "train/annotation_checks.h"
 #include "train/augment.h"
 #include "train/checkpoint.h"
@@ -82,8 +84,10 @@ void run_predict(const PredictOptions& opt) {
   train::Sample person;
   person.image = opt.image;
   if (opt.center.empty()) {  // the whole image, in the Sample's own (0-based, enlarged) terms
-    person.center = {(image.width - 1) / 2.0, (image.height - 1) / 2.0};
-    person.scale = std::max(image.width, image.height) / 200.0;
+    const eval::PersonCrop whole =
+        eval::crop_of_whole_image(image.width, image.height, double(spec.input_w) / double(spec.input_h));
+    person.center = whole.center;
+    person.scale = whole.scale;
   } else {
     const train::CropBox box = train::mpii_crop_box({opt.center[0], opt.center[1]}, opt.scale);
     // The bounds the data set loaders apply (docs/data.md), so the crop is never degenerate.
@@ -101,21 +105,25 @@ void run_predict(const PredictOptions& opt) {
   train::warp_normalized(image, geometry.image_to_input, crop, input.data<float>());
   if (!device.is_cpu()) input = input.to(device);
 
-  std::vector<Tensor> heatmaps = train::predict_heatmaps(*model, input, opt.flip_test);
+  const eval::KeypointSet& keypoints = train::keypoint_set_of(ck);
+  std::vector<Tensor> heatmaps = train::predict_heatmaps(*model, input, opt.flip_test, keypoints);
   Tensor last = heatmaps.back().is_cpu() ? heatmaps.back() : heatmaps.back().to(Device::cpu());
   eval::DecodedJoints decoded = eval::decode_quarter_offset(last);
   eval::to_image_coordinates(decoded, {{person.center.x, person.center.y}}, {{person.scale, person.scale}},
                              spec.heatmap_w(), spec.heatmap_h());
 
-  std::array<train::DrawnJoint, 16> joints{};
+  if (decoded.joints != keypoints.count())
+    throw InputError(detail::concat(opt.checkpoint, ": the model predicts ", decoded.joints, " heatmaps but its keypoints are ",
+                                    keypoints.title));
+  std::vector<train::DrawnJoint> joints(size_t(keypoints.count()));
   nlohmann::json out = nlohmann::json::array();
-  for (int j = 0; j < 16 && j < decoded.joints; ++j) {
+  for (int j = 0; j < keypoints.count(); ++j) {
     const auto& p = decoded.at(0, j);
     const float conf = decoded.maxval(0, j);
     joints[size_t(j)] = {p.x, p.y, conf > opt.min_confidence};
-    out.push_back({{"joint", train::joint_name(j)}, {"x", p.x}, {"y", p.y}, {"confidence", conf}});
+    out.push_back({{"joint", keypoints.keypoint_name(j)}, {"x", p.x}, {"y", p.y}, {"confidence", conf}});
   }
-  train::draw_mpii_skeleton(image, joints);
+  train::draw_skeleton(image, keypoints, joints);
   write_output_image(opt.output, image);
   if (opt.json) std::cout << out.dump() << "\n";
   else std::cout << "wrote " << opt.output << "\n";

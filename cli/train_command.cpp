@@ -2,6 +2,8 @@
 // with no data given, the built-in synthetic figures).
 #include <algorithm>
 #include <iostream>
+#include <memory>
+#include <vector>
 
 #include "cli/command.h"
 #include "train/stop.h"
@@ -19,7 +21,11 @@ void add_train_command(CLI::App& app) {
               "it.");
   auto& c = *config;
   cmd->add_option("--model", c.model, "model: tiny, tiny-multistage, simplebaseline:r50, hourglass:r101, multistage:r101,r50,r50, ...")->capture_default_str();
-  cmd->add_option("--input-size", c.input_size, "square input side in pixels (0: the model's default)")->capture_default_str();
+  auto input_size = std::make_shared<std::vector<int>>();
+  cmd->add_option("--input-size", *input_size,
+                  "input size in pixels: a side S (square) or H W, e.g. 256 192 (heatmaps H/4 x W/4; default: the "
+                  "model's)")
+      ->expected(1, 2);
   cmd->add_option("--width", c.width, "encoder channel multiplier (0: the model's default)");
   cmd->add_option("--decoder-channels", c.decoder_channels, "decoder channels (0: the model's default)");
   cmd->add_option("--tick", c.tick, "multi-stage: carry each stage's decoder output into the next stage's input")->capture_default_str();
@@ -62,8 +68,12 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--val-every", c.val_every, "validate every N epochs (0: never)")->capture_default_str();
   cmd->add_option("--flip-test", c.flip_test, "flip test in validation")->capture_default_str();
   cmd->add_option("--progress", c.progress, "show the progress bar")->capture_default_str();
-  cmd->callback([config, seed, cmd] {
+  cmd->callback([config, seed, cmd, input_size] {
     config->seed_given = seed->count() > 0;
+    if (!input_size->empty()) {
+      config->input_size = input_size->front();
+      config->input_width = input_size->back() == input_size->front() ? 0 : input_size->back();
+    }
     // The settings given on the command line or in the config file, by
     // their config key: --resume compares only these with the run's.
     for (const CLI::Option* opt : cmd->get_options())
@@ -82,7 +92,9 @@ void add_train_command(CLI::App& app) {
       return;
     }
     std::cout << "\ntraining finished: " << r.steps << " steps, last loss " << r.last_loss;
-    if (r.best_pckh >= 0) std::cout << ", best validation Mean PCKh@0.5 " << r.best_pckh;
+    if (r.best_pckh >= 0)
+      std::cout << (trainer.config().keypoints == "coco" ? ", best validation OKS AP " : ", best validation Mean PCKh@0.5 ")
+                << r.best_pckh;
     std::cout << "\ncheckpoints: " << trainer.last_checkpoint().string() << ", " << trainer.best_checkpoint().string()
               << "\n";
   });

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "eval/keypoint_set.h"
 
 namespace posenet::eval {
 
@@ -204,14 +205,7 @@ Predictions to_mpii_predictions(const DecodedJoints& decoded) {
   return preds;
 }
 
-const std::vector<std::pair<int, int>>& mpii_flip_pairs() {
-  static const std::vector<std::pair<int, int>> pairs = [] {
-    std::vector<std::pair<int, int>> v;
-    for (const auto& p : kMpiiFlipPairs) v.emplace_back(p[0], p[1]);
-    return v;
-  }();
-  return pairs;
-}
+const std::vector<std::pair<int, int>>& mpii_flip_pairs() { return mpii_keypoint_set().flip_pairs; }
 
 Tensor flip_heatmaps(const Tensor& heatmaps, const std::vector<std::pair<int, int>>& pairs) {
   const Tensor hm = as_cpu_f32(heatmaps, "flip_heatmaps");

@@ -74,7 +74,7 @@ void to_image_coordinates(DecodedJoints& decoded, const std::vector<Point2>& cen
 // 1-based pixels, the pred.mat layout. Requires 16 joints.
 Predictions to_mpii_predictions(const DecodedJoints& decoded);
 
-// kMpiiFlipPairs (eval/mpii_joints.h) as a list.
+// MPII's flip pairs (eval/keypoint_set.h); other sets pass their own.
 const std::vector<std::pair<int, int>>& mpii_flip_pairs();
 
 // SB flip_back: mirror along W and swap the channels of each flip pair.

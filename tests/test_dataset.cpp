@@ -77,7 +77,8 @@ TEST(Dataset, MpiiSampleLoadsWithStandardAdjustments) {
   EXPECT_DOUBLE_EQ(s.joints[kRAnkle].x, 803.0);
   EXPECT_DOUBLE_EQ(s.joints[kRAnkle].y, 710.0);
   EXPECT_DOUBLE_EQ(s.joints[kHeadTop].x, 962.2409 - 1);
-  for (float w : s.weight) EXPECT_EQ(w, 1.0f);
+  for (int j = 0; j < kNumJoints; ++j) EXPECT_EQ(s.weight[size_t(j)], 1.0f) << joint_name(j);
+  EXPECT_EQ(s.weight[kNumJoints], 0.0f);  // the slot beyond MPII's joints (COCO's 17th) stays empty
   EXPECT_EQ(s.source_index, 0);
   // Person 2 has both ankles unlabelled.
   EXPECT_EQ(d[2].weight[kRAnkle], 0.0f);
@@ -166,11 +167,15 @@ TEST(Dataset, CocoAndAicMidpointsOnlyWhenAskedFor) {
   EXPECT_DOUBLE_EQ(a[0].joints[kThorax].y, (201 + 197) / 2.0);
   EXPECT_EQ(a[0].weight[kThorax], 1.0f);
   EXPECT_EQ(a[1].weight[kPelvis], 0.0f);  // annotation 5: right hip only
-  // The spec string path passes the option through as well.
-  Dataset spec = load_dataset_spec("coco:" + (coco / "person_keypoints_sample.json").string() + ":" +
-                                       (coco / "images").string(),
+  // The spec string path passes the option through as well (COCO as
+  // additional MPII data: the first data set decides the keypoints).
+  const auto mpii = shared_data_dir() / "mpii";
+  if (!std::filesystem::exists(mpii / "annot" / "valid_sample.json")) return;
+  Dataset spec = load_dataset_spec("mpii:" + mpii.string() + ":valid_sample,coco:" +
+                                       (coco / "person_keypoints_sample.json").string() + ":" + (coco / "images").string(),
                                    midpoints);
-  EXPECT_EQ(spec[0].weight[kPelvis], 1.0f);
+  EXPECT_EQ(spec.keypoints, &eval::mpii_keypoint_set());
+  EXPECT_EQ(spec[5].weight[kPelvis], 1.0f);
 }
 
 TEST(Dataset, AicSampleMapsOntoMpiiJoints) {

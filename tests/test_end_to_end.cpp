@@ -126,6 +126,47 @@ TEST(EndToEnd, PredictWithAnMpiiCenterAndScaleCropsAsTheLoaderDoes) {
   EXPECT_NE(half.output.find("--center and --scale"), std::string::npos) << half.output;
 }
 
+// A checkpoint of another keypoint set: predict names and draws its 17 COCO
+// keypoints; eval on MPII's joints and growth into an MPII run refuse it,
+// naming both sets.
+TEST(EndToEnd, PredictAndEvalFollowTheCheckpointsKeypointSet) {
+  const fs::path dir = testing::temp_dir("e2e_keypoint_set");
+  train::TrainConfig c;
+  c.model = "tiny";
+  c.width = 0.125;
+  c.decoder_channels = 16;
+  c.input_size = 64;
+  c.keypoints = "coco";
+  Generator gen(4);
+  auto model = models::build_model(train::model_spec_of(c), gen);
+  const std::string ck = (dir / "coco.safetensors").string();
+  train::save_checkpoint(ck, *model, nullptr, c, model->spec().describe(), {});
+  train::write_image(dir / "person.png", train::Image(48, 64, 128));
+
+  CommandResult pred = run_cli("predict --checkpoint " + ck + " --image " + (dir / "person.png").string() + " -o " +
+                               (dir / "drawn.png").string() + " --json");
+  ASSERT_EQ(pred.exit_code, 0) << pred.output;
+  const nlohmann::json joints = nlohmann::json::parse(pred.output.substr(pred.output.find('[')));
+  ASSERT_EQ(joints.size(), 17u);
+  EXPECT_EQ(joints[0]["joint"], "nose");
+  EXPECT_EQ(joints[16]["joint"], "r_ankle");
+  EXPECT_EQ(train::read_image(dir / "drawn.png").width, 48);
+
+  CommandResult ev = run_cli("eval --checkpoint " + ck + " --data mpii:" + (dir / "no_mpii").string());
+  EXPECT_EQ(ev.exit_code, 1) << ev.output;
+  EXPECT_NE(ev.output.find("coco.safetensors: its keypoints are COCO (17 keypoints), expected MPII (16 joints)"),
+            std::string::npos)
+      << ev.output;
+
+  CommandResult grow = run_cli("train --model multistage:r18,r18 --init-from " + ck + " --data synthetic --synthetic-count 10 "
+                               "--synthetic-size 32 --epochs 1 --workers 0 --progress false --out " +
+                               (dir / "grown").string());
+  EXPECT_EQ(grow.exit_code, 1) << grow.output;
+  EXPECT_NE(grow.output.find("coco.safetensors: its keypoints are COCO (17 keypoints), expected MPII (16 joints)"),
+            std::string::npos)
+      << grow.output;
+}
+
 TEST(EndToEnd, CommandLineErrorsAreClear) {
   CommandResult r = run_cli("eval --checkpoint /nonexistent/ck.safetensors --data mpii:/nonexistent");
   EXPECT_EQ(r.exit_code, 1);

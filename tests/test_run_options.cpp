@@ -244,6 +244,31 @@ TEST(RunOptions, ConfigJsonReadsBackAsAConfig) {
   EXPECT_EQ(a, b) << "the second run has the first one's settings";
 }
 
+// --input-size H W: a non-square model trains, validates (PCKh through the
+// non-square crop), is stored as [H, W], reads back through config.json, and
+// predicts.
+TEST(RunOptions, NonSquareInputTrainsValidatesAndPredicts) {
+  const fs::path run = testing::temp_dir("opts_non_square");
+  CliRun r = cli("train --model tiny --width 0.125 --decoder-channels 16 --input-size 64 32 --synthetic-size 48"
+                 " --batch-size 4 --workers 0 --progress false --epochs 1 --max-steps 1 --synthetic-count 20 --out " +
+                 run.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::vector<nlohmann::json> log = log_records(run / "log.jsonl");
+  ASSERT_FALSE(log.empty());
+  EXPECT_NE(log.front().at("model").get<std::string>().find("input=64x32 joints=16"), std::string::npos) << log.front();
+  EXPECT_NE(r.out.find("PCKh"), std::string::npos) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(file_bytes(run / "config.json")).at("input_size"), nlohmann::json::array({64, 32}));
+  const fs::path again = testing::temp_dir("opts_non_square_again");
+  r = cli("train --config " + (run / "config.json").string() + " --out " + again.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(file_bytes(again / "config.json")).at("input_size"), nlohmann::json::array({64, 32}));
+  r = cli("predict --checkpoint " + (run / "last.safetensors").string() + " --image " +
+          (run / "synthetic" / "images" / "valid_000000.jpg").string() + " -o " + (run / "drawn.png").string() + " --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out.substr(r.out.find('['))).size(), 16u);
+  expect_failure_mentioning(cli("train --input-size 64 48 --out " + (run / "bad").string()), {"input width", "32"});
+}
+
 TEST(RunOptions, HelpTextsAgreeWithTheReadme) {
   EXPECT_NE(cli("train --help").out.find("--config FILE"), std::string::npos);
   const std::string eval_help = cli("eval --help").out;

@@ -571,7 +571,12 @@ train::TrainConfig read_train_config(const fs::path& file) {
     if (train->get_option(option)->count() > 0) field = train->get_option(option)->as<std::decay_t<decltype(field)>>();
   };
   read("--model", c.model);
-  read("--input-size", c.input_size);
+  std::vector<int> input_size;  // a side, or H W
+  read("--input-size", input_size);
+  if (!input_size.empty()) {
+    c.input_size = input_size.front();
+    c.input_width = input_size.back() == input_size.front() ? 0 : input_size.back();
+  }
   read("--width", c.width);
   read("--decoder-channels", c.decoder_channels);
   read("--tick", c.tick);

@@ -31,8 +31,8 @@ CropResult crop_geometry(const Sample& sample, int image_width, const AugmentPar
   if (params.flip) {
     pre = Affine2x3::horizontal_flip(image_width);
     c.x = image_width - 1 - c.x;
-    for (int j = 0; j < kNumJoints; ++j) {
-      const int from = flip_partner(j);
+    for (int j = 0; j < config.keypoints->count(); ++j) {
+      const int from = config.keypoints->flip_partner(j);
       joints[size_t(j)] = pre.apply(sample.joints[size_t(from)]);
       weight[size_t(j)] = sample.weight[size_t(from)];
     }
@@ -51,7 +51,7 @@ CropResult crop_geometry(const Sample& sample, int image_width, const AugmentPar
                                ", rotation ", params.rotation_deg, " degrees) onto the input: ", e.what()));
   }
   r.image_to_input = pre.then(crop);
-  for (int j = 0; j < kNumJoints; ++j) {
+  for (int j = 0; j < config.keypoints->count(); ++j) {
     r.joints[size_t(j)] = crop.apply(joints[size_t(j)]);
     r.weight[size_t(j)] = weight[size_t(j)];
     if (config.drop_joints_outside_input) {

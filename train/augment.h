@@ -29,6 +29,8 @@ struct CropConfig {
   // gets weight 0. Off by default: SB keeps it unless its whole Gaussian
   // window is off the heatmap (see targets.h), which the targets enforce.
   bool drop_joints_outside_input = false;
+  // The samples' keypoints: how many, and the pairs a flip swaps.
+  const eval::KeypointSet* keypoints = &eval::mpii_keypoint_set();
 };
 
 // The random draw for one sample (identity for evaluation).

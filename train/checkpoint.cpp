@@ -69,6 +69,11 @@ Checkpoint read_checkpoint(const std::filesystem::path& path) {
     if (cfg == ck.metadata.end()) throw InputError(path.string() + ": checkpoint has no training config");
     ck.config = TrainConfig::from_json(nlohmann::json::parse(cfg->second), path.string());
     ck.has_config = true;
+    try {
+      (void)eval::keypoint_set_named(ck.config.keypoints);
+    } catch (const InputError& e) {
+      throw InputError(path.string() + ": corrupt checkpoint config: " + e.what());
+    }
     auto prog = ck.metadata.find("progress");
     if (prog == ck.metadata.end()) throw InputError(path.string() + ": checkpoint has no progress record");
     auto p = nlohmann::json::parse(prog->second);
@@ -110,11 +115,17 @@ Checkpoint read_checkpoint(const std::filesystem::path& path) {
 models::ModelSpec model_spec_of(const TrainConfig& c) {
   models::ModelOptions o;
   if (c.input_size > 0) o.input_h = o.input_w = c.input_size;
+  if (c.input_width > 0) o.input_w = c.input_width;
+  o.joints = eval::keypoint_set_named(c.keypoints).count();
   if (c.width > 0) o.width = c.width;
   if (c.decoder_channels > 0) o.decoder_channels = c.decoder_channels;
   if (!c.tick) o.tick = false;
   if (!c.tock) o.tock = false;
   return models::parse_model_spec(c.model, o);
+}
+
+const eval::KeypointSet& keypoint_set_of(const Checkpoint& checkpoint) {
+  return checkpoint.has_config ? eval::keypoint_set_named(checkpoint.config.keypoints) : eval::mpii_keypoint_set();
 }
 
 std::shared_ptr<models::PoseModel> load_model_from_checkpoint(const Checkpoint& checkpoint, Device device) {

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/tensor.h"
+#include "eval/keypoint_set.h"
 #include "kernels/optim.h"
 #include "layers/module.h"
 #include "models/pose_model.h"
@@ -31,7 +32,7 @@ struct TrainingState {
   int64_t epoch = 0;        // the epoch in progress (or the next to run when batch == 0)
   int64_t batch = 0;        // the next batch of that epoch
   int64_t global_step = 0;  // optimizer steps taken
-  double best_pckh = -1.0;  // best validation Mean PCKh@0.5 so far (-1: none yet)
+  double best_pckh = -1.0;  // best validation score so far: Mean PCKh@0.5, OKS AP (%) for COCO (-1: none yet)
   double last_loss = 0.0;
   int64_t train_samples = 0;  // training-set size: the augmentation stream is keyed by it
 };
@@ -63,8 +64,13 @@ struct Checkpoint {
 // model_state is filled). Errors name the file and the problem.
 Checkpoint read_checkpoint(const std::filesystem::path& path);
 
-// The model a training config describes (name plus size options).
+// The model a training config describes (name plus size options; one
+// heatmap per keypoint of config.keypoints).
 models::ModelSpec model_spec_of(const TrainConfig& config);
+
+// The keypoint set a checkpoint's model predicts (its config's; MPII for a
+// plain weights file).
+const eval::KeypointSet& keypoint_set_of(const Checkpoint& checkpoint);
 
 // Rebuilds the model a posenet checkpoint was trained as, with its weights,
 // in eval mode on `device`.

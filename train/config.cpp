@@ -8,12 +8,14 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "eval/keypoint_set.h"
 
 namespace posenet::train {
 
 nlohmann::json TrainConfig::to_json() const {
   return {{"model", model},
-          {"input_size", input_size},
+          {"input_size", input_width == 0 ? nlohmann::json(input_size) : nlohmann::json::array({input_size, input_width})},
+          {"keypoints", keypoints},
           {"width", width},
           {"decoder_channels", decoder_channels},
           {"tick", tick},
@@ -89,7 +91,19 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& s
   if (!j.is_object()) throw InputError(source + ": the stored training config is not a JSON object");
   TrainConfig c;
 #define PN_READ(name) read_field(j, #name, c.name, source)
-  PN_READ(model); PN_READ(input_size); PN_READ(width); PN_READ(decoder_channels); PN_READ(tick); PN_READ(tock);
+  // input_size: a side, or [H, W] for a non-square input.
+  if (auto it = j.find("input_size"); it != j.end() && it->is_array()) {
+    std::vector<int> hw;
+    read_field(j, "input_size", hw, source);
+    if (hw.size() != 2)
+      throw InputError(detail::concat(source, ": config value 'input_size' must be a side or [height, width], got ",
+                                      it->dump()));
+    c.input_size = hw[0];
+    c.input_width = hw[0] == hw[1] ? 0 : hw[1];
+  } else {
+    PN_READ(input_size);
+  }
+  PN_READ(model); PN_READ(keypoints); PN_READ(width); PN_READ(decoder_channels); PN_READ(tick); PN_READ(tock);
   PN_READ(pretrained); PN_READ(init_from); PN_READ(data); PN_READ(val_data); PN_READ(val_gt);
   PN_READ(synthetic_count); PN_READ(synthetic_size); PN_READ(skip_bad); PN_READ(synthesize_midpoints); PN_READ(epochs); PN_READ(batch_size);
   PN_READ(optimizer); PN_READ(lr); PN_READ(lr_steps); PN_READ(lr_factor); PN_READ(weight_decay); PN_READ(momentum);
@@ -143,8 +157,16 @@ void TrainConfig::validate() const {
   if (workers > max_workers())
     bad(detail::concat("workers must be at most ", max_workers(), " on this machine (4 per hardware thread, or 256), got ",
                        workers));
+  try {
+    (void)eval::keypoint_set_named(keypoints);
+  } catch (const InputError& e) {
+    bad(std::string("keypoints: ") + e.what());
+  }
   if (input_size < 0 || (input_size > 0 && input_size % 32 != 0))
     bad("input size must be a positive multiple of 32, got " + std::to_string(input_size));
+  if (input_width < 0 || (input_width > 0 && input_width % 32 != 0))
+    bad("input width must be a positive multiple of 32, got " + std::to_string(input_width));
+  if (input_width > 0 && input_size == 0) bad("an input width needs the input height (--input-size H W)");
   if (!std::isfinite(width) || width < 0) bad("width must be a positive number (0: the model's default), got " + shown(width));
   if (decoder_channels < 0)
     bad("decoder-channels must be positive (0: the model's default), got " + std::to_string(decoder_channels));

@@ -14,7 +14,12 @@ namespace posenet::train {
 struct TrainConfig {
   // Model (models/spec.h names: tiny, hourglass:r50, multistage:r101,r50,r50, ...).
   std::string model = "tiny";
-  int input_size = 0;            // square input side; 0 = the model's default
+  int input_size = 0;            // input height (the side of a square input); 0 = the model's default
+  int input_width = 0;           // input width; 0 = input_size (square). Stored with input_size as [H, W]
+  // The keypoint set the model predicts (eval/keypoint_set.h names): the
+  // first data set's (train/dataset.h), set by the trainer, not an option.
+  // Stored so that a checkpoint of one set is never read as another.
+  std::string keypoints = "mpii";
   double width = 0.0;            // encoder channel multiplier; 0 = the model's default
   int64_t decoder_channels = 0;  // 0 = the model's default
   bool tick = true, tock = true;  // multi-stage connections (ablation switches)

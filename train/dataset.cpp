@@ -9,6 +9,8 @@
 #include "core/error.h"
 #include "core/input_file.h"
 #include "train/annotation_checks.h"
+#include "eval/keypoint_set.h"
+#include "eval/person_box.h"
 #include "train/dataset_spec.h"
 #include "train/image.h"
 
@@ -16,22 +18,12 @@ namespace posenet::train {
 
 using nlohmann::json;
 
-int flip_partner(int joint) {
-  for (const auto& p : kFlipPairs) {
-    if (p[0] == joint) return p[1];
-    if (p[1] == joint) return p[0];
-  }
-  return joint;
-}
+int flip_partner(int joint) { return eval::mpii_keypoint_set().flip_partner(joint); }
 
-const char* joint_name(int joint) {
-  static const char* names[kNumJoints] = {"r_ankle", "r_knee",   "r_hip",   "l_hip",      "l_knee",     "l_ankle",
-                                          "pelvis",  "thorax",   "upper_neck", "head_top", "r_wrist",    "r_elbow",
-                                          "r_shoulder", "l_shoulder", "l_elbow", "l_wrist"};
-  return joint >= 0 && joint < kNumJoints ? names[joint] : "?";
-}
+const char* joint_name(int joint) { return eval::mpii_keypoint_set().keypoint_name(joint); }
 
 void Dataset::append(const Dataset& other) {
+  eval::require_same_keypoint_set(*keypoints, *other.keypoints, "additional data");
   samples.insert(samples.end(), other.samples.begin(), other.samples.end());
   skipped.insert(skipped.end(), other.skipped.begin(), other.skipped.end());
 }
@@ -235,7 +227,7 @@ namespace {
 // LoadOptions::synthesize_midpoints asks for them).
 struct KeypointMapping {
   int num_keypoints;
-  std::array<int, kNumJoints> direct;                      // -1 = not direct
+  std::vector<int> direct;  // per target keypoint: the source keypoint, or -1
   std::vector<std::array<int, 3>> midpoints;                // {mpii joint, kp a, kp b}
 };
 
@@ -291,11 +283,14 @@ Dataset load_coco_style(const std::filesystem::path& path, const std::filesystem
     s.image = image_dir / file->second;
     s.source = path.string();
     s.source_index = index;
-    s.center = {x + w * 0.5, y + h * 0.5};
-    s.scale = std::max(w, h) / kPixelStd * 1.25;  // aspect ratio 1 (square input), 25% padding
+    const eval::PersonCrop crop = eval::crop_of_person_box(x, y, w, h, options.input_aspect_ratio);
+    s.center = crop.center;
+    s.scale = crop.scale;
+    s.image_id = image_id.get<int64_t>();
+    s.box_area = w * h;
     if (auto problem = person_box_problem(s.center, s.scale)) bad("bbox: ", *problem);
-    for (int j = 0; j < kNumJoints; ++j) {
-      const int k = mapping.direct[size_t(j)];
+    for (size_t j = 0; j < mapping.direct.size(); ++j) {
+      const int k = mapping.direct[j];
       if (k >= 0 && labelled[size_t(k)]) {
         s.joints[size_t(j)] = p[size_t(k)];
         s.weight[size_t(j)] = 1.0f;
@@ -323,6 +318,22 @@ Dataset load_coco_keypoints(const std::filesystem::path& json_path, const std::f
   return load_coco_style(json_path, image_dir, options, m);
 }
 
+Dataset load_coco_native(const std::filesystem::path& json_path, const std::filesystem::path& image_dir,
+                         const LoadOptions& options) {
+  const eval::KeypointSet& coco = eval::coco_keypoint_set();
+  KeypointMapping m{coco.count(), {}, {}};
+  for (int k = 0; k < coco.count(); ++k) m.direct.push_back(k);
+  Dataset out = load_coco_style(json_path, image_dir, options, m);
+  out.keypoints = &coco;
+  return out;
+}
+
+const eval::KeypointSet& keypoint_set_of_specs(const std::string& specs) {
+  if (specs == "synthetic") return eval::mpii_keypoint_set();
+  const std::vector<DatasetSpec> all = parse_dataset_specs(specs, kTrainSplit);
+  return !all.empty() && all.front().kind == "coco" ? eval::coco_keypoint_set() : eval::mpii_keypoint_set();
+}
+
 Dataset load_aic_keypoints(const std::filesystem::path& json_path, const std::filesystem::path& image_dir,
                            const LoadOptions& options) {
   // AIC: 0 r_shoulder, 1 r_elbow, 2 r_wrist, 3 l_shoulder, 4 l_elbow, 5 l_wrist, 6 r_hip, 7 r_knee,
@@ -333,8 +344,14 @@ Dataset load_aic_keypoints(const std::filesystem::path& json_path, const std::fi
 
 Dataset load_dataset_spec(const std::string& spec, const LoadOptions& options) {
   Dataset all;
+  all.keypoints = &keypoint_set_of_specs(spec);
   for (const DatasetSpec& one : parse_dataset_specs(spec, kTrainSplit)) {
-    if (one.is_mpii())
+    if (all.keypoints == &eval::coco_keypoint_set()) {
+      if (one.kind != "coco")
+        throw InputError(detail::concat(one.text, ": cannot be added to COCO keypoint data (", spec,
+                                        "): only MPII's joints take other data sets; put the MPII data first"));
+      all.append(load_coco_native(one.path, one.images, options));
+    } else if (one.is_mpii())
       all.append(load_mpii_json(one.mpii_annotations(), one.path / "images", options));
     else
       all.append(one.kind == "coco" ? load_coco_keypoints(one.path, one.images, options)

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "eval/geometry.h"
+#include "eval/keypoint_set.h"
 #include "eval/mpii_joints.h"
 
 namespace posenet::train {
@@ -23,7 +24,10 @@ using eval::Affine2x3;
 using eval::kPixelStd;
 using eval::Point2;
 
-inline constexpr int kNumJoints = 16;
+inline constexpr int kNumJoints = 16;  // MPII's joints
+// The most keypoints a Sample holds (COCO's 17); a data set's keypoint set
+// (Dataset::keypoints) says how many are used, the rest have weight 0.
+inline constexpr int kMaxJoints = 17;
 
 // MPII joint order.
 enum MpiiJoint : int {
@@ -36,8 +40,8 @@ inline constexpr const auto& kFlipPairs = eval::kMpiiFlipPairs;
 int flip_partner(int joint);
 const char* joint_name(int joint);  // "r_ankle", ...
 
-using Joints = std::array<Point2, kNumJoints>;
-using JointWeights = std::array<float, kNumJoints>;
+using Joints = std::array<Point2, kMaxJoints>;
+using JointWeights = std::array<float, kMaxJoints>;
 
 using eval::HeadBox;  // 0-based pixels in a Sample
 
@@ -50,6 +54,9 @@ struct Sample {
   std::optional<HeadBox> headbox;
   int64_t source_index = 0;     // entry index in the annotation file
   std::string source;           // the annotation file
+  int64_t image_id = 0;         // COCO-style files: the annotation's image_id
+  double box_area = 0;          // COCO-style files: bbox width x height (OKS-NMS)
+  double box_score = 1.0;       // a detector's score for the box (1: a ground-truth box)
 };
 
 struct LoadOptions {
@@ -67,15 +74,21 @@ struct LoadOptions {
   // the image and the annotation entry, or with skip_bad a logged skip.
   // Training and evaluation set it; annotation-only tools need no images.
   bool check_images = false;
+  // COCO / AI Challenger: the model input's width / height; a person box is
+  // grown to it before the 1.25 padding (eval/person_box.h).
+  double input_aspect_ratio = 1.0;
 };
 
 struct Dataset {
   std::vector<Sample> samples;
   std::vector<std::string> skipped;  // reasons, "file: entry i: problem"
+  // The keypoints the samples hold, in this set's order.
+  const eval::KeypointSet* keypoints = &eval::mpii_keypoint_set();
 
   size_t size() const { return samples.size(); }
   const Sample& operator[](size_t i) const { return samples[i]; }
-  // "Additional data": appends other's samples (and skip reasons).
+  // "Additional data": appends other's samples (and skip reasons); both
+  // must hold the same keypoint set.
   void append(const Dataset& other);
 };
 
@@ -107,8 +120,9 @@ Dataset load_mpii_json(const std::filesystem::path& json, const std::filesystem:
 
 // COCO person keypoints (17 keypoints) mapped onto MPII's 16 joints.
 // Person annotations with num_keypoints > 0 (and iscrowd 0) are used.
-// bbox [x,y,w,h] -> center (x + w/2, y + h/2), scale = max(w, h)/200 * 1.25
-// (SB's _box2cs for a square input). Mapping: ankles, knees, hips,
+// bbox [x,y,w,h] -> center (x + w/2, y + h/2), scale = the box grown to
+// options.input_aspect_ratio, /200 * 1.25 (SB's _box2cs; max(w, h)/200 * 1.25
+// for a square input). Mapping: ankles, knees, hips,
 // shoulders, elbows, wrists directly; pelvis, thorax, upper_neck and
 // head_top have no COCO counterpart: weight 0 (coordinates 0). With
 // options.synthesize_midpoints, pelvis = midpoint of the hips and thorax =
@@ -124,9 +138,24 @@ Dataset load_coco_keypoints(const std::filesystem::path& json, const std::filesy
 Dataset load_aic_keypoints(const std::filesystem::path& json, const std::filesystem::path& image_dir,
                            const LoadOptions& options = {});
 
+// COCO person keypoints in their own 17-keypoint set (Dataset::keypoints is
+// COCO's): a top-down sample per person with ground-truth box, as Simple
+// Baselines and HRNet train (crowd persons and persons without labelled
+// keypoints left out; the box as for load_coco_keypoints).
+Dataset load_coco_native(const std::filesystem::path& json, const std::filesystem::path& image_dir,
+                         const LoadOptions& options = {});
+
+// The keypoint set a list of "kind:path" specs trains: the first one's
+// (mpii and synthetic: MPII; coco: COCO). AI Challenger first is mapped onto
+// MPII (its own set has no evaluation).
+const eval::KeypointSet& keypoint_set_of_specs(const std::string& specs);
+
 // Reads "kind:path" dataset specs (train/dataset_spec.h; an mpii split
 // defaults to train; pass mpii:DIR:valid for the validation split). Several
-// specs joined with ',' are concatenated.
+// specs joined with ',' are concatenated. The first decides the keypoint set
+// (keypoint_set_of_specs); later ones are mapped onto it (COCO and AI
+// Challenger onto MPII); a data set that has no mapping onto it (MPII after
+// COCO) is an error naming both.
 Dataset load_dataset_spec(const std::string& spec, const LoadOptions& options = {});
 
 }  // namespace posenet::train

@@ -3,19 +3,21 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/error.h"
+
 namespace posenet::train {
 
 namespace {
-struct Limb {
-  int a, b;
-  std::array<uint8_t, 3> colour;
-};
 constexpr std::array<uint8_t, 3> kRight{230, 40, 40}, kLeft{40, 90, 230}, kCentre{40, 200, 70};
-// MPII: 0 r_ankle 1 r_knee 2 r_hip 3 l_hip 4 l_knee 5 l_ankle 6 pelvis 7 thorax
-// 8 upper_neck 9 head_top 10 r_wrist 11 r_elbow 12 r_shoulder 13 l_shoulder 14 l_elbow 15 l_wrist
-constexpr Limb kLimbs[] = {{0, 1, kRight},   {1, 2, kRight},   {2, 6, kRight},  {3, 6, kLeft},    {3, 4, kLeft},
-                           {4, 5, kLeft},    {6, 7, kCentre},  {7, 8, kCentre}, {8, 9, kCentre},  {10, 11, kRight},
-                           {11, 12, kRight}, {12, 7, kRight},  {13, 7, kLeft},  {13, 14, kLeft},  {14, 15, kLeft}};
+
+std::array<uint8_t, 3> colour_of(eval::BodySide side) {
+  switch (side) {
+    case eval::BodySide::kLeft: return kLeft;
+    case eval::BodySide::kRight: return kRight;
+    case eval::BodySide::kCentre: break;
+  }
+  return kCentre;
+}
 }  // namespace
 
 void draw_disc(Image& image, double cx, double cy, double radius, std::array<uint8_t, 3> colour) {
@@ -44,17 +46,23 @@ void draw_line(Image& image, double x0, double y0, double x1, double y1, double 
     }
 }
 
-void draw_mpii_skeleton(Image& image, const std::array<DrawnJoint, 16>& joints) {
+void draw_skeleton(Image& image, const eval::KeypointSet& set, std::span<const DrawnJoint> joints) {
+  PN_CHECK(int(joints.size()) == set.count(), "draw_skeleton: ", joints.size(), " joints for the ", set.title,
+           " skeleton");
   const double thickness = std::max(2.0, std::max(image.width, image.height) / 150.0);
-  for (const Limb& l : kLimbs) {
-    const auto &a = joints[size_t(l.a)], &b = joints[size_t(l.b)];
-    if (a.visible && b.visible) draw_line(image, a.x, a.y, b.x, b.y, thickness, l.colour);
+  for (const auto& limb : set.skeleton) {
+    const auto &a = joints[size_t(limb[0])], &b = joints[size_t(limb[1])];
+    if (a.visible && b.visible) draw_line(image, a.x, a.y, b.x, b.y, thickness, colour_of(set.limb_side(limb)));
   }
   for (const auto& j : joints)
     if (j.visible && std::isfinite(j.x) && std::isfinite(j.y)) {
       draw_disc(image, j.x, j.y, thickness * 1.2, {255, 255, 255});
       draw_disc(image, j.x, j.y, thickness * 0.7, {20, 20, 20});
     }
+}
+
+void draw_mpii_skeleton(Image& image, const std::array<DrawnJoint, 16>& joints) {
+  draw_skeleton(image, eval::mpii_keypoint_set(), joints);
 }
 
 }  // namespace posenet::train

@@ -1,7 +1,9 @@
 // Drawing predicted skeletons onto images (posenet predict).
 #pragma once
 #include <array>
+#include <span>
 
+#include "eval/keypoint_set.h"
 #include "train/image.h"
 
 namespace posenet::train {
@@ -11,8 +13,11 @@ struct DrawnJoint {
   bool visible = true;  // false: not drawn (e.g. a low-confidence joint)
 };
 
-// Draws the 16-joint MPII skeleton: right limbs red, left limbs blue, the
-// spine and head green, a dot per joint; thickness follows the image size.
+// Draws a keypoint set's skeleton: right limbs red, left limbs blue, central
+// ones (spine, head) green, a dot per keypoint; thickness follows the image
+// size. `joints` holds one entry per keypoint of the set (else an Error).
+void draw_skeleton(Image& image, const eval::KeypointSet& set, std::span<const DrawnJoint> joints);
+// The MPII 16-joint skeleton.
 void draw_mpii_skeleton(Image& image, const std::array<DrawnJoint, 16>& joints);
 
 // Primitive drawing, clipped to the image.

@@ -21,8 +21,10 @@ PreparedSample prepare_sample(const Sample& sample, const Image& image, const Au
   out.crop = crop_geometry(sample, image.width, params, config.crop);
   out.image.resize(size_t(config.crop.input_width) * size_t(config.crop.input_height) * 3);
   warp_normalized(image, out.crop.image_to_input, config.crop, out.image.data());
-  HeatmapGeometry g{config.crop.input_width, config.crop.input_height, config.heatmap_width, config.heatmap_height};
-  out.targets.assign(sigmas.size(), std::vector<float>(size_t(g.heatmap_width) * size_t(g.heatmap_height) * kNumJoints));
+  HeatmapGeometry g{config.crop.input_width, config.crop.input_height, config.heatmap_width, config.heatmap_height,
+                    config.crop.keypoints->count()};
+  out.targets.assign(sigmas.size(),
+                     std::vector<float>(size_t(g.heatmap_width) * size_t(g.heatmap_height) * size_t(g.joints)));
   std::vector<float*> ptrs;
   for (auto& t : out.targets) ptrs.push_back(t.data());
   gaussian_targets(out.crop.joints, out.crop.weight, sigmas, g, ptrs, out.weight.data());
@@ -32,6 +34,7 @@ PreparedSample prepare_sample(const Sample& sample, const Image& image, const Au
 DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, LoaderConfig config)
     : dataset_(std::move(dataset)), config_(std::move(config)) {
   PN_CHECK(dataset_ != nullptr, "DataLoader: no dataset");
+  config_.crop.keypoints = dataset_->keypoints;  // the data decides the keypoints, flips and target count
   PN_CHECK(config_.batch_size > 0, "DataLoader: batch size must be positive, got ", config_.batch_size);
   PN_CHECK(config_.workers >= 0, "DataLoader: workers must be >= 0, got ", config_.workers);
   PN_CHECK(config_.queue_depth > 0, "DataLoader: queue depth must be positive, got ", config_.queue_depth);
@@ -72,8 +75,9 @@ Batch DataLoader::allocate_batch(int64_t epoch, int64_t batch_index, int64_t row
   batch.index = batch_index;
   batch.sigmas = config_.sigmas.at_epoch(int(epoch));
   batch.images = Tensor::empty({rows, H, W, 3}, DType::F32);
-  for (size_t s = 0; s < batch.sigmas.size(); ++s) batch.targets.push_back(Tensor::empty({rows, Hh, Wh, kNumJoints}, DType::F32));
-  batch.target_weight = Tensor::empty({rows, kNumJoints}, DType::F32);
+  const int64_t K = config_.crop.keypoints->count();
+  for (size_t s = 0; s < batch.sigmas.size(); ++s) batch.targets.push_back(Tensor::empty({rows, Hh, Wh, K}, DType::F32));
+  batch.target_weight = Tensor::empty({rows, K}, DType::F32);
   batch.sample_indices.resize(size_t(rows));
   batch.stands_in_for.resize(size_t(rows), -1);
   batch.centers.resize(size_t(rows));
@@ -130,7 +134,8 @@ void DataLoader::fill_row(Batch& batch, int64_t row, int64_t index) const {
   for (size_t s = 0; s < p.targets.size(); ++s)
     std::memcpy(batch.targets[s].data<float>() + size_t(row) * target_floats, p.targets[s].data(),
                 target_floats * sizeof(float));
-  std::memcpy(batch.target_weight.data<float>() + size_t(row) * kNumJoints, p.weight.data(), kNumJoints * sizeof(float));
+  const size_t k = size_t(config_.crop.keypoints->count());
+  std::memcpy(batch.target_weight.data<float>() + size_t(row) * k, p.weight.data(), k * sizeof(float));
   const size_t r = size_t(row);
   batch.sample_indices[r] = used;
   batch.stands_in_for[r] = used == index ? -1 : index;

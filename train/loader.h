@@ -62,8 +62,8 @@ struct Batch {
   int64_t epoch = 0;
   int64_t index = 0;                  // batch index within the epoch
   Tensor images;                      // [B, H, W, 3] float32, CPU
-  std::vector<Tensor> targets;        // per stage: [B, Hh, Wh, 16] float32
-  Tensor target_weight;               // [B, 16] float32
+  std::vector<Tensor> targets;        // per stage: [B, Hh, Wh, K] float32 (K: the keypoint set's count)
+  Tensor target_weight;               // [B, K] float32
   std::vector<double> sigmas;         // per stage, as used for targets
   std::vector<int64_t> sample_indices;  // the dataset sample each row holds
   std::vector<int64_t> stands_in_for;   // -1, or the undecodable sample the row replaces

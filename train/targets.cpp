@@ -13,8 +13,9 @@ void gaussian_targets(const Joints& joints, const JointWeights& weight, const st
                       const HeatmapGeometry& g, const std::vector<float*>& out, float* weight_out) {
   PN_CHECK(!sigmas.empty() && sigmas.size() == out.size(), "gaussian_targets: ", sigmas.size(), " sigmas for ",
            out.size(), " outputs");
-  const int W = g.heatmap_width, H = g.heatmap_height, K = kNumJoints;
+  const int W = g.heatmap_width, H = g.heatmap_height, K = g.joints;
   PN_CHECK(W > 0 && H > 0 && g.input_width > 0 && g.input_height > 0, "gaussian_targets: bad geometry");
+  PN_CHECK(K > 0 && K <= kMaxJoints, "gaussian_targets: ", K, " joints (at most ", kMaxJoints, ")");
   const double stride_x = double(g.input_width) / W, stride_y = double(g.input_height) / H;
   double min_sigma = sigmas[0];
   for (double s : sigmas) {

@@ -12,11 +12,12 @@ namespace posenet::train {
 struct HeatmapGeometry {
   int input_width = 256, input_height = 256;
   int heatmap_width = 64, heatmap_height = 64;
+  int joints = kNumJoints;  // K: the first K of a sample's joints (its keypoint set's count)
 };
 
-// Writes one [heatmap_height, heatmap_width, kNumJoints] map per sigma into
-// out[s] (each of heatmap_height*heatmap_width*kNumJoints floats) and the
-// joint weights into weight_out (kNumJoints floats).
+// Writes one [heatmap_height, heatmap_width, K] map per sigma into out[s]
+// (each of heatmap_height*heatmap_width*K floats) and the joint weights into
+// weight_out (K floats), K = geometry.joints.
 //
 // joints are in input pixels. For joint j with weight > 0:
 //   mu = trunc(joint / stride + 0.5) (stride = input / heatmap size, per axis),

@@ -12,6 +12,7 @@
 #include "models/growth.h"
 #include "models/pretrained.h"
 #include "models/spec.h"
+#include "train/coco_predict.h"
 #include "train/loader.h"
 #include "train/output_dir.h"
 #include "train/resume.h"
@@ -69,6 +70,12 @@ void Trainer::check_settings(bool resuming) {
   (void)backend_for(device_);  // a device that is not there fails before any data is rendered
   check_writable_directory(out_dir_);
   remove_stale_temporaries(out_dir_);
+  // The first data set decides the keypoint set (train/dataset.h); a resumed
+  // run keeps its own, and its data must still give it.
+  const eval::KeypointSet& data_keypoints = keypoint_set_of_specs(config_.data);
+  if (!resuming) config_.keypoints = data_keypoints.name;
+  eval::require_same_keypoint_set(eval::keypoint_set_named(config_.keypoints), data_keypoints,
+                                  "training data " + config_.data);
   // A bad model name, sigma count or pretrained value fails before any data
   // is read or rendered.
   const models::ModelSpec spec = model_spec_of(config_);
@@ -90,6 +97,8 @@ void Trainer::build_model(const Checkpoint* resume_from) {
     Checkpoint from = read_checkpoint(config_.init_from);
     if (!from.has_config)
       throw InputError(config_.init_from + ": not a posenet training checkpoint (needed to know its model)");
+    eval::require_same_keypoint_set(eval::keypoint_set_named(config_.keypoints), keypoint_set_of(from),
+                                    config_.init_from);
     models::ModelSpec from_spec = model_spec_of(from.config);
     const int new_depth = spec.depths.size() == from_spec.depths.size() + 1 ? spec.depths.back() : 0;
     // Stages 1..N come from the checkpoint: only the new stage's depth may
@@ -165,6 +174,18 @@ void Trainer::validate_epoch(int64_t epoch, nlohmann::json& epoch_record, TrainR
   es.workers = config_.workers;
   es.flip_test = config_.flip_test;
   es.skip_undecodable = config_.skip_bad;
+  if (data_.val_coco) {  // COCO keypoints: OKS AP (%) is the run's validation score
+    const std::vector<eval::CocoDetection> detections = predict_coco_persons(*model_, *data_.val, es);
+    const eval::CocoStats stats = eval::evaluate_coco_keypoints(*data_.val_coco, detections);
+    epoch_record["validation"] = report_coco_validation(std::cout, stats, epoch + 1, data_.val->size(), config_.flip_test);
+    write_text_file_atomically(out_dir_ / "results_valid.json", eval::coco_results_json(detections).dump() + "\n");
+    if (stats.ap() >= 0 && stats.ap() * 100 > state_.best_pckh) {
+      state_.best_pckh = stats.ap() * 100;
+      save(best_checkpoint());
+      epoch_record["best"] = true;
+    }
+    return;  // result.last_validation holds PCKh evaluations only
+  }
   Evaluation ev = evaluate_model(*model_, *data_.val, data_.val_gt, es);
   epoch_record["validation"] = report_validation(std::cout, ev, epoch + 1, data_.val->size(), config_.flip_test);
   eval::write_predictions_mat(out_dir_ / "pred_valid.mat",

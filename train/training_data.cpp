@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "train/checkpoint.h"
 #include "train/dataset_spec.h"
 #include "train/synthetic_cache.h"
 #include "train/validate.h"
@@ -45,6 +46,8 @@ TrainingData prepare_training_data(const TrainConfig& config, const fs::path& ou
   lo.skip_bad = config.skip_bad;
   lo.synthesize_midpoints = config.synthesize_midpoints;
   lo.check_images = true;  // a missing or unreadable image fails (or is skipped) before training starts
+  const models::ModelSpec spec = model_spec_of(config);
+  lo.input_aspect_ratio = double(spec.input_w) / double(spec.input_h);
   const DataSources sources = data_sources(config, out_dir);
   TrainingData data;
   data.train = std::make_shared<Dataset>(load_dataset_spec(sources.train, lo));
@@ -52,6 +55,20 @@ TrainingData prepare_training_data(const TrainConfig& config, const fs::path& ou
     std::cerr << "posenet: skipped " << data.train->skipped.size() << " bad training entries (--skip-bad)\n";
   if (data.train->size() == 0) throw InputError("training data '" + sources.train + "' has no usable sample");
   if (sources.val.empty() || config.val_every == 0) return data;
+  if (data.train->keypoints == &eval::coco_keypoint_set()) {
+    // OKS AP against the validation set's own annotations, ground-truth boxes.
+    const std::vector<DatasetSpec> specs = parse_dataset_specs(sources.val, kValidSplit);
+    if (specs.size() != 1 || specs[0].kind != "coco")
+      throw InputError("validation data '" + sources.val + "': a COCO keypoint run validates on one coco:JSON:IMAGES set");
+    data.val = std::make_shared<Dataset>(load_coco_native(specs[0].path, specs[0].images, lo));
+    if (!data.val->skipped.empty())
+      std::cerr << "posenet: skipped " << data.val->skipped.size() << " bad validation entries (--skip-bad)\n";
+    data.val_coco = std::make_shared<eval::CocoGroundTruth>(
+        eval::read_coco_ground_truth(specs[0].path, {.skip_bad = config.skip_bad}));
+    return data;
+  }
+  if (data.train->keypoints != &eval::mpii_keypoint_set())
+    throw InputError(detail::concat("validation of ", data.train->keypoints->title, " runs is not available"));
   if (sources.val_gt.empty()) {
     std::cerr << "posenet: no ground-truth .mat for the validation set (--val-gt): validation PCKh is off\n";
     return data;

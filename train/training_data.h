@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "eval/coco_json.h"
 #include "eval/mat_io.h"
 #include "models/spec.h"
 #include "train/config.h"
@@ -18,6 +19,8 @@ struct TrainingData {
   std::shared_ptr<Dataset> train, val;  // val is null without validation
   eval::GroundTruth val_gt;             // the rows of val's persons
   size_t val_gt_persons = 0;            // rows of the full ground truth (pred_valid.mat has as many)
+  // COCO keypoint runs: val's annotations, scored with OKS AP instead of PCKh.
+  std::shared_ptr<eval::CocoGroundTruth> val_coco;
 
   bool has_validation() const { return val && val->size() > 0; }
 };

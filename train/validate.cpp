@@ -68,13 +68,14 @@ Tensor flip_images(const Tensor& images) {
   return images.is_cpu() ? out : out.to(images.device());
 }
 
-std::vector<Tensor> predict_heatmaps(models::PoseModel& model, const Tensor& images, bool flip_test) {
+std::vector<Tensor> predict_heatmaps(models::PoseModel& model, const Tensor& images, bool flip_test,
+                                     const eval::KeypointSet& keypoints) {
   NoGradGuard no_grad;
   std::vector<Tensor> heatmaps = model.forward_heatmaps(images);
   if (!flip_test) return heatmaps;
   std::vector<Tensor> flipped = model.forward_heatmaps(flip_images(images));
   for (size_t s = 0; s < heatmaps.size(); ++s)
-    heatmaps[s] = eval::flip_test_average(heatmaps[s], flipped[s]);
+    heatmaps[s] = eval::flip_test_average(heatmaps[s], flipped[s], true, keypoints.flip_pairs);
   return heatmaps;
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/device.h"
 #include "eval/decode.h"
+#include "eval/keypoint_set.h"
 #include "eval/mat_io.h"
 #include "eval/pckh.h"
 #include "models/pose_model.h"
@@ -58,8 +59,10 @@ Evaluation evaluate_model(models::PoseModel& model, const Dataset& dataset, cons
 
 // Heatmaps of one batch of inputs [B, H, W, 3] (already on the model's
 // device), per stage; with flip_test the mirrored input's heatmaps are
-// flipped back, shifted and averaged in. Runs without autograd.
-std::vector<Tensor> predict_heatmaps(models::PoseModel& model, const Tensor& images, bool flip_test);
+// flipped back (swapping `keypoints`' left/right pairs), shifted and averaged
+// in. Runs without autograd.
+std::vector<Tensor> predict_heatmaps(models::PoseModel& model, const Tensor& images, bool flip_test,
+                                     const eval::KeypointSet& keypoints = eval::mpii_keypoint_set());
 
 // Mirrors NHWC images left-right (CPU or any device through the host).
 Tensor flip_images(const Tensor& images);
