@@ -44,7 +44,13 @@ std::string option_name(std::string key) {
   return "--" + key;
 }
 
-std::string shown(const nlohmann::json& v) { return v.is_string() ? "'" + v.get<std::string>() + "'" : v.dump(); }
+std::string shown(const nlohmann::json& v) {
+  if (!v.is_string()) return v.dump();
+  std::string text = "'";  // appended, not "'" + s: GCC 12 warns falsely (-Wrestrict) on that
+  text += v.get<std::string>();
+  text += "'";
+  return text;
+}
 
 }  // namespace
 
