@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "cli/skipped_report.h"
 #include "core/error.h"
 #include "eval/coco_eval.h"
 #include "eval/coco_json.h"
@@ -26,8 +27,8 @@ void eval_coco_results_file(const std::string& results, const std::string& annot
   options.skip_bad = skip_bad;
   const eval::CocoGroundTruth gt = eval::read_coco_ground_truth(annotations, options);
   const eval::CocoResults res = eval::read_coco_results(results, gt, options);
-  for (const auto* skipped : {&gt.skipped, &res.skipped})
-    for (const std::string& reason : *skipped) std::cerr << "skipped: " << reason << "\n";
+  report_skipped(gt.skipped, "annotation entries");
+  report_skipped(res.skipped, "result entries");
   const eval::CocoStats stats = eval::evaluate_coco_keypoints(gt, res.detections);
   if (json) {
     std::cout << stats.to_json().dump() << "\n";

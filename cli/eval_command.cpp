@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,7 @@
 
 #include "cli/coco_eval_command.h"
 #include "cli/command.h"
+#include "cli/skipped_report.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/folder_lock.h"
@@ -77,16 +79,6 @@ FolderLock claim_output_folder(const EvalOptions& opt) {
   return lock;
 }
 
-// --skip-bad: a count and the first few reasons, not one line per entry.
-void report_skipped(const train::Dataset& dataset) {
-  if (dataset.skipped.empty()) return;
-  constexpr size_t kShown = 5;
-  std::cerr << "posenet: warning: skipped " << dataset.skipped.size() << " bad entries (--skip-bad)"
-            << (dataset.skipped.size() > kShown ? ", the first " + std::to_string(kShown) : std::string()) << ":\n";
-  for (size_t i = 0; i < dataset.skipped.size() && i < kShown; ++i)
-    std::cerr << "  " << dataset.skipped[i] << "\n";
-}
-
 void report(const std::vector<std::pair<std::string, eval::PckhResult>>& rows, bool json) {
   if (json) {
     // One row: the object itself; several: one object per row, keyed by its label.
@@ -132,18 +124,22 @@ void eval_coco_checkpoint(const EvalOptions& opt) {
   eval::require_same_keypoint_set(eval::coco_keypoint_set(), train::keypoint_set_of(ck), opt.checkpoint);
   auto model = train::load_model_from_checkpoint(ck, device);
   const eval::CocoGroundTruth gt = eval::read_coco_ground_truth(specs[0].path, {.skip_bad = opt.skip_bad});
+  report_skipped(gt.skipped, "annotation entries");
   train::LoadOptions load;
   load.skip_bad = opt.skip_bad;
   load.check_images = true;
   load.log_skipped = false;
   load.input_aspect_ratio = double(model->spec().input_w) / double(model->spec().input_h);
-  const train::Dataset dataset =
-      opt.person_boxes.empty()
-          ? train::load_coco_native(specs[0].path, specs[0].images, load)
-          : train::load_person_box_samples(
-                eval::read_coco_person_boxes(opt.person_boxes, gt, opt.box_score_threshold, {.skip_bad = opt.skip_bad}),
-                specs[0].path, specs[0].images, load);
-  report_skipped(dataset);
+  train::Dataset dataset;
+  if (opt.person_boxes.empty()) {
+    dataset = train::load_coco_native(specs[0].path, specs[0].images, load);
+  } else {
+    const eval::CocoPersonBoxes boxes =
+        eval::read_coco_person_boxes(opt.person_boxes, gt, opt.box_score_threshold, {.skip_bad = opt.skip_bad});
+    report_skipped(boxes.skipped, "detection boxes");
+    dataset = train::load_person_box_samples(boxes, gt, specs[0].images, load);
+  }
+  report_skipped(dataset.skipped);
   if (dataset.size() == 0) throw InputError("eval: '" + opt.data + "' has no usable person");
   train::EvalSettings es;
   es.device = device;
@@ -174,6 +170,10 @@ void eval_checkpoint(const EvalOptions& opt) {
   if (opt.workers < 0 || opt.workers > train::max_workers())
     throw InputError(detail::concat("eval: --workers must be in [0, ", train::max_workers(),
                                     "] on this machine (4 per hardware thread, or 256), got ", opt.workers));
+  if (!std::isfinite(opt.box_score_threshold))
+    throw InputError(detail::concat("eval: --box-score-threshold must be a finite number, got ", opt.box_score_threshold));
+  if (opt.box_score_threshold != 0.0 && opt.person_boxes.empty())
+    throw InputError("eval: --box-score-threshold goes with --person-boxes FILE (it filters that file's boxes)");
   if (!opt.person_boxes.empty() && &train::keypoint_set_of_specs(opt.data) != &eval::coco_keypoint_set())
     throw Error("eval: --person-boxes goes with --data coco:JSON:IMAGES");
   if (&train::keypoint_set_of_specs(opt.data) == &eval::coco_keypoint_set()) {
@@ -200,7 +200,7 @@ void eval_checkpoint(const EvalOptions& opt) {
   load.log_skipped = false;
   load.input_aspect_ratio = double(model->spec().input_w) / double(model->spec().input_h);
   const train::Dataset dataset = train::load_dataset_spec(data, load);
-  report_skipped(dataset);
+  report_skipped(dataset.skipped);
   if (dataset.size() == 0) throw InputError("eval: '" + data + "' has no usable person");
   const eval::GroundTruth full_gt = eval::read_ground_truth_mat(gt_path);
   const eval::GroundTruth gt = train::select_ground_truth(full_gt, dataset, gt_path);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace posenet::eval {
 
@@ -64,12 +65,12 @@ std::string quote_non_finite_literals(const std::string& text) {
 }
 
 json read_json(const std::filesystem::path& path, const char* what) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw InputError(detail::concat(path.string(), ": ", what, " not found"));
+  // A FIFO would block, a device never end: refused before it is opened.
+  check_input_file(path, "JSON", kMaxAnnotationFileBytes);
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) throw InputError(detail::concat(path.string(), ": ", what, " not found"));
-    throw InputError(detail::concat(path.string(), ": cannot open ", what));
-  }
+  if (!in) throw InputError(detail::concat(path.string(), ": cannot open ", what));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw InputError(detail::concat(path.string(), ": read error"));
   try {
@@ -166,6 +167,8 @@ bool is_json_file(const std::filesystem::path& path) {
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
   if (ext == ".json") return true;
   if (ext == ".mat") return false;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;  // the .mat reader names the problem
   std::ifstream in(path, std::ios::binary);
   char c = 0;
   while (in.get(c) && std::isspace(static_cast<unsigned char>(c))) {
@@ -186,6 +189,8 @@ CocoGroundTruth read_coco_ground_truth(const std::filesystem::path& path, const 
                  [&](const json& e, size_t) {
                    const int64_t id = integer(field(e, "id"), "id");
                    if (!images.insert(id).second) bad("duplicate image id ", id);
+                   if (e.contains("file_name") && e["file_name"].is_string())
+                     gt.image_files[id] = e["file_name"].get<std::string>();
                  });
   gt.image_ids.assign(images.begin(), images.end());
 

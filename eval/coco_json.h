@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ struct CocoGroundTruth {
   std::string path;
   int keypoint_count = 0;             // K
   std::vector<int64_t> image_ids;     // sorted, unique: the images evaluated
+  std::map<int64_t, std::string> image_files;  // id -> file_name, where the record has one
   std::vector<int64_t> category_ids;  // sorted, unique: the categories evaluated
   std::vector<CocoGtPerson> persons;  // file order
   std::vector<std::string> skipped;   // with skip_bad: "file: entry: problem"

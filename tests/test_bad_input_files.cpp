@@ -187,6 +187,14 @@ TEST(BadInput, InputsThatAreNotRegularFilesOrFarTooLargeAreRefused) {
   expect_error_mentioning(cli("eval --predictions " + (dir / "fifo.mat").string() + " --gt " + (dir / "fifo.mat").string()),
                           {(dir / "fifo.mat").string(), "not a regular file", ".mat"});
   fs::rename(dir / "fifo.mat", fifo);
+  fs::rename(fifo, dir / "fifo.json");  // COCO files: results, annotations
+  expect_error_mentioning(cli("eval --predictions " + (dir / "fifo.json").string() + " --gt " + (dir / "fifo.json").string()),
+                          {(dir / "fifo.json").string(), "not a regular file"});
+  fs::rename(dir / "fifo.json", fifo);
+  expect_error_mentioning(cli("eval --checkpoint " + ck + " --data coco:a.json:images --box-score-threshold nan"),
+                          {"--box-score-threshold must be a finite number"});
+  expect_error_mentioning(cli("eval --checkpoint " + ck + " --data coco:a.json:images --box-score-threshold 0.5"),
+                          {"--box-score-threshold goes with --person-boxes"});
 
   // An annotation file that is a FIFO, then one that is a directory.
   const fs::path data = dir / "data";

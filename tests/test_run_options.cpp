@@ -142,6 +142,16 @@ TEST(RunOptions, EverySettingIsCheckedBeforeAnyDataIsRendered) {
     expect_failure_mentioning(r, {"posenet: error: invalid training setting: " + c.message});
     EXPECT_TRUE(fs::is_empty(dir)) << "nothing rendered or written";
   }
+  // Settings checked beyond their own range (the model name, the device, the
+  // sigmas against the model's stages) fail before the run's folder exists.
+  for (const std::string& args : {std::string("--model bogus"), std::string("--device cuda:7"),
+                                  std::string("--model tiny-multistage --sigmas 3,2,1,1,1,1,1")}) {
+    SCOPED_TRACE(args);
+    const fs::path dir = testing::temp_dir("opts_settings") / "run";
+    const CliRun r = cli("train --progress false --out " + dir.string() + " " + args);
+    EXPECT_NE(r.code, 0) << r.out;
+    EXPECT_FALSE(fs::exists(dir)) << "the run's folder was created: " << r.out;
+  }
 }
 
 TEST(RunOptions, NonFiniteStepStopsAndKeepsTheLastGoodCheckpoint) {

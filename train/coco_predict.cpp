@@ -60,7 +60,10 @@ std::vector<eval::CocoDetection> predict_coco_persons(models::PoseModel& model, 
         const eval::Point2 xy = decoded.at(i, j);
         p.keypoints.insert(p.keypoints.end(), {xy.x, xy.y, double(decoded.maxval(i, j))});
       }
-      p.area = person.box_area;
+      // OKS-NMS compares persons at the crop's area (the box padded to the
+      // input's aspect and x1.25), as Simple Baselines and HRNet do.
+      const double crop_w = person.scale * kPixelStd;
+      p.area = crop_w * crop_w * double(spec.input_h) / double(spec.input_w);
       p.score = eval::rescore_person(p.keypoints, person.box_score);
       by_image[person.image_id].push_back(std::move(p));
     }

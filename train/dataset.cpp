@@ -287,7 +287,6 @@ Dataset load_coco_style(const std::filesystem::path& path, const std::filesystem
     s.center = crop.center;
     s.scale = crop.scale;
     s.image_id = image_id.get<int64_t>();
-    s.box_area = w * h;
     if (auto problem = person_box_problem(s.center, s.scale)) bad("bbox: ", *problem);
     for (size_t j = 0; j < mapping.direct.size(); ++j) {
       const int k = mapping.direct[j];

@@ -55,7 +55,6 @@ struct Sample {
   int64_t source_index = 0;     // entry index in the annotation file
   std::string source;           // the annotation file
   int64_t image_id = 0;         // COCO-style files: the annotation's image_id
-  double box_area = 0;          // COCO-style files: bbox width x height (OKS-NMS)
   double box_score = 1.0;       // a detector's score for the box (1: a ground-truth box)
 };
 

@@ -9,12 +9,12 @@
 
 namespace posenet::train {
 
-// The images come from the annotations file's "images" list (id ->
-// file_name) under image_dir; the samples hold no keypoints (weight 0) and
+// The images come from the annotations' "images" list (id -> file_name,
+// as read for the evaluation) under image_dir; the samples hold no keypoints (weight 0) and
 // use COCO's keypoint set. options.input_aspect_ratio shapes the crop;
 // options.check_images checks every image (errors name the detection file
 // and entry).
-Dataset load_person_box_samples(const eval::CocoPersonBoxes& boxes, const std::filesystem::path& annotations,
+Dataset load_person_box_samples(const eval::CocoPersonBoxes& boxes, const eval::CocoGroundTruth& annotations,
                                 const std::filesystem::path& image_dir, const LoadOptions& options);
 
 }  // namespace posenet::train

@@ -27,7 +27,10 @@ namespace fs = std::filesystem;
 
 Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
   out_dir_ = config_.out;
-  if (!config_.resume) config_.validate();  // bad settings leave no folder behind (a resume checks after merging)
+  // A new run's settings are checked before its folder is created, so bad
+  // ones leave nothing behind; a resume checks them after merging with its
+  // checkpoint's.
+  if (!config_.resume) check_settings(false);
   // Taken before anything is written (a resume of a folder that does not
   // exist fails below without creating it).
   if (!config_.resume || fs::exists(out_dir_)) lock_ = FolderLock::acquire(out_dir_, "--out");
@@ -39,10 +42,12 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
     config_ = std::move(resumed.config);
     changes = std::move(resumed.changes);
     state_ = resume_from->state;
+    check_settings(true);
   } else {
     refuse_to_overwrite_a_run(out_dir_);
   }
-  check_settings(resume_from.has_value());
+  check_writable_directory(out_dir_);
+  remove_stale_temporaries(out_dir_);
   data_ = prepare_training_data(config_, out_dir_);
   if (resume_from) warn_if_training_set_changed(*resume_from, data_.train->size());
   state_.train_samples = int64_t(data_.train->size());
@@ -68,8 +73,6 @@ void Trainer::check_settings(bool resuming) {
   config_.validate();
   device_ = parse_device(config_.device);
   (void)backend_for(device_);  // a device that is not there fails before any data is rendered
-  check_writable_directory(out_dir_);
-  remove_stale_temporaries(out_dir_);
   // The first data set decides the keypoint set (train/dataset.h); a resumed
   // run keeps its own, and its data must still give it.
   const eval::KeypointSet& data_keypoints = keypoint_set_of_specs(config_.data);

@@ -50,7 +50,8 @@ class Trainer {
   std::filesystem::path best_checkpoint() const { return out_dir_ / "best.safetensors"; }
 
  private:
-  // Everything that can fail on the settings alone, before any data is read.
+  // Everything that can fail on the settings alone, before any data is read
+  // (for a new run, before its folder is created).
   void check_settings(bool resuming);
   void build_model(const Checkpoint* resume_from);
   void build_optimizer();

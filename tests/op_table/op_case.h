@@ -70,7 +70,8 @@ struct OpCase {
   // Backend against CPU, float32 (reductions in another order, cuDNN's
   // algorithms); float64 uses backends_f64.
   Tolerance backends{1e-5, 1e-4}, backends_f64{1e-10, 1e-10};
-  // Why BackendsMatchCpu skips the row ("" = it does not).
+  // Why the CUDA backend declines the row ("" = it takes it): BackendsMatchCpu
+  // then checks that running it there fails naming the op instead.
   std::string backends_skip;
   // Settings to compare under one after the other (empty: the default only).
   std::vector<BackendSetting> backend_settings;
