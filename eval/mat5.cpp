@@ -50,6 +50,7 @@ void check_v5_array(const std::filesystem::path& path, const unsigned char* p, u
     uint32_t type = 0;
     const unsigned char* data = nullptr;
     uint64_t bytes = 0, offset = 0;
+    bool small = false;  // the 4-byte tag format
   };
   uint64_t pos = 0;
   // The next sub-element; false when the payload ends before it does.
@@ -59,12 +60,14 @@ void check_v5_array(const std::filesystem::path& path, const unsigned char* p, u
     e->offset = pos;
     if ((tag >> 16) != 0) {  // small format: type and size in 4 bytes, data in the next 4
       e->type = tag & 0xffff;
+      e->small = true;
       e->bytes = std::min<uint64_t>(tag >> 16, 4);
       e->data = p + pos + 4;
       pos += 8;
       return true;
     }
     e->type = tag;
+    e->small = false;
     e->bytes = word(p + pos + 4);
     if (e->bytes > n - pos - 8) return false;
     e->data = p + pos + 8;
@@ -76,6 +79,11 @@ void check_v5_array(const std::filesystem::path& path, const unsigned char* p, u
   Sub flags, dims, name;
   if (!next(&flags) || flags.bytes < 4 || !next(&dims) || !next(&name))
     corrupt("has a header that does not fit in its " + std::to_string(n) + " bytes");
+  // matio reads the flags and the dimensions' tag as six fixed words, so
+  // they must be laid out that way for it to see what is checked here.
+  if (flags.small || flags.type != 6 /* miUINT32 */ || flags.bytes != 8)
+    corrupt("has array flags that are not one 8-byte miUINT32 element");
+  if (dims.small || dims.type != 5 /* miINT32 */) corrupt("has dimensions that are not an miINT32 element");
   const uint32_t cls = word(flags.data) & 0xff;
   // Element count, saturated just above what the payload could hold.
   uint64_t elements = 1;
@@ -100,7 +108,11 @@ void check_v5_array(const std::filesystem::path& path, const unsigned char* p, u
     if (data.bytes / width < elements) corrupt("holds fewer values than its dimensions declare");
     return;
   }
-  if (cls != 1 /* cell */ && cls != 2 /* struct */ && cls != 3 /* object */) return;
+  if (cls != 1 /* cell */ && cls != 2 /* struct */ && cls != 3 /* object */) {
+    // Sparse and unknown classes: no more values than bytes either.
+    if (elements > n) corrupt("declares more elements than its " + std::to_string(n) + " bytes can hold");
+    return;
+  }
   uint64_t per_element = 1;
   if (cls == 3 && !next(&name)) corrupt("has no class name");  // an object's class name comes first
   if (cls != 1) {
