@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/input_file.h"
+#include "core/json_non_finite.h"
 
 namespace posenet::eval {
 
@@ -27,41 +28,6 @@ struct EntryError {
 template <typename... Args>
 [[noreturn]] void bad(Args&&... args) {
   throw EntryError{detail::concat(std::forward<Args>(args)...)};
-}
-
-constexpr std::string_view kNonFiniteMarker = "\x01non-finite:";
-
-// Python's json module writes NaN, Infinity and -Infinity, which strict JSON
-// lacks; they become marker strings so the entry holding one can be named.
-std::string quote_non_finite_literals(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      out += c;
-      if (c == '\\' && i + 1 < text.size()) out += text[++i];
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-      out += c;
-      continue;
-    }
-    bool replaced = false;
-    for (std::string_view word : {"-Infinity", "Infinity", "NaN"}) {
-      if (text.compare(i, word.size(), word) == 0) {
-        out += "\"\\u0001non-finite:" + std::string(word) + "\"";
-        i += word.size() - 1;
-        replaced = true;
-        break;
-      }
-    }
-    if (!replaced) out += c;
-  }
-  return out;
 }
 
 json read_json(const std::filesystem::path& path, const char* what) {
@@ -81,8 +47,8 @@ json read_json(const std::filesystem::path& path, const char* what) {
 }
 
 double number(const json& v, std::string_view what) {
-  if (v.is_string() && v.get<std::string>().rfind(kNonFiniteMarker, 0) == 0)
-    bad(what, " is not finite (", v.get<std::string>().substr(kNonFiniteMarker.size()), ")");
+  if (v.is_string())
+    if (const auto literal = non_finite_literal(v.get<std::string>())) bad(what, " is not finite (", *literal, ")");
   if (!v.is_number()) bad(what, " must be a number, got ", v.type_name());
   const double x = v.get<double>();
   if (!std::isfinite(x)) bad(what, " is not finite (", v.dump(), ")");

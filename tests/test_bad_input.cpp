@@ -6,6 +6,7 @@
 
 #include "core/device.h"
 #include "core/safetensors.h"
+#include "cli_run.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
@@ -15,23 +16,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
-  int code = -1;
-  std::string out;
-};
+using testing::CliRun;
+using testing::cli;
 
-Run cli(const std::string& args) {
-  Run r;
-  FILE* p = popen((std::string(POSENET_CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-void expect_failure_mentioning(const Run& r, std::initializer_list<std::string> parts) {
+void expect_failure_mentioning(const CliRun& r, std::initializer_list<std::string> parts) {
   EXPECT_NE(r.code, 0) << r.out;
   for (const auto& part : parts) EXPECT_NE(r.out.find(part), std::string::npos) << "'" << part << "' not in: " << r.out;
 }

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/safetensors.h"
+#include "cli_run.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
 #include "train/dataset.h"
@@ -23,23 +24,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int code = -1;
-  std::string out;
-};
-
-// The CLI under `timeout`: a command that blocks (on a FIFO, say) fails the
-// test with code 124 instead of hanging it.
-CliRun cli(const std::string& args) {
-  CliRun r;
-  FILE* p = popen(("timeout 120 " + std::string(POSENET_CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using testing::CliRun;
+// Under timeout(1): a command that blocks (on a FIFO, say) fails with 124
+// instead of hanging the test.
+CliRun cli(const std::string& args) { return testing::cli(args, 120); }
 
 void expect_error_mentioning(const CliRun& r, std::initializer_list<std::string> parts) {
   EXPECT_EQ(r.code, 1) << r.out;

@@ -15,6 +15,7 @@
 #include "eval/coco_json.h"
 #include "eval/coco_oks.h"
 #include "eval/oks_nms.h"
+#include "cli_run.h"
 #include "test_util.h"
 
 namespace posenet {
@@ -291,21 +292,8 @@ TEST(CocoFiles, BadAnnotationsNameFileAndEntry) {
 
 // --- posenet eval on COCO --------------------------------------------------
 
-struct CliRun {
-  int code = -1;
-  std::string out;
-};
-
-CliRun cli(const std::string& args) {
-  CliRun r;
-  FILE* p = popen((std::string(POSENET_CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using testing::CliRun;
+using testing::cli;
 
 TEST(CocoEvalCommand, JsonHoldsTheTenNumbersInPercent) {
   const std::string name = "area_ranges";

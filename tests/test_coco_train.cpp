@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "cli_run.h"
 #include "test_util.h"
 #include "train/augment.h"
 #include "train/dataset.h"
@@ -157,21 +158,8 @@ TEST(CocoTrain, PersonBoxesAreReadAndCheckedByEntry) {
   EXPECT_EQ(kept.skipped.size(), 1u);
 }
 
-struct CliRun {
-  int code = -1;
-  std::string out;
-};
-
-CliRun cli(const std::string& args) {
-  CliRun r;
-  FILE* p = popen((std::string(POSENET_CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using testing::CliRun;
+using testing::cli;
 
 // train on COCO -> a 17-keypoint model; eval -> the 10 COCO numbers and a
 // results file; predict -> 17 named keypoints.

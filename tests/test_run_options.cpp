@@ -12,6 +12,7 @@
 #include <chrono>
 #include <thread>
 
+#include "cli_run.h"
 #include "test_util.h"
 #include "core/folder_lock.h"
 #include "train/checkpoint.h"
@@ -23,21 +24,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int code = -1;
-  std::string out;
-};
-
-CliRun cli(const std::string& args) {
-  CliRun r;
-  FILE* p = popen((std::string(POSENET_CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using testing::CliRun;
+using testing::cli;
 
 void expect_failure_mentioning(const CliRun& r, std::initializer_list<std::string> parts) {
   EXPECT_EQ(r.code, 1) << r.out;

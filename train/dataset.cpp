@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/input_file.h"
+#include "core/json_non_finite.h"
 #include "train/annotation_checks.h"
 #include "eval/keypoint_set.h"
 #include "eval/person_box.h"
@@ -40,43 +41,6 @@ template <typename... Args>
   throw EntryError{detail::concat(std::forward<Args>(args)...)};
 }
 
-// Python's json module writes NaN, Infinity and -Infinity for non-finite
-// floats; strict JSON has no such literals. They are turned into marker
-// strings so that the entry holding one can be named in the error.
-const char* const kNonFiniteMarker = "\x01non-finite:";
-
-std::string quote_non_finite_literals(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      out += c;
-      if (c == '\\' && i + 1 < text.size()) out += text[++i];
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-      out += c;
-      continue;
-    }
-    bool replaced = false;
-    for (const char* word : {"-Infinity", "Infinity", "NaN"}) {
-      const size_t n = std::char_traits<char>::length(word);
-      if (text.compare(i, n, word) == 0) {
-        out += std::string("\"") + "\\u0001non-finite:" + word + "\"";
-        i += n - 1;
-        replaced = true;
-        break;
-      }
-    }
-    if (!replaced) out += c;
-  }
-  return out;
-}
-
 json parse_json_file(const std::filesystem::path& path) {
   check_input_file(path, "annotation", kMaxAnnotationFileBytes);
   std::ifstream in(path, std::ios::binary);
@@ -95,8 +59,8 @@ json parse_json_file(const std::filesystem::path& path) {
 }
 
 double number(const json& v, const char* what) {
-  if (v.is_string() && v.get<std::string>().rfind(kNonFiniteMarker, 0) == 0)
-    bad(what, " is not finite (", v.get<std::string>().substr(std::char_traits<char>::length(kNonFiniteMarker)), ")");
+  if (v.is_string())
+    if (const auto literal = non_finite_literal(v.get<std::string>())) bad(what, " is not finite (", *literal, ")");
   if (!v.is_number()) bad(what, " must be a number, got ", v.type_name());
   const double x = v.get<double>();
   if (!std::isfinite(x)) bad(what, " is not finite (", x, ")");
