@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "core/device.h"
 #include "train/stop.h"
 #include "train/trainer.h"
 
