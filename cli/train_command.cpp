@@ -1,11 +1,13 @@
 // posenet train: trains a pose model (defaults: the standard MPII recipe;
 // with no data given, the built-in synthetic figures).
 #include <algorithm>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <vector>
 
 #include "cli/command.h"
+#include "core/device.h"
 #include "train/stop.h"
 #include "train/trainer.h"
 
@@ -96,6 +98,11 @@ void add_train_command(CLI::App& app) {
       std::cout << (trainer.config().keypoints == "coco" ? ", best validation OKS AP " : ", best validation Mean PCKh@0.5 ")
                 << r.best_pckh;
     std::cout << "\ncheckpoints: " << trainer.last_checkpoint().string() << ", " << trainer.best_checkpoint().string()
+              << "\n";
+    // The backend's high-water mark of memory held for tensors (on CUDA the
+    // caching allocator's blocks in use, not the blocks it keeps cached).
+    std::cout << "peak device memory on " << trainer.device().str() << ": " << std::fixed << std::setprecision(1)
+              << double(backend_for(trainer.device()).peak_bytes()) / 1048576.0 << " MiB" << std::defaultfloat
               << "\n";
   });
 }

@@ -46,6 +46,7 @@ class CpuBackend final : public Backend {
     if (!p)
       PN_FAIL("out of host memory: could not allocate ", bytes, " bytes (", bytes_in_use(),
               " bytes already in use); lower the batch size or the model size");
+    alloc_calls_.fetch_add(1, std::memory_order_relaxed);
     size_t now = in_use_.fetch_add(bytes) + bytes;
     size_t peak = peak_.load();
     while (now > peak && !peak_.compare_exchange_weak(peak, now)) {
@@ -57,7 +58,10 @@ class CpuBackend final : public Backend {
     in_use_.fetch_sub(bytes);
   }
   void copy_device_to_device(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
-  void copy_host_to_device(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void copy_host_to_device(void* dst, const void* src, size_t bytes) override {
+    h2d_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+    std::memcpy(dst, src, bytes);
+  }
   void copy_device_to_host(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
   void fill(void* dst, DType dtype, size_t n, double value) override {
     switch (dtype) {
@@ -117,10 +121,16 @@ class CpuBackend final : public Backend {
   size_t bytes_in_use() const override { return in_use_.load(); }
   size_t peak_bytes() const override { return peak_.load(); }
   void reset_peak() override { peak_.store(in_use_.load()); }
+  // No host waits: the CPU backend runs everything before it returns.
+  BackendCounters counters() const override {
+    return {alloc_calls_.load(std::memory_order_relaxed), 0, h2d_bytes_.load(std::memory_order_relaxed)};
+  }
 
  private:
   std::atomic<size_t> in_use_{0};
   std::atomic<size_t> peak_{0};
+  std::atomic<uint64_t> alloc_calls_{0};
+  std::atomic<uint64_t> h2d_bytes_{0};
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -19,6 +20,7 @@
 
 #include "core/cuda_check.h"
 #include "core/device.h"
+#include "core/uncounted_transfers.h"
 
 namespace posenet {
 namespace {
@@ -124,11 +126,11 @@ class CudaBackend final : public Backend {
     }
     DeviceGuard guard(index_);
     void* p = nullptr;
-    cudaError_t err = cudaMalloc(&p, size);
+    cudaError_t err = driver_malloc(&p, size);
     if (err == cudaErrorMemoryAllocation) {
       cudaGetLastError();
       release_cache_locked();
-      err = cudaMalloc(&p, size);
+      err = driver_malloc(&p, size);
     }
     if (err == cudaErrorMemoryAllocation) {
       cudaGetLastError();
@@ -162,13 +164,14 @@ class CudaBackend final : public Backend {
   }
   void copy_host_to_device(void* dst, const void* src, size_t bytes) override {
     DeviceGuard guard(index_);
+    if (!UncountedTransfers::active()) h2d_bytes_.fetch_add(bytes, std::memory_order_relaxed);
     PN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream()));
-    PN_CUDA_CHECK(cudaStreamSynchronize(stream()));  // the host buffer may be freed next
+    wait_for_stream();  // the host buffer may be freed next
   }
   void copy_device_to_host(void* dst, const void* src, size_t bytes) override {
     DeviceGuard guard(index_);
     PN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream()));
-    PN_CUDA_CHECK(cudaStreamSynchronize(stream()));
+    wait_for_stream();
   }
   void fill(void* dst, DType dtype, size_t n, double value) override {
     if (n == 0) return;
@@ -206,7 +209,7 @@ class CudaBackend final : public Backend {
   }
   void synchronize() override {
     DeviceGuard guard(index_);
-    PN_CUDA_CHECK(cudaStreamSynchronize(stream()));
+    wait_for_stream();
   }
   size_t bytes_in_use() const override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -219,6 +222,10 @@ class CudaBackend final : public Backend {
   void reset_peak() override {
     std::lock_guard<std::mutex> lock(mu_);
     peak_ = in_use_;
+  }
+  BackendCounters counters() const override {
+    return {alloc_calls_.load(std::memory_order_relaxed), host_syncs_.load(std::memory_order_relaxed),
+            h2d_bytes_.load(std::memory_order_relaxed)};
   }
 
   // Created once, race-free: the caching allocator's reuse is safe only
@@ -246,7 +253,19 @@ class CudaBackend final : public Backend {
     in_use_ += block;
     if (in_use_ > peak_) peak_ = in_use_;
   }
+  // Every cudaMalloc goes through here, so that alloc_calls counts them all
+  // (a failed one too: it still reached the driver).
+  cudaError_t driver_malloc(void** p, size_t size) {
+    alloc_calls_.fetch_add(1, std::memory_order_relaxed);
+    return cudaMalloc(p, size);
+  }
+  // Every wait of the host on the device goes through here (host_syncs).
+  void wait_for_stream() {
+    if (!UncountedTransfers::active()) host_syncs_.fetch_add(1, std::memory_order_relaxed);
+    PN_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  }
   void release_cache_locked() {
+    host_syncs_.fetch_add(1, std::memory_order_relaxed);
     PN_CUDA_CHECK(cudaDeviceSynchronize());
     for (auto& [size, p] : free_) cudaFree(p);
     free_.clear();
@@ -260,6 +279,7 @@ class CudaBackend final : public Backend {
   std::unordered_map<void*, size_t> live_;
   size_t in_use_ = 0, peak_ = 0, cached_bytes_ = 0;
   cudaStream_t stream_ = nullptr;
+  std::atomic<uint64_t> alloc_calls_{0}, host_syncs_{0}, h2d_bytes_{0};
 };
 
 // Never destroyed: tensors freed during static destruction still need it.

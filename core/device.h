@@ -35,6 +35,26 @@ int cuda_device_count();
 // or the CUDA runtime's error (no device, a driver older than the toolkit).
 std::string cuda_unavailable_reason();
 
+// What a device's backend has done since the process started. The counts
+// only grow, so a training step's counts are the difference of a snapshot
+// taken after it and one taken before (nothing is ever reset).
+struct BackendCounters {
+  // Memory obtained from the driver or the OS: cudaMalloc calls on CUDA (a
+  // block reused from the caching allocator does not count); on the CPU
+  // every allocate(), each a fresh aligned_alloc from the heap.
+  uint64_t alloc_calls = 0;
+  // Times the host waited for the device: stream and device synchronisations
+  // and blocking device-to-host copies. Always 0 on the CPU.
+  uint64_t host_syncs = 0;
+  // Bytes given to copy_host_to_device (on the CPU: the bytes staged by that
+  // memcpy; tensors already on the CPU are not copied and do not count).
+  uint64_t h2d_bytes = 0;
+
+  BackendCounters operator-(const BackendCounters& before) const {
+    return {alloc_calls - before.alloc_calls, host_syncs - before.host_syncs, h2d_bytes - before.h2d_bytes};
+  }
+};
+
 // What a device must provide to hold tensors. Allocation goes through the
 // backend so that the CUDA one can cache blocks (no cudaMalloc inside a
 // training step); copies and fills are what core itself needs (autograd's
@@ -58,6 +78,8 @@ class Backend {
   virtual size_t bytes_in_use() const = 0;
   virtual size_t peak_bytes() const = 0;
   virtual void reset_peak() = 0;
+  // A snapshot of the monotonic counters above.
+  virtual BackendCounters counters() const = 0;
 };
 
 Backend& backend_for(Device device);

@@ -17,20 +17,27 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<double> train_step_losses(const std::string& device, const fs::path& out) {
+// The step records of log.jsonl of a tiny synthetic run: 2 epochs of 3 steps.
+std::vector<nlohmann::json> train_step_records(const std::string& device, const fs::path& out) {
   const std::string cmd = std::string(POSENET_CLI_PATH) +
                           " train --model tiny --width 0.125 --decoder-channels 16 --input-size 32"
                           " --synthetic-count 16 --synthetic-size 48 --epochs 2 --batch-size 4 --max-steps 3"
                           " --lr 0.001 --sigmas 1 --workers 0 --seed 11 --val-every 0 --progress false --device " +
                           device + " --out " + out.string() + " > " + (out.string() + ".txt") + " 2>&1";
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  std::vector<double> losses;
+  std::vector<nlohmann::json> records;
   std::ifstream in(out / "log.jsonl");
   std::string line;
   while (std::getline(in, line)) {
-    const auto j = nlohmann::json::parse(line);
-    if (j.value("type", "") == "step") losses.push_back(j["loss"].get<double>());
+    auto j = nlohmann::json::parse(line);
+    if (j.value("type", "") == "step") records.push_back(std::move(j));
   }
+  return records;
+}
+
+std::vector<double> train_step_losses(const std::string& device, const fs::path& out) {
+  std::vector<double> losses;
+  for (const auto& j : train_step_records(device, out)) losses.push_back(j["loss"].get<double>());
   return losses;
 }
 
@@ -53,6 +60,36 @@ TEST(TrainCuda, StepLossesEqualTheCpuRun) {
     EXPECT_TRUE(std::isfinite(cuda[i])) << "step " << i + 1;
     EXPECT_NEAR(cuda[i], cpu[i], (i == 0 ? first_rtol : rtol) * std::abs(cpu[i])) << "step " << i + 1;
   }
+}
+
+// After warm-up (from the third step on) the caching allocator serves every
+// allocation of a step from its cache: no cudaMalloc inside a step. Each step
+// uploads its float images, one target map and the joint weights; in EMU
+// (where the cuDNN stand-ins' copies are not counted) exactly those, and the
+// host waits for each of the 3 uploads, the stage loss, the total loss and the
+// two finiteness checks (gradients, then weights).
+TEST(TrainCuda, NoDriverAllocationAfterWarmUp) {
+  PN_REQUIRE_CUDA();
+  const fs::path dir = testing::temp_dir("train_cuda_counters");
+  const std::vector<nlohmann::json> steps = train_step_records("cuda", dir / "cuda");
+  ASSERT_EQ(steps.size(), 6u);
+  const uint64_t image_bytes = 4 * 3 * 32 * 32 * sizeof(float);  // batch 4, 3 x 32 x 32
+  const uint64_t target_bytes = 4 * 16 * 8 * 8 * sizeof(float);  // 16 joints at a quarter of the input
+  const uint64_t weight_bytes = 4 * 16 * sizeof(float);
+  for (const auto& j : steps) {
+    const int64_t step = j.at("global_step").get<int64_t>();
+    for (const char* key : {"alloc_calls", "host_syncs", "h2d_bytes"})
+      ASSERT_TRUE(j.contains(key) && j.at(key).is_number_unsigned()) << key << " at step " << step;
+    if (step >= 3) EXPECT_EQ(j.at("alloc_calls").get<uint64_t>(), 0u) << "step " << step << ": " << j.dump();
+#ifdef POSENET_CUDA_EMU
+    EXPECT_EQ(j.at("h2d_bytes").get<uint64_t>(), image_bytes + target_bytes + weight_bytes) << "step " << step;
+    EXPECT_EQ(j.at("host_syncs").get<uint64_t>(), 7u) << "step " << step;
+#else
+    EXPECT_GE(j.at("h2d_bytes").get<uint64_t>(), image_bytes + target_bytes + weight_bytes) << "step " << step;
+    EXPECT_GE(j.at("host_syncs").get<uint64_t>(), 2u) << "step " << step << ": the losses are read back";
+#endif
+  }
+  EXPECT_GT(steps.front().at("alloc_calls").get<uint64_t>(), 0u) << "the first step fills the cache";
 }
 
 }  // namespace

@@ -124,6 +124,16 @@ TEST(Trainer, CheckpointHoldsWeightsOptimizerConfigAndProgress) {
   while (std::getline(log, line)) {
     auto j = nlohmann::json::parse(line);
     EXPECT_TRUE(j.contains("type"));
+    if (j.value("type", "") == "step") {
+      // The step counters on the CPU: every step allocates its activations
+      // from the heap, never waits, and copies nothing (the batch is already
+      // in host memory).
+      for (const char* key : {"alloc_calls", "host_syncs", "h2d_bytes"})
+        ASSERT_TRUE(j.contains(key) && j.at(key).is_number_unsigned()) << key << " in " << line;
+      EXPECT_GT(j.at("alloc_calls").get<uint64_t>(), 0u) << line;
+      EXPECT_EQ(j.at("host_syncs").get<uint64_t>(), 0u) << line;
+      EXPECT_EQ(j.at("h2d_bytes").get<uint64_t>(), 0u) << line;
+    }
     ++lines;
   }
   EXPECT_EQ(lines, 1 + 3 + 1);  // start, 3 steps, epoch

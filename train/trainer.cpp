@@ -254,8 +254,11 @@ TrainResult Trainer::run() {
       if (!batch) break;
       const double lr = schedule.lr(int(epoch), long(state_.global_step));
       optimizer_->set_lr(lr);
+      Backend& backend = backend_for(device_);
+      const BackendCounters counters_before = backend.counters();
       const auto t0 = std::chrono::steady_clock::now();
       const StepOutcome step = train_step(*model_, *optimizer_, *batch, device_);
+      const BackendCounters step_counts = backend.counters() - counters_before;
       if (!step.ok()) {
         if (config_.progress) bar.finish();
         stop_on_non_finite(step, epoch, b);
@@ -269,7 +272,9 @@ TrainResult Trainer::run() {
       result.step_losses.push_back(step.loss);
       log_.write({{"type", "step"}, {"epoch", epoch}, {"batch", b}, {"global_step", state_.global_step},
                   {"loss", step.loss}, {"stage_losses", step.stage_losses}, {"lr", lr},
-                  {"images_per_second", step_seconds > 0 ? double(batch->size()) / step_seconds : 0.0}});
+                  {"images_per_second", step_seconds > 0 ? double(batch->size()) / step_seconds : 0.0},
+                  {"alloc_calls", step_counts.alloc_calls}, {"host_syncs", step_counts.host_syncs},
+                  {"h2d_bytes", step_counts.h2d_bytes}});
       if (config_.progress) bar.update(b + 1, step.loss, lr);
       if (config_.save_every > 0 && state_.global_step % config_.save_every == 0) save(last_checkpoint());
       if (stop_requested() || (config_.stop_after > 0 && state_.global_step >= config_.stop_after)) {

@@ -45,6 +45,7 @@ class Trainer {
   TrainResult run();
 
   const TrainConfig& config() const { return config_; }
+  Device device() const { return device_; }
   models::PoseModel& model() { return *model_; }
   std::filesystem::path last_checkpoint() const { return out_dir_ / "last.safetensors"; }
   std::filesystem::path best_checkpoint() const { return out_dir_ / "best.safetensors"; }

@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "core/tensor.h"
+#include "core/uncounted_transfers.h"
 #include "kernels/cpu/conv.h"
 #include "kernels/cuda/conv.h"
 #include "kernels/cuda/pointwise_conv.h"
@@ -25,6 +26,7 @@ Tensor host_operand(const Tensor& t) { return t.detach().to(Device::cpu()).to(co
 // Runs fn(a, b, out) on host copies and writes out back into the device tensor.
 template <typename Fn>
 void on_host(const Tensor& a, const Tensor& b, Tensor& out, Fn fn) {
+  const UncountedTransfers not_a_gpu_transfer;  // cuDNN/cuBLAS would not leave the device
   const Tensor ha = host_operand(a), hb = host_operand(b);
   Tensor hout = Tensor::empty(out.shape(), compute_type(out.dtype()), Device::cpu());
   fn(ha, hb, hout);
