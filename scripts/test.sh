@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds posenet and runs the whole test suite:
 #   1. the CPU suite under ctest (CUDA tests skip without a GPU),
-#   2. the same suite under AddressSanitizer + LeakSanitizer + UBSan,
+#   2. the same suite in the emulated CUDA build (-DPOSENET_CUDA=EMU, every
+#      CUDA test runs) under AddressSanitizer + LeakSanitizer + UBSan,
 #   3. every libFuzzer target: the committed corpus replayed, then fuzzing.
 #   scripts/test.sh --quick    only step 1
 set -euo pipefail
