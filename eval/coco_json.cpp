@@ -12,7 +12,7 @@
 
 #include "core/error.h"
 #include "core/input_file.h"
-#include "core/json_non_finite.h"
+#include "core/json_entries.h"
 
 namespace posenet::eval {
 
@@ -20,82 +20,11 @@ using nlohmann::json;
 
 namespace {
 
-// A problem with one entry; the loop adds the file and the entry's name.
-struct EntryError {
-  std::string what;
-};
-
-template <typename... Args>
-[[noreturn]] void bad(Args&&... args) {
-  throw EntryError{detail::concat(std::forward<Args>(args)...)};
-}
-
-json read_json(const std::filesystem::path& path, const char* what) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw InputError(detail::concat(path.string(), ": ", what, " not found"));
-  // A FIFO would block, a device never end: refused before it is opened.
-  check_input_file(path, "JSON", kMaxAnnotationFileBytes);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(detail::concat(path.string(), ": cannot open ", what));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw InputError(detail::concat(path.string(), ": read error"));
-  try {
-    return json::parse(quote_non_finite_literals(text));
-  } catch (const json::exception& e) {
-    throw InputError(detail::concat(path.string(), ": not valid JSON: ", e.what()));
-  }
-}
-
-double number(const json& v, std::string_view what) {
-  if (v.is_string())
-    if (const auto literal = non_finite_literal(v.get<std::string>())) bad(what, " is not finite (", *literal, ")");
-  if (!v.is_number()) bad(what, " must be a number, got ", v.type_name());
-  const double x = v.get<double>();
-  if (!std::isfinite(x)) bad(what, " is not finite (", v.dump(), ")");
-  return x;
-}
-
-int64_t integer(const json& v, std::string_view what) {
-  if (v.is_number_integer()) return v.get<int64_t>();
-  const double x = number(v, what);
-  if (x != std::floor(x) || std::abs(x) > 9e15) bad(what, " must be an integer, got ", v.dump());
-  return int64_t(x);
-}
-
-const json& field(const json& obj, const char* key) {
-  if (!obj.is_object()) bad("must be an object, got ", obj.type_name());
-  auto it = obj.find(key);
-  if (it == obj.end()) bad("missing field '", key, "'");
-  return *it;
-}
-
-const json& array_field(const json& obj, const char* key) {
-  const json& v = field(obj, key);
-  if (!v.is_array()) bad("'", key, "' must be a list, got ", v.type_name());
-  return v;
-}
-
 std::vector<double> numbers(const json& v, const char* key) {
   std::vector<double> out;
   out.reserve(v.size());
-  for (size_t i = 0; i < v.size(); ++i) out.push_back(number(v[i], detail::concat(key, "[", i, "]")));
+  for (size_t i = 0; i < v.size(); ++i) out.push_back(json_number(v[i], detail::concat(key, "[", i, "]")));
   return out;
-}
-
-// Runs parse(entry, i) over a list, turning EntryErrors into InputErrors that
-// name file and entry, or, with skip_bad, into skip reasons.
-template <typename Parse>
-void for_each_entry(const json& list, const std::filesystem::path& path, const char* entry_word, bool skip_bad,
-                    std::vector<std::string>& skipped, Parse parse) {
-  for (size_t i = 0; i < list.size(); ++i) {
-    try {
-      parse(list[i], i);
-    } catch (const EntryError& e) {
-      std::string reason = detail::concat(path.string(), ": ", entry_word, " ", i, ": ", e.what);
-      if (!skip_bad) throw InputError(reason + " (--skip-bad drops such entries)");
-      skipped.push_back(std::move(reason));
-    }
-  }
 }
 
 // The top-level list `key` of the annotations file.
@@ -143,32 +72,33 @@ bool is_json_file(const std::filesystem::path& path) {
 }
 
 CocoGroundTruth read_coco_ground_truth(const std::filesystem::path& path, const CocoLoadOptions& options) {
-  const json root = read_json(path, "annotation file");
+  const json root = read_json_file(path, "annotation");
   if (!root.is_object())
     throw InputError(detail::concat(path.string(), ": COCO annotations must be an object with 'images', 'annotations' "
                                                    "and 'categories', got ", root.type_name()));
   CocoGroundTruth gt;
   gt.path = path.string();
+  const EntrySkipping skipping{options.skip_bad, false, &gt.skipped};
 
   std::set<int64_t> images;
-  for_each_entry(top_list(root, path, "images"), path, "image", options.skip_bad, gt.skipped,
+  for_each_entry(top_list(root, path, "images"), path, "image", skipping,
                  [&](const json& e, size_t) {
-                   const int64_t id = integer(field(e, "id"), "id");
-                   if (!images.insert(id).second) bad("duplicate image id ", id);
+                   const int64_t id = json_integer(json_field(e, "id"), "id");
+                   if (!images.insert(id).second) bad_entry("duplicate image id ", id);
                    if (e.contains("file_name") && e["file_name"].is_string())
                      gt.image_files[id] = e["file_name"].get<std::string>();
                  });
   gt.image_ids.assign(images.begin(), images.end());
 
   std::set<int64_t> categories;
-  for_each_entry(top_list(root, path, "categories"), path, "category", options.skip_bad, gt.skipped,
+  for_each_entry(top_list(root, path, "categories"), path, "category", skipping,
                  [&](const json& e, size_t) {
-                   const int64_t id = integer(field(e, "id"), "id");
-                   if (!categories.insert(id).second) bad("duplicate category id ", id);
+                   const int64_t id = json_integer(json_field(e, "id"), "id");
+                   if (!categories.insert(id).second) bad_entry("duplicate category id ", id);
                    if (e.contains("keypoints")) {
-                     const int k = int(array_field(e, "keypoints").size());
+                     const int k = int(json_list_field(e, "keypoints").size());
                      if (gt.keypoint_count != 0 && gt.keypoint_count != k)
-                       bad("has ", k, " keypoints but an earlier category has ", gt.keypoint_count);
+                       bad_entry("has ", k, " keypoints but an earlier category has ", gt.keypoint_count);
                      gt.keypoint_count = k;
                    }
                  });
@@ -183,24 +113,24 @@ CocoGroundTruth read_coco_ground_truth(const std::filesystem::path& path, const 
                                     " person keypoints (its OKS sigmas are defined for those only)"));
 
   std::set<int64_t> ids;
-  for_each_entry(annotations, path, "annotation", options.skip_bad, gt.skipped, [&](const json& e, size_t) {
+  for_each_entry(annotations, path, "annotation", skipping, [&](const json& e, size_t) {
     CocoGtPerson p;
-    p.id = integer(field(e, "id"), "id");
-    p.image_id = integer(field(e, "image_id"), "image_id");
-    if (!images.count(p.image_id)) bad("image_id ", p.image_id, " is not in 'images'");
-    p.category_id = integer(field(e, "category_id"), "category_id");
-    p.keypoints = numbers(array_field(e, "keypoints"), "keypoints");
+    p.id = json_integer(json_field(e, "id"), "id");
+    p.image_id = json_integer(json_field(e, "image_id"), "image_id");
+    if (!images.count(p.image_id)) bad_entry("image_id ", p.image_id, " is not in 'images'");
+    p.category_id = json_integer(json_field(e, "category_id"), "category_id");
+    p.keypoints = numbers(json_list_field(e, "keypoints"), "keypoints");
     if (p.keypoints.size() != size_t(3 * gt.keypoint_count))
-      bad("'keypoints' holds ", p.keypoints.size(), " numbers, expected 3 x ", gt.keypoint_count, " (x, y, v)");
-    p.num_keypoints = integer(field(e, "num_keypoints"), "num_keypoints");
-    p.area = number(field(e, "area"), "area");
-    if (p.area < 0) bad("area ", p.area, " is negative");
-    const json& crowd = field(e, "iscrowd");
-    p.iscrowd = crowd.is_boolean() ? crowd.get<bool>() : integer(crowd, "iscrowd") != 0;
-    const std::vector<double> box = numbers(array_field(e, "bbox"), "bbox");
-    if (box.size() != 4) bad("'bbox' must be [x, y, width, height], got ", box.size(), " numbers");
+      bad_entry("'keypoints' holds ", p.keypoints.size(), " numbers, expected 3 x ", gt.keypoint_count, " (x, y, v)");
+    p.num_keypoints = json_integer(json_field(e, "num_keypoints"), "num_keypoints");
+    p.area = json_number(json_field(e, "area"), "area");
+    if (p.area < 0) bad_entry("area ", p.area, " is negative");
+    const json& crowd = json_field(e, "iscrowd");
+    p.iscrowd = crowd.is_boolean() ? crowd.get<bool>() : json_integer(crowd, "iscrowd") != 0;
+    const std::vector<double> box = numbers(json_list_field(e, "bbox"), "bbox");
+    if (box.size() != 4) bad_entry("'bbox' must be [x, y, width, height], got ", box.size(), " numbers");
     std::copy(box.begin(), box.end(), p.bbox.begin());
-    if (!ids.insert(p.id).second) bad("duplicate annotation id ", p.id);
+    if (!ids.insert(p.id).second) bad_entry("duplicate annotation id ", p.id);
     gt.persons.push_back(std::move(p));
   });
   return gt;
@@ -208,23 +138,24 @@ CocoGroundTruth read_coco_ground_truth(const std::filesystem::path& path, const 
 
 CocoPersonBoxes read_coco_person_boxes(const std::filesystem::path& path, const CocoGroundTruth& gt,
                                        double score_threshold, const CocoLoadOptions& options) {
-  const json root = read_json(path, "person detection file");
+  const json root = read_json_file(path, "person detection");
   if (!root.is_array())
     throw InputError(detail::concat(path.string(), ": a COCO detection results file must be a list of {image_id, "
                                                    "category_id, bbox, score}, got ", root.type_name()));
   CocoPersonBoxes out;
   out.path = path.string();
+  const EntrySkipping skipping{options.skip_bad, false, &out.skipped};
   const std::set<int64_t> images(gt.image_ids.begin(), gt.image_ids.end());
-  for_each_entry(root, path, "entry", options.skip_bad, out.skipped, [&](const json& e, size_t) {
+  for_each_entry(root, path, "entry", skipping, [&](const json& e, size_t) {
     CocoPersonBox b;
-    b.image_id = integer(field(e, "image_id"), "image_id");
-    if (!images.count(b.image_id)) bad("image_id ", b.image_id, " is not an image of ", gt.path);
-    const int64_t category = integer(field(e, "category_id"), "category_id");
-    const std::vector<double> box = numbers(array_field(e, "bbox"), "bbox");
-    if (box.size() != 4) bad("'bbox' must be [x, y, width, height], got ", box.size(), " numbers");
-    if (!(box[2] > 0 && box[3] > 0)) bad("'bbox' has no area (", box[2], " x ", box[3], ")");
+    b.image_id = json_integer(json_field(e, "image_id"), "image_id");
+    if (!images.count(b.image_id)) bad_entry("image_id ", b.image_id, " is not an image of ", gt.path);
+    const int64_t category = json_integer(json_field(e, "category_id"), "category_id");
+    const std::vector<double> box = numbers(json_list_field(e, "bbox"), "bbox");
+    if (box.size() != 4) bad_entry("'bbox' must be [x, y, width, height], got ", box.size(), " numbers");
+    if (!(box[2] > 0 && box[3] > 0)) bad_entry("'bbox' has no area (", box[2], " x ", box[3], ")");
     b.bbox = {box[0], box[1], box[2], box[3]};
-    b.score = number(field(e, "score"), "score");
+    b.score = json_number(json_field(e, "score"), "score");
     if (category == 1 && b.score >= score_threshold) out.boxes.push_back(b);
   });
   return out;
@@ -232,12 +163,13 @@ CocoPersonBoxes read_coco_person_boxes(const std::filesystem::path& path, const 
 
 CocoResults read_coco_results(const std::filesystem::path& path, const CocoGroundTruth& gt,
                               const CocoLoadOptions& options) {
-  const json root = read_json(path, "results file");
+  const json root = read_json_file(path, "results");
   if (!root.is_array())
     throw InputError(detail::concat(path.string(), ": a COCO keypoint results file must be a list of {image_id, "
                                                    "category_id, keypoints, score}, got ", root.type_name()));
   CocoResults res;
   res.path = path.string();
+  const EntrySkipping skipping{options.skip_bad, false, &res.skipped};
   // As the official loader: the first entry decides how areas are taken.
   const bool area_from_box = !root.empty() && root[0].is_object() && root[0].contains("bbox") &&
                              !(root[0]["bbox"].is_array() && root[0]["bbox"].empty());
@@ -245,23 +177,23 @@ CocoResults read_coco_results(const std::filesystem::path& path, const CocoGroun
     throw InputError(detail::concat(path.string(), ": holds segmentation results, not keypoint results"));
   const size_t k = size_t(gt.keypoint_count);
   const std::set<int64_t> images(gt.image_ids.begin(), gt.image_ids.end());
-  for_each_entry(root, path, "entry", options.skip_bad, res.skipped, [&](const json& e, size_t) {
+  for_each_entry(root, path, "entry", skipping, [&](const json& e, size_t) {
     CocoDetection d;
-    d.image_id = integer(field(e, "image_id"), "image_id");
-    if (!images.count(d.image_id)) bad("image_id ", d.image_id, " is not an image of ", gt.path);
-    d.category_id = integer(field(e, "category_id"), "category_id");
-    d.keypoints = numbers(array_field(e, "keypoints"), "keypoints");
+    d.image_id = json_integer(json_field(e, "image_id"), "image_id");
+    if (!images.count(d.image_id)) bad_entry("image_id ", d.image_id, " is not an image of ", gt.path);
+    d.category_id = json_integer(json_field(e, "category_id"), "category_id");
+    d.keypoints = numbers(json_list_field(e, "keypoints"), "keypoints");
     if (d.keypoints.size() != 3 * k) {
       if (d.keypoints.size() % 3 == 0)
-        bad("'keypoints' holds ", d.keypoints.size() / 3, " keypoints (", d.keypoints.size(),
+        bad_entry("'keypoints' holds ", d.keypoints.size() / 3, " keypoints (", d.keypoints.size(),
             " numbers) but the ground truth's keypoint set has ", k, " (", 3 * k,
             " numbers): results for another keypoint set?");
-      bad("'keypoints' holds ", d.keypoints.size(), " numbers, expected 3 x ", k, " (x, y, score)");
+      bad_entry("'keypoints' holds ", d.keypoints.size(), " numbers, expected 3 x ", k, " (x, y, score)");
     }
-    d.score = number(field(e, "score"), "score");
+    d.score = json_number(json_field(e, "score"), "score");
     if (area_from_box) {
-      const std::vector<double> box = numbers(array_field(e, "bbox"), "bbox");
-      if (box.size() != 4) bad("'bbox' must be [x, y, width, height], got ", box.size(), " numbers");
+      const std::vector<double> box = numbers(json_list_field(e, "bbox"), "bbox");
+      if (box.size() != 4) bad_entry("'bbox' must be [x, y, width, height], got ", box.size(), " numbers");
       d.area = box[2] * box[3];
     } else {
       d.area = keypoint_box_area(d.keypoints);

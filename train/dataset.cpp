@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "core/input_file.h"
-#include "core/json_non_finite.h"
+#include "core/json_entries.h"
 #include "train/annotation_checks.h"
 #include "eval/keypoint_set.h"
 #include "eval/person_box.h"
@@ -31,73 +31,13 @@ void Dataset::append(const Dataset& other) {
 
 namespace {
 
-// A problem with one entry; the loop adds the file and entry index.
-struct EntryError {
-  std::string what;
-};
-
-template <typename... Args>
-[[noreturn]] void bad(Args&&... args) {
-  throw EntryError{detail::concat(std::forward<Args>(args)...)};
-}
-
-json parse_json_file(const std::filesystem::path& path) {
-  check_input_file(path, "annotation", kMaxAnnotationFileBytes);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) throw InputError(detail::concat(path.string(), ": annotation file not found"));
-    throw InputError(detail::concat(path.string(), ": cannot open annotation file"));
-  }
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw InputError(detail::concat(path.string(), ": read error"));
-  try {
-    return json::parse(quote_non_finite_literals(text));
-  } catch (const json::exception& e) {
-    throw InputError(detail::concat(path.string(), ": not valid JSON: ", e.what()));
-  }
-}
-
-double number(const json& v, const char* what) {
-  if (v.is_string())
-    if (const auto literal = non_finite_literal(v.get<std::string>())) bad(what, " is not finite (", *literal, ")");
-  if (!v.is_number()) bad(what, " must be a number, got ", v.type_name());
-  const double x = v.get<double>();
-  if (!std::isfinite(x)) bad(what, " is not finite (", x, ")");
-  return x;
-}
-
-const json& field(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  if (it == obj.end()) bad("missing field '", key, "'");
-  return *it;
-}
-
 Point2 point(const json& v, const char* what) {
-  if (!v.is_array() || v.size() != 2) bad(what, " must be [x, y], got ", v.dump());
-  return {number(v[0], what), number(v[1], what)};
+  if (!v.is_array() || v.size() != 2) bad_entry(what, " must be [x, y], got ", v.dump());
+  return {json_number(v[0], what), json_number(v[1], what)};
 }
 
-// Runs parse(entry, i) over the entries, turning EntryErrors into InputErrors
-// naming file and entry, or into skip reasons.
-template <typename Parse>
-void for_each_entry(const json& entries, const std::filesystem::path& path, const char* entry_word,
-                    const LoadOptions& options, Dataset& out, Parse parse) {
-  for (size_t i = 0; i < entries.size(); ++i) {
-    try {
-      parse(entries[i], int64_t(i));
-    } catch (const EntryError& e) {
-      std::string reason = detail::concat(path.string(), ": ", entry_word, " ", i, ": ", e.what);
-      if (!options.skip_bad) throw InputError(reason);
-      if (options.log_skipped) std::cerr << "posenet: warning: skipping " << reason << "\n";
-      out.skipped.push_back(std::move(reason));
-    } catch (const json::exception& e) {  // a type mismatch nlohmann caught first
-      std::string reason = detail::concat(path.string(), ": ", entry_word, " ", i, ": ", e.what());
-      if (!options.skip_bad) throw InputError(reason);
-      if (options.log_skipped) std::cerr << "posenet: warning: skipping " << reason << "\n";
-      out.skipped.push_back(std::move(reason));
-    }
-  }
+EntrySkipping skipping(const LoadOptions& options, Dataset& out) {
+  return {options.skip_bad, options.log_skipped, &out.skipped};
 }
 
 }  // namespace
@@ -133,47 +73,47 @@ CropBox mpii_crop_box(Point2 center_one_based, double scale) {
 
 Dataset load_mpii_json(const std::filesystem::path& path, const std::filesystem::path& image_dir,
                        const LoadOptions& options) {
-  const json root = parse_json_file(path);
+  const json root = read_json_file(path, "annotation");
   if (!root.is_array())
     throw InputError(detail::concat(path.string(), ": expected a JSON list of person records, got ", root.type_name()));
   Dataset out;
   out.samples.reserve(root.size());
-  for_each_entry(root, path, "entry", options, out, [&](const json& e, int64_t index) {
-    if (!e.is_object()) bad("expected an object, got ", e.type_name());
-    const json& image = field(e, "image");
-    if (!image.is_string() || image.get<std::string>().empty()) bad("'image' must be a non-empty string");
+  for_each_entry(root, path, "entry", skipping(options, out), [&](const json& e, int64_t index) {
+    if (!e.is_object()) bad_entry("expected an object, got ", e.type_name());
+    const json& image = json_field(e, "image");
+    if (!image.is_string() || image.get<std::string>().empty()) bad_entry("'image' must be a non-empty string");
     Sample s;
     s.image = image_dir / image.get<std::string>();
     s.source = path.string();
     s.source_index = index;
-    Point2 c = point(field(e, "center"), "center");
-    double scale = number(field(e, "scale"), "scale");
-    if (!(scale > 0)) bad("scale must be positive, got ", scale);
+    Point2 c = point(json_field(e, "center"), "center");
+    double scale = json_number(json_field(e, "scale"), "scale");
+    if (!(scale > 0)) bad_entry("scale must be positive, got ", scale);
     const CropBox box = mpii_crop_box(c, scale);
-    if (auto problem = person_box_problem(box.center, box.scale)) bad(*problem);
+    if (auto problem = person_box_problem(box.center, box.scale)) bad_entry(*problem);
     s.center = box.center;
     s.scale = box.scale;
     const bool has_joints = e.contains("joints") || e.contains("joints_vis");
     if (has_joints) {
-      const json& joints = field(e, "joints");
-      const json& vis = field(e, "joints_vis");
+      const json& joints = json_field(e, "joints");
+      const json& vis = json_field(e, "joints_vis");
       if (!joints.is_array() || joints.size() != kNumJoints)
-        bad("'joints' must be a list of ", kNumJoints, " [x, y] pairs, got ",
+        bad_entry("'joints' must be a list of ", kNumJoints, " [x, y] pairs, got ",
             joints.is_array() ? std::to_string(joints.size()) + " entries" : std::string(joints.type_name()));
       if (!vis.is_array() || vis.size() != kNumJoints)
-        bad("'joints_vis' must be a list of ", kNumJoints, " numbers, got ",
+        bad_entry("'joints_vis' must be a list of ", kNumJoints, " numbers, got ",
             vis.is_array() ? std::to_string(vis.size()) + " entries" : std::string(vis.type_name()));
       for (int j = 0; j < kNumJoints; ++j) {
         const std::string what = detail::concat("joint ", j, " (", joint_name(j), ")");
         Point2 p = point(joints[size_t(j)], what.c_str());
-        const double v = number(vis[size_t(j)], ("joints_vis of " + what).c_str());
-        if (v != 0 && v != 1) bad("joints_vis of ", what, " must be 0 or 1, got ", v);
+        const double v = json_number(vis[size_t(j)], ("joints_vis of " + what).c_str());
+        if (v != 0 && v != 1) bad_entry("joints_vis of ", what, " must be 0 or 1, got ", v);
         s.joints[size_t(j)] = {p.x - 1, p.y - 1};
         s.weight[size_t(j)] = float(v);
       }
     }
     if (auto hb = e.find("headbox"); hb != e.end()) {
-      if (!hb->is_array() || hb->size() != 2) bad("'headbox' must be [[x1, y1], [x2, y2]]");
+      if (!hb->is_array() || hb->size() != 2) bad_entry("'headbox' must be [[x1, y1], [x2, y2]]");
       Point2 a = point((*hb)[0], "headbox corner"), b = point((*hb)[1], "headbox corner");
       s.headbox = HeadBox{a.x - 1, a.y - 1, b.x - 1, b.y - 1};
     }
@@ -197,7 +137,7 @@ struct KeypointMapping {
 
 Dataset load_coco_style(const std::filesystem::path& path, const std::filesystem::path& image_dir,
                         const LoadOptions& options, const KeypointMapping& mapping) {
-  const json root = parse_json_file(path);
+  const json root = read_json_file(path, "annotation");
   if (!root.is_object())
     throw InputError(detail::concat(path.string(), ": expected a COCO-style JSON object, got ", root.type_name()));
   for (const char* key : {"images", "annotations"}) {
@@ -206,43 +146,43 @@ Dataset load_coco_style(const std::filesystem::path& path, const std::filesystem
   }
   Dataset out;
   std::map<int64_t, std::string> files;
-  for_each_entry(root["images"], path, "image record", options, out, [&](const json& im, int64_t) {
-    if (!im.is_object()) bad("expected an object, got ", im.type_name());
-    const json& id = field(im, "id");
-    const json& name = field(im, "file_name");
-    if (!id.is_number_integer()) bad("'id' must be an integer");
-    if (!name.is_string() || name.get<std::string>().empty()) bad("'file_name' must be a non-empty string");
+  for_each_entry(root["images"], path, "image record", skipping(options, out), [&](const json& im, int64_t) {
+    if (!im.is_object()) bad_entry("expected an object, got ", im.type_name());
+    const json& id = json_field(im, "id");
+    const json& name = json_field(im, "file_name");
+    if (!id.is_number_integer()) bad_entry("'id' must be an integer");
+    if (!name.is_string() || name.get<std::string>().empty()) bad_entry("'file_name' must be a non-empty string");
     files[id.get<int64_t>()] = name.get<std::string>();
   });
-  for_each_entry(root["annotations"], path, "annotation", options, out, [&](const json& a, int64_t index) {
-    if (!a.is_object()) bad("expected an object, got ", a.type_name());
+  for_each_entry(root["annotations"], path, "annotation", skipping(options, out), [&](const json& a, int64_t index) {
+    if (!a.is_object()) bad_entry("expected an object, got ", a.type_name());
     if (auto crowd = a.find("iscrowd"); crowd != a.end() && crowd->is_number() && crowd->get<double>() != 0) return;
     if (auto cat = a.find("category_id"); cat != a.end() && cat->is_number() && cat->get<double>() != 1) return;
-    const json& kps = field(a, "keypoints");
+    const json& kps = json_field(a, "keypoints");
     if (!kps.is_array() || kps.size() != size_t(3 * mapping.num_keypoints))
-      bad("'keypoints' must hold ", mapping.num_keypoints, " x [x, y, v] = ", 3 * mapping.num_keypoints,
+      bad_entry("'keypoints' must hold ", mapping.num_keypoints, " x [x, y, v] = ", 3 * mapping.num_keypoints,
           " numbers, got ", kps.is_array() ? std::to_string(kps.size()) : std::string(kps.type_name()));
     std::vector<Point2> p(size_t(mapping.num_keypoints));
     std::vector<bool> labelled(size_t(mapping.num_keypoints));
     int count = 0;
     for (int k = 0; k < mapping.num_keypoints; ++k) {
       const std::string what = detail::concat("keypoint ", k);
-      p[size_t(k)] = {number(kps[size_t(3 * k)], what.c_str()), number(kps[size_t(3 * k + 1)], what.c_str())};
-      const double v = number(kps[size_t(3 * k + 2)], (what + " visibility").c_str());
-      if (v != 0 && v != 1 && v != 2) bad(what, " visibility must be 0, 1 or 2, got ", v);
+      p[size_t(k)] = {json_number(kps[size_t(3 * k)], what.c_str()), json_number(kps[size_t(3 * k + 1)], what.c_str())};
+      const double v = json_number(kps[size_t(3 * k + 2)], (what + " visibility").c_str());
+      if (v != 0 && v != 1 && v != 2) bad_entry(what, " visibility must be 0, 1 or 2, got ", v);
       labelled[size_t(k)] = v > 0;
       count += v > 0;
     }
     if (count == 0) return;  // no keypoints: not a training sample
-    const json& image_id = field(a, "image_id");
-    if (!image_id.is_number_integer()) bad("'image_id' must be an integer");
+    const json& image_id = json_field(a, "image_id");
+    if (!image_id.is_number_integer()) bad_entry("'image_id' must be an integer");
     auto file = files.find(image_id.get<int64_t>());
-    if (file == files.end()) bad("image_id ", image_id.get<int64_t>(), " has no entry in 'images'");
-    const json& bbox = field(a, "bbox");
-    if (!bbox.is_array() || bbox.size() != 4) bad("'bbox' must be [x, y, w, h]");
-    const double x = number(bbox[0], "bbox"), y = number(bbox[1], "bbox");
-    const double w = number(bbox[2], "bbox"), h = number(bbox[3], "bbox");
-    if (!(w > 0 && h > 0)) bad("bbox has no area (", w, " x ", h, ")");
+    if (file == files.end()) bad_entry("image_id ", image_id.get<int64_t>(), " has no entry in 'images'");
+    const json& bbox = json_field(a, "bbox");
+    if (!bbox.is_array() || bbox.size() != 4) bad_entry("'bbox' must be [x, y, w, h]");
+    const double x = json_number(bbox[0], "bbox"), y = json_number(bbox[1], "bbox");
+    const double w = json_number(bbox[2], "bbox"), h = json_number(bbox[3], "bbox");
+    if (!(w > 0 && h > 0)) bad_entry("bbox has no area (", w, " x ", h, ")");
     Sample s;
     s.image = image_dir / file->second;
     s.source = path.string();
@@ -251,7 +191,7 @@ Dataset load_coco_style(const std::filesystem::path& path, const std::filesystem
     s.center = crop.center;
     s.scale = crop.scale;
     s.image_id = image_id.get<int64_t>();
-    if (auto problem = person_box_problem(s.center, s.scale)) bad("bbox: ", *problem);
+    if (auto problem = person_box_problem(s.center, s.scale)) bad_entry("bbox: ", *problem);
     for (size_t j = 0; j < mapping.direct.size(); ++j) {
       const int k = mapping.direct[j];
       if (k >= 0 && labelled[size_t(k)]) {
