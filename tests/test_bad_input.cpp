@@ -7,6 +7,7 @@
 #include "core/device.h"
 #include "core/safetensors.h"
 #include "cli_run.h"
+#include "run_files.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
@@ -18,32 +19,9 @@ namespace fs = std::filesystem;
 
 using testing::CliRun;
 using testing::cli;
-
-void expect_failure_mentioning(const CliRun& r, std::initializer_list<std::string> parts) {
-  EXPECT_NE(r.code, 0) << r.out;
-  for (const auto& part : parts) EXPECT_NE(r.out.find(part), std::string::npos) << "'" << part << "' not in: " << r.out;
-}
-
-// A trained-for-one-step tiny run to take checkpoints from.
-fs::path tiny_run(const std::string& name, const std::string& model = "tiny") {
-  const fs::path dir = testing::temp_dir(name);
-  train::TrainConfig c;
-  c.model = model;
-  c.width = 0.125;
-  c.decoder_channels = 16;
-  c.input_size = 32;
-  c.synthetic_count = 20;
-  c.synthetic_size = 48;
-  c.epochs = 1;
-  c.batch_size = 4;
-  c.max_steps = 1;
-  c.val_every = 0;
-  c.workers = 0;
-  c.progress = false;
-  c.out = dir.string();
-  train::Trainer(c).run();
-  return dir;
-}
+using testing::expect_failure_mentioning;
+using testing::file_bytes;
+using testing::tiny_run;
 
 TEST(BadInput, ConfigFileProblemsNameTheFile) {
   const fs::path dir = testing::temp_dir("bad_config");
@@ -105,11 +83,6 @@ fs::path checkpoint_claiming_another_model(const fs::path& from, const fs::path&
   }
   safetensors::save(to, tensors, metadata, raw);
   return to;
-}
-
-std::string file_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 TEST(BadInput, EvalOfAnotherModelsCheckpointNamesTheKeys) {

@@ -13,6 +13,7 @@
 
 #include "core/safetensors.h"
 #include "cli_run.h"
+#include "run_files.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
 #include "train/dataset.h"
@@ -25,49 +26,18 @@ namespace {
 namespace fs = std::filesystem;
 
 using testing::CliRun;
+using testing::expect_error_mentioning;
+using testing::file_bytes;
+using testing::tiny_run;
+using testing::write_bytes;
 // Under timeout(1): a command that blocks (on a FIFO, say) fails with 124
 // instead of hanging the test.
 CliRun cli(const std::string& args) { return testing::cli(args, 120); }
-
-void expect_error_mentioning(const CliRun& r, std::initializer_list<std::string> parts) {
-  EXPECT_EQ(r.code, 1) << r.out;
-  EXPECT_NE(r.out.find("posenet: error: "), std::string::npos) << r.out;
-  for (const auto& part : parts) EXPECT_NE(r.out.find(part), std::string::npos) << "'" << part << "' not in: " << r.out;
-}
-
-std::string file_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
 
 // The flags of a one-step run of a small model on 20 synthetic 48-pixel images.
 const std::string kTinyFlags =
     " --width 0.125 --decoder-channels 16 --input-size 32 --synthetic-count 20 --synthetic-size 48"
     " --epochs 1 --max-steps 1 --val-every 0 --workers 0 --progress false";
-
-fs::path tiny_run(const std::string& name) {
-  const fs::path dir = testing::temp_dir(name);
-  train::TrainConfig c;
-  c.model = "tiny";
-  c.width = 0.125;
-  c.decoder_channels = 16;
-  c.input_size = 32;
-  c.synthetic_count = 20;
-  c.synthetic_size = 48;
-  c.epochs = 1;
-  c.batch_size = 4;
-  c.max_steps = 1;
-  c.val_every = 0;
-  c.workers = 0;
-  c.progress = false;
-  c.out = dir.string();
-  train::Trainer(c).run();
-  return dir;
-}
 
 // A copy of `from` with element 0 of tensor `name` set to `value`, written
 // as safetensors (which stores any value).

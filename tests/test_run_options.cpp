@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cli_run.h"
+#include "run_files.h"
 #include "test_util.h"
 #include "core/folder_lock.h"
 #include "train/checkpoint.h"
@@ -26,24 +27,9 @@ namespace fs = std::filesystem;
 
 using testing::CliRun;
 using testing::cli;
-
-void expect_failure_mentioning(const CliRun& r, std::initializer_list<std::string> parts) {
-  EXPECT_EQ(r.code, 1) << r.out;
-  for (const auto& part : parts) EXPECT_NE(r.out.find(part), std::string::npos) << "'" << part << "' not in: " << r.out;
-}
-
-std::string file_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<nlohmann::json> log_records(const fs::path& log) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(log);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+using testing::expect_error_mentioning;
+using testing::file_bytes;
+using testing::log_records;
 
 // A tiny model on 20 synthetic images: one step per epoch.
 const std::string kTiny =
@@ -93,7 +79,7 @@ TEST(RunOptions, ResumeTakesWhatMayChangeAndRefusesTheRest) {
   };
   for (const auto& c : refused) {
     SCOPED_TRACE(c.args);
-    expect_failure_mentioning(cli("train --resume --progress false --out " + run.string() + " " + c.args),
+    expect_error_mentioning(cli("train --resume --progress false --out " + run.string() + " " + c.args),
                               {(run / "last.safetensors").string(), c.old_value, c.new_value, "cannot change"});
   }
   EXPECT_EQ(file_bytes(run / "last.safetensors"), checkpoint) << "a refused resume changes nothing";
@@ -127,7 +113,7 @@ TEST(RunOptions, EverySettingIsCheckedBeforeAnyDataIsRendered) {
     SCOPED_TRACE(c.args);
     const fs::path dir = testing::temp_dir("opts_settings");
     const CliRun r = cli("train --progress false --out " + dir.string() + " " + c.args);
-    expect_failure_mentioning(r, {"posenet: error: invalid training setting: " + c.message});
+    expect_error_mentioning(r, {"posenet: error: invalid training setting: " + c.message});
     EXPECT_TRUE(fs::is_empty(dir)) << "nothing rendered or written";
   }
   // Settings checked beyond their own range (the model name, the device, the
@@ -146,7 +132,7 @@ TEST(RunOptions, NonFiniteStepStopsAndKeepsTheLastGoodCheckpoint) {
   const fs::path dir = testing::temp_dir("opts_nonfinite");
   const CliRun r = cli("train" + kTiny + " --synthetic-count 20 --epochs 1 --max-steps 10 --save-every 1 --lr 1e30 --optimizer sgd"
                     " --momentum 0 --out " + dir.string());
-  expect_failure_mentioning(r, {"non-finite ", "training stopped", (dir / "last.safetensors").string(), "is intact"});
+  expect_error_mentioning(r, {"non-finite ", "training stopped", (dir / "last.safetensors").string(), "is intact"});
   const train::Checkpoint ck = train::read_checkpoint(dir / "last.safetensors");
   for (const auto& [name, t] : ck.model_state)
     for (double v : t.to_vector()) ASSERT_TRUE(std::isfinite(v)) << name;
@@ -157,7 +143,7 @@ TEST(RunOptions, SynthRefusesANonEmptyFolderUnlessForced) {
   const fs::path dir = testing::temp_dir("opts_synth");
   ASSERT_EQ(cli("synth --out " + dir.string() + " --count 10 --size 32").code, 0);
   const std::string annotations = file_bytes(dir / "annot" / "train.json");
-  expect_failure_mentioning(cli("synth --out " + dir.string() + " --count 12 --size 32"),
+  expect_error_mentioning(cli("synth --out " + dir.string() + " --count 12 --size 32"),
                             {dir.string() + ": the folder is not empty", "--force"});
   EXPECT_EQ(file_bytes(dir / "annot" / "train.json"), annotations);
   ASSERT_EQ(cli("synth --out " + dir.string() + " --count 12 --size 32 --force").code, 0);
@@ -189,14 +175,14 @@ TEST(RunOptions, EvalKeepsAnEarlierEvaluationAndChecksItsFolderFirst) {
   const std::string eval = eval_any_workers + " --workers 0";
   ASSERT_EQ(cli(eval).code, 0);
   const std::string preds = file_bytes(run / "pred.mat");
-  expect_failure_mentioning(cli(eval), {(run / "pred.mat").string(), "already exists", "--overwrite"});
+  expect_error_mentioning(cli(eval), {(run / "pred.mat").string(), "already exists", "--overwrite"});
   EXPECT_EQ(file_bytes(run / "pred.mat"), preds);
   EXPECT_EQ(cli(eval + " --overwrite").code, 0);
   // An output folder that cannot be created: named, before any evaluation.
   std::ofstream(run / "a_file") << "x";
-  expect_failure_mentioning(cli(eval + " --out " + (run / "a_file" / "sub").string()),
+  expect_error_mentioning(cli(eval + " --out " + (run / "a_file" / "sub").string()),
                             {(run / "a_file" / "sub").string(), "cannot create"});
-  expect_failure_mentioning(cli(eval_any_workers + " --workers 100000"), {"--workers", "100000"});
+  expect_error_mentioning(cli(eval_any_workers + " --workers 100000"), {"--workers", "100000"});
   // eval reads [eval] of a config file.
   std::ofstream(run / "eval.toml") << "[eval]\nbatch-size = 2\noverwrite = true\n";
   EXPECT_EQ(cli("--config " + (run / "eval.toml").string() + " " + eval).code, 0);
@@ -223,9 +209,9 @@ TEST(RunOptions, PredictSaysWhyItCannotWrite) {
   const fs::path run = tiny_cli_run("opts_predict");
   const fs::path image = run / "synthetic" / "images" / "train_000000.jpg";
   const std::string predict = "predict --checkpoint " + (run / "last.safetensors").string() + " --image " + image.string();
-  expect_failure_mentioning(cli(predict + " -o " + (run / "absent" / "out.png").string()),
+  expect_error_mentioning(cli(predict + " -o " + (run / "absent" / "out.png").string()),
                             {(run / "absent" / "out.png").string(), "does not exist"});
-  expect_failure_mentioning(cli(predict + " -o " + (run / "synthetic").string()), {"it is a directory"});
+  expect_error_mentioning(cli(predict + " -o " + (run / "synthetic").string()), {"it is a directory"});
   EXPECT_EQ(cli(predict + " -o " + (run / "out.png").string()).code, 0);
 }
 
@@ -264,7 +250,7 @@ TEST(RunOptions, NonSquareInputTrainsValidatesAndPredicts) {
           (run / "synthetic" / "images" / "valid_000000.jpg").string() + " -o " + (run / "drawn.png").string() + " --json");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(nlohmann::json::parse(r.out.substr(r.out.find('['))).size(), 16u);
-  expect_failure_mentioning(cli("train --input-size 64 48 --out " + (run / "bad").string()), {"input width", "32"});
+  expect_error_mentioning(cli("train --input-size 64 48 --out " + (run / "bad").string()), {"input width", "32"});
 }
 
 TEST(RunOptions, HelpTextsAgreeWithTheReadme) {
@@ -285,9 +271,9 @@ TEST(RunOptions, SynthAndEvalRefuseAFolderAnotherProcessWritesInto) {
   const std::string holder = "(pid " + std::to_string(::getpid()) + ")";
   {
     const FolderLock lock = FolderLock::acquire(run, "--out");
-    expect_failure_mentioning(cli("synth --force --count 10 --size 32 --out " + run.string()),
+    expect_error_mentioning(cli("synth --force --count 10 --size 32 --out " + run.string()),
                               {run.string() + ": another posenet process " + holder, "--out"});
-    expect_failure_mentioning(cli("eval --workers 0 --checkpoint " + (run / "last.safetensors").string() +
+    expect_error_mentioning(cli("eval --workers 0 --checkpoint " + (run / "last.safetensors").string() +
                                   " --data mpii:" + (run / "synthetic").string()),
                               {run.string() + ": another posenet process " + holder});
     EXPECT_FALSE(fs::exists(run / "pred.mat"));

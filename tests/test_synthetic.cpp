@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "run_files.h"
 #include "test_util.h"
 #include "eval/mat_io.h"
 #include "train/ground_truth.h"
@@ -13,14 +14,8 @@ namespace posenet::train {
 namespace {
 
 using ::posenet::testing::shared_data_dir;
+using ::posenet::testing::file_bytes;
 using ::posenet::testing::temp_dir;
-
-std::string file_bytes(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 TEST(Synthetic, FigureIsDeterministicAndPlausible) {
   const SyntheticFigure a = render_synthetic_figure(9, 3, 96), b = render_synthetic_figure(9, 3, 96);
