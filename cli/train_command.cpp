@@ -94,9 +94,9 @@ void add_train_command(CLI::App& app) {
       return;
     }
     std::cout << "\ntraining finished: " << r.steps << " steps, last loss " << r.last_loss;
-    if (r.best_pckh >= 0)
+    if (r.best_score >= 0)
       std::cout << (trainer.config().keypoints == "coco" ? ", best validation OKS AP " : ", best validation Mean PCKh@0.5 ")
-                << r.best_pckh;
+                << r.best_score;
     std::cout << "\ncheckpoints: " << trainer.last_checkpoint().string() << ", " << trainer.best_checkpoint().string()
               << "\n";
     // The backend's high-water mark of memory held for tensors (on CUDA the

@@ -14,6 +14,7 @@
 #include "core/safetensors.h"
 #include "models/pretrained.h"
 #include "models/resnet.h"
+#include "run_files.h"
 #include "test_util.h"
 #include "core/safetensors.h"
 #include "models/spec.h"
@@ -114,6 +115,16 @@ TEST(Trainer, CheckpointHoldsWeightsOptimizerConfigAndProgress) {
   EXPECT_TRUE(fs::exists(t.best_checkpoint()));
   EXPECT_TRUE(fs::exists(dir / "log.jsonl"));
   EXPECT_TRUE(fs::exists(dir / "pred_valid.mat"));
+  // The best validation score (Mean PCKh here); checkpoints written before
+  // it was renamed hold it as best_pckh, and still load.
+  EXPECT_GE(ck.state.best_score, 0.0);
+  std::string bytes = testing::file_bytes(t.last_checkpoint());
+  const std::string key = "\\\"best_score\\\"";  // as escaped inside the metadata string
+  const size_t at = bytes.find(key);
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at, key.size(), "\\\"best_pckh\\\" ");  // same length: the header size stays right
+  testing::write_bytes(dir / "legacy.safetensors", bytes);
+  EXPECT_EQ(train::read_checkpoint(dir / "legacy.safetensors").state.best_score, ck.state.best_score);
   // The checkpoint rebuilds the same model.
   auto model = train::load_model_from_checkpoint(ck, Device::cpu());
   EXPECT_EQ(model->spec().name(), t.model().spec().name());

@@ -27,7 +27,7 @@ void save_checkpoint(const std::filesystem::path& path, const Module& model, con
   nlohmann::json progress = {{"epoch", state.epoch},
                              {"batch", state.batch},
                              {"global_step", state.global_step},
-                             {"best_pckh", state.best_pckh},
+                             {"best_score", state.best_score},
                              {"last_loss", state.last_loss}};
   const nlohmann::json rng = {{"seed", config.seed},
                               {"epoch", state.epoch},
@@ -89,7 +89,8 @@ Checkpoint read_checkpoint(const std::filesystem::path& path) {
     ck.state.epoch = integer(p, "epoch", "progress").get<int64_t>();
     ck.state.batch = integer(p, "batch", "progress").get<int64_t>();
     ck.state.global_step = integer(p, "global_step", "progress").get<int64_t>();
-    ck.state.best_pckh = p.at("best_pckh").get<double>();
+    // Checkpoints written before COCO training named the score for PCKh.
+    ck.state.best_score = (p.contains("best_score") ? p.at("best_score") : p.at("best_pckh")).get<double>();
     ck.state.last_loss = p.value("last_loss", 0.0);
     if (auto rng = ck.metadata.find("rng"); rng != ck.metadata.end()) {
       auto r = nlohmann::json::parse(rng->second);

@@ -32,7 +32,9 @@ struct TrainingState {
   int64_t epoch = 0;        // the epoch in progress (or the next to run when batch == 0)
   int64_t batch = 0;        // the next batch of that epoch
   int64_t global_step = 0;  // optimizer steps taken
-  double best_pckh = -1.0;  // best validation score so far: Mean PCKh@0.5, OKS AP (%) for COCO (-1: none yet)
+  // The best validation score so far (-1: none yet): Mean PCKh@0.5, or OKS
+  // AP in percent for COCO keypoints.
+  double best_score = -1.0;
   double last_loss = 0.0;
   int64_t train_samples = 0;  // training-set size: the augmentation stream is keyed by it
 };

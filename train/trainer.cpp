@@ -182,8 +182,8 @@ void Trainer::validate_epoch(int64_t epoch, nlohmann::json& epoch_record, TrainR
     const eval::CocoStats stats = eval::evaluate_coco_keypoints(*data_.val_coco, detections);
     epoch_record["validation"] = report_coco_validation(std::cout, stats, epoch + 1, data_.val->size(), config_.flip_test);
     write_text_file_atomically(out_dir_ / "results_valid.json", eval::coco_results_json(detections).dump() + "\n");
-    if (stats.ap() >= 0 && stats.ap() * 100 > state_.best_pckh) {
-      state_.best_pckh = stats.ap() * 100;
+    if (stats.ap() >= 0 && stats.ap() * 100 > state_.best_score) {
+      state_.best_score = stats.ap() * 100;
       save(best_checkpoint());
       epoch_record["best"] = true;
     }
@@ -195,8 +195,8 @@ void Trainer::validate_epoch(int64_t epoch, nlohmann::json& epoch_record, TrainR
                               predictions_for_every_person(ev.final_stage().predictions, *data_.val,
                                                            data_.val_gt_persons));
   const double mean = ev.final_stage().pckh.mean;
-  if (mean > state_.best_pckh) {  // best-epoch tracking: the best checkpoint follows the best mean PCKh
-    state_.best_pckh = mean;
+  if (mean > state_.best_score) {  // best-epoch tracking: the best checkpoint follows the best mean PCKh
+    state_.best_score = mean;
     save(best_checkpoint());
     epoch_record["best"] = true;
   }
@@ -283,7 +283,7 @@ TrainResult Trainer::run() {
         result.interrupted = true;
         result.steps = state_.global_step;
         result.last_loss = step.loss;
-        result.best_pckh = state_.best_pckh;
+        result.best_score = state_.best_score;
         return result;
       }
     }
@@ -298,7 +298,7 @@ TrainResult Trainer::run() {
   }
   result.steps = state_.global_step;
   result.last_loss = state_.last_loss;
-  result.best_pckh = state_.best_pckh;
+  result.best_score = state_.best_score;
   return result;
 }
 

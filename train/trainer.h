@@ -35,7 +35,7 @@ struct TrainResult {
   std::vector<double> step_losses;  // every step's loss in this process, in order
   bool has_validation = false;
   Evaluation last_validation;       // of the last validated epoch
-  double best_pckh = -1.0;
+  double best_score = -1.0;
 };
 
 class Trainer {
