@@ -1,11 +1,14 @@
 // The hand-written 4x4 stride-2 deconvolution (kernels/cuda/deconv.h) against
 // cuDNN on the decoder's real shapes: simplebaseline:r50 at 256x256, batch
 // 32, float32: 2048 -> 256 at 8x8, 256 -> 256 at 16x16 and at 32x32.
-// BM_Deconv/<pass>/layer:<i> times both backends in one run (CUDA events,
+// BM_CudaDeconvVsCudnn/<pass>/layer:<i> times both backends in one run (CUDA events,
 // best of 10 after 2 warm-up runs) and reports
 //   hand_ms, cudnn_ms, cudnn_tf32_ms   GPU time of one pass
 //   speedup         cudnn_ms / hand_ms (above 1: the hand-written one is faster)
 //   speedup_tf32    cudnn_tf32_ms / hand_ms (cuDNN's default float32 math)
+//   TFLOP/s         the hand-written pass's rate
+// The name starts with BM_Cuda so that the GPU bundle's kernel step
+// (scripts/gpu-run.sh) runs it with the other CUDA kernels.
 // forward is the deconvolution's forward pass; backward its backward-data
 // and backward-weight together. Registered only when a CUDA device is present.
 #ifdef POSENET_WITH_CUDA
@@ -98,12 +101,13 @@ void BM_Deconv(benchmark::State& state, bool backward) {
   state.counters["cudnn_tf32_ms"] = cudnn_tf32;
   state.counters["speedup"] = cudnn / hand;
   state.counters["speedup_tf32"] = cudnn_tf32 / hand;
-  state.counters["hand_TFLOPs"] = (backward ? 2 : 1) * g.flops() / (hand * 1e-3) / 1e12;
+  state.counters["TFLOP/s"] = (backward ? 2 : 1) * g.flops() / (hand * 1e-3) / 1e12;
 }
 
 bool register_all() {
   if (!cuda_available()) return false;
-  for (auto [name, backward] : {std::pair{"BM_Deconv/forward", false}, std::pair{"BM_Deconv/backward", true}})
+  for (auto [name, backward] : {std::pair{"BM_CudaDeconvVsCudnn/forward", false},
+                                 std::pair{"BM_CudaDeconvVsCudnn/backward", true}})
     benchmark::RegisterBenchmark(name,
                                  [backward = backward](benchmark::State& state) {
                                    try {
