@@ -22,9 +22,11 @@
 // along NHWC's channel axis), each thread accumulating a 4 x 4 micro-tile in
 // registers (float; double for float64 storage). The shared tiles are laid
 // out [reduction][row] and [reduction][column] so that a tensor-core inner
-// loop (wmma/mma fragments loaded from the same tiles) can replace the FMA
-// loop in multiply_tile without changing the loads or the stores.
+// loop (wmma/mma fragments loaded from the same tiles; the padding then
+// rounded to wmma's leading-dimension rule) can replace the FMA loop in
+// multiply_tile without changing the loads or the stores.
 #include <algorithm>
+#include <cstdint>
 #include <type_traits>
 
 #include "kernels/cuda/common.cuh"
@@ -37,6 +39,9 @@ namespace {
 constexpr int kTileRows = 64, kTileCols = 64, kTileRed = 16;
 constexpr int kBlockThreads = 256;  // 16 x 16 threads, 4 x 4 outputs each
 constexpr int kMicro = 4, kLanes = 16;
+// Shared tiles are padded by one element per reduction step: the loads that
+// run along the reduction then write 16 different banks instead of one.
+constexpr int kRowStride = kTileRows + 1, kColStride = kTileCols + 1;
 
 enum Pass : int { kDeconv = 0, kConv = 1, kWeight = 2 };
 
@@ -53,56 +58,9 @@ struct K4s2Args {
   int64_t rows, cols, red;  // the GEMM's extents
 };
 
-// Element (row, kk) of the GEMM's left operand, 0 outside it or in padding.
-template <int kPass, typename T>
-__device__ inline Acc<T> load_left(const K4s2Args<T>& g, int parity, int64_t row, int64_t kk) {
-  using A = Acc<T>;
-  if (row >= g.rows || kk >= g.red) return A(0);
-  if (kPass == kWeight) return A(g.a[kk * g.K + row]);  // dy[m = kk, k = row]
-  const int64_t n = row / (g.P * g.Q), pix = row % (g.P * g.Q), p = pix / g.Q, q = pix % g.Q;
-  if (kPass == kDeconv) {
-    const int64_t t = kk / g.K, k = kk % g.K;
-    const int64_t iy = p + (parity >> 1) - (t >> 1), ix = q + (parity & 1) - (t & 1);
-    if (iy < 0 || iy >= g.P || ix < 0 || ix >= g.Q) return A(0);
-    return A(g.a[((n * g.P + iy) * g.Q + ix) * g.K + k]);
-  }
-  const int64_t rs = kk / g.C, c = kk % g.C;
-  const int64_t h = 2 * p - 1 + rs / 4, w = 2 * q - 1 + rs % 4;
-  if (h < 0 || h >= 2 * g.P || w < 0 || w >= 2 * g.Q) return A(0);
-  return A(g.a[((n * 2 * g.P + h) * 2 * g.Q + w) * g.C + c]);
-}
-
-// Element (kk, col) of the GEMM's right operand.
-template <int kPass, typename T>
-__device__ inline Acc<T> load_right(const K4s2Args<T>& g, int parity, int64_t kk, int64_t col) {
-  using A = Acc<T>;
-  if (kk >= g.red || col >= g.cols) return A(0);
-  if (kPass == kDeconv) {  // w[k, 1 - py + 2ty, 1 - px + 2tx, c = col]
-    const int64_t t = kk / g.K, k = kk % g.K;
-    const int64_t r = 1 - (parity >> 1) + 2 * (t >> 1), s = 1 - (parity & 1) + 2 * (t & 1);
-    return A(g.b[((k * 4 + r) * 4 + s) * g.C + col]);
-  }
-  if (kPass == kConv) return A(g.b[col * 16 * g.C + kk]);  // w[k = col, (r, s, c) = kk]
-  // Weight: large x at small pixel kk, tap (r, s), channel c of col = (r, s, c).
-  const int64_t n = kk / (g.P * g.Q), pix = kk % (g.P * g.Q), p = pix / g.Q, q = pix % g.Q;
-  const int64_t rs = col / g.C, c = col % g.C;
-  const int64_t h = 2 * p - 1 + rs / 4, w = 2 * q - 1 + rs % 4;
-  if (h < 0 || h >= 2 * g.P || w < 0 || w >= 2 * g.Q) return A(0);
-  return A(g.b[((n * 2 * g.P + h) * 2 * g.Q + w) * g.C + c]);
-}
-
-// Where GEMM output (row, col) goes.
-template <int kPass, typename T>
-__device__ inline int64_t output_index(const K4s2Args<T>& g, int parity, int64_t row, int64_t col) {
-  if (kPass != kDeconv) return row * g.cols + col;  // small y [N*P*Q, K] or dw [K, 16C]
-  const int64_t n = row / (g.P * g.Q), pix = row % (g.P * g.Q), p = pix / g.Q, q = pix % g.Q;
-  const int64_t h = 2 * p + (parity >> 1), w = 2 * q + (parity & 1);
-  return ((n * 2 * g.P + h) * 2 * g.Q + w) * g.C + col;
-}
-
 // One reduction step of the micro-tile: the FMA loop a wmma/mma loop would replace.
 template <typename A>
-__device__ inline void multiply_tile(const A (&left)[kTileRed][kTileRows], const A (&right)[kTileRed][kTileCols],
+__device__ inline void multiply_tile(const A (&left)[kTileRed][kRowStride], const A (&right)[kTileRed][kColStride],
                                      int lane_row, int lane_col, A (&acc)[kMicro][kMicro]) {
   for (int kk = 0; kk < kTileRed; ++kk) {
     A l[kMicro], r[kMicro];
@@ -114,42 +72,117 @@ __device__ inline void multiply_tile(const A (&left)[kTileRed][kTileRows], const
 }
 
 // blockIdx.x: 64-row tile, blockIdx.y: 64-column tile, blockIdx.z: parity class (Deconv).
+// The reduction runs tap by tap (4 in Deconv, 16 in Conv), 16 channels a
+// step, so that no index is divided inside the loads; Weight's reduction
+// runs over the small pixels, 16 a step.
 template <typename T, int kPass>
 __global__ void __launch_bounds__(kBlockThreads) k4s2_gemm_kernel(K4s2Args<T> g) {
   using A = Acc<T>;
-  __shared__ A left[kTileRed][kTileRows];
-  __shared__ A right[kTileRed][kTileCols];
+  __shared__ A left[kTileRed][kRowStride];
+  __shared__ A right[kTileRed][kColStride];
+  // Small-pixel coordinates (n < 0: past the end) of the tile's rows
+  // (Deconv, Conv) or of the step's reduction pixels (Weight), and the tap
+  // and channel of Weight's columns.
+  __shared__ int64_t pix_n[kTileRows];
+  __shared__ int pix_p[kTileRows], pix_q[kTileRows];
+  __shared__ int col_r[kTileCols], col_s[kTileCols], col_c[kTileCols];
+
   const int tid = int(threadIdx.x);
   const int lane_row = tid / kLanes, lane_col = tid % kLanes;
-  const int parity = int(blockIdx.z);
+  const int py = int(blockIdx.z) >> 1, px = int(blockIdx.z) & 1;
   const int64_t row0 = int64_t(blockIdx.x) * kTileRows, col0 = int64_t(blockIdx.y) * kTileCols;
+  const int64_t P = g.P, Q = g.Q, H = 2 * g.P, W = 2 * g.Q, K = g.K, C = g.C;
+  auto set_pixel = [&](int slot, int64_t m, int64_t end) {
+    if (m >= end) {
+      pix_n[slot] = -1;
+      return;
+    }
+    pix_n[slot] = m / (P * Q);
+    const int64_t pix = m % (P * Q);
+    pix_p[slot] = int(pix / Q), pix_q[slot] = int(pix % Q);
+  };
+  if (kPass != kWeight && tid < kTileRows) set_pixel(tid, row0 + tid, g.rows);
+  if (kPass == kWeight && tid < kTileCols) {
+    const int64_t col = col0 + tid;
+    col_c[tid] = col < g.cols ? int(col % C) : -1;
+    col_r[tid] = int(col / C) / 4, col_s[tid] = int(col / C) % 4;
+  }
+  __syncthreads();
+
   // Contiguous global reads: the left operand runs along the reduction
   // (channels) except in Weight, where it runs along rows (dy's channels);
-  // the right operand along columns except in Conv (w's rows).
+  // the right operand along columns except in Conv (w's innermost axis is
+  // the reduction's channel).
   constexpr bool left_rows_fastest = kPass == kWeight;
   constexpr bool right_red_fastest = kPass == kConv;
+  const int taps = kPass == kDeconv ? 4 : kPass == kConv ? 16 : 1;
+  const int64_t per_tap = kPass == kDeconv ? K : kPass == kConv ? C : g.red;
 
   A acc[kMicro][kMicro] = {};
-  for (int64_t red0 = 0; red0 < g.red; red0 += kTileRed) {
-    for (int e = tid; e < kTileRows * kTileRed; e += kBlockThreads) {
-      const int r = left_rows_fastest ? e % kTileRows : e / kTileRed;
-      const int kk = left_rows_fastest ? e / kTileRows : e % kTileRed;
-      left[kk][r] = load_left<kPass>(g, parity, row0 + r, red0 + kk);
+  for (int tap = 0; tap < taps; ++tap) {
+    // Deconv: input offset (py - ty, px - tx) and kernel tap (1 - py + 2ty, 1 - px + 2tx);
+    // Conv: kernel tap (r, s) at input offset (r - 1, s - 1) from (2p, 2q).
+    const int ty = tap >> 1, tx = tap & 1;
+    const int r = kPass == kDeconv ? 1 - py + 2 * ty : tap / 4, s = kPass == kDeconv ? 1 - px + 2 * tx : tap % 4;
+    for (int64_t base = 0; base < per_tap; base += kTileRed) {
+      if (kPass == kWeight) {
+        if (tid < kTileRed) set_pixel(tid, base + tid, g.red);
+        __syncthreads();
+      }
+      for (int e = tid; e < kTileRows * kTileRed; e += kBlockThreads) {
+        const int i = left_rows_fastest ? e % kTileRows : e / kTileRed;
+        const int kk = left_rows_fastest ? e / kTileRows : e % kTileRed;
+        A v = A(0);
+        if (kPass == kWeight) {
+          const int64_t m = base + kk, k = row0 + i;
+          if (m < g.red && k < g.rows) v = A(g.a[m * K + k]);
+        } else if (pix_n[i] >= 0 && base + kk < per_tap) {
+          const int64_t n = pix_n[i];
+          if (kPass == kDeconv) {
+            const int64_t iy = pix_p[i] + py - ty, ix = pix_q[i] + px - tx;
+            if (iy >= 0 && iy < P && ix >= 0 && ix < Q) v = A(g.a[((n * P + iy) * Q + ix) * K + base + kk]);
+          } else {
+            const int64_t h = 2 * pix_p[i] - 1 + r, w = 2 * pix_q[i] - 1 + s;
+            if (h >= 0 && h < H && w >= 0 && w < W) v = A(g.a[((n * H + h) * W + w) * C + base + kk]);
+          }
+        }
+        left[kk][i] = v;
+      }
+      for (int e = tid; e < kTileCols * kTileRed; e += kBlockThreads) {
+        const int j = right_red_fastest ? e / kTileRed : e % kTileCols;
+        const int kk = right_red_fastest ? e % kTileRed : e / kTileCols;
+        const int64_t col = col0 + j;
+        A v = A(0);
+        if (kPass == kWeight) {
+          const int64_t n = pix_n[kk];
+          if (n >= 0 && col_c[j] >= 0) {
+            const int64_t h = 2 * pix_p[kk] - 1 + col_r[j], w = 2 * pix_q[kk] - 1 + col_s[j];
+            if (h >= 0 && h < H && w >= 0 && w < W) v = A(g.b[((n * H + h) * W + w) * C + col_c[j]]);
+          }
+        } else if (base + kk < per_tap && col < g.cols) {
+          // Deconv: w[k = base + kk, r, s, c = col]; Conv: w[k = col, r, s, c = base + kk].
+          const int64_t k = kPass == kDeconv ? base + kk : col, c = kPass == kDeconv ? col : base + kk;
+          v = A(g.b[((k * 4 + r) * 4 + s) * C + c]);
+        }
+        right[kk][j] = v;
+      }
+      __syncthreads();
+      multiply_tile(left, right, lane_row, lane_col, acc);
+      __syncthreads();  // the next step overwrites the tiles (and Weight's pixels)
     }
-    for (int e = tid; e < kTileCols * kTileRed; e += kBlockThreads) {
-      const int c = right_red_fastest ? e / kTileRed : e % kTileCols;
-      const int kk = right_red_fastest ? e % kTileRed : e / kTileCols;
-      right[kk][c] = load_right<kPass>(g, parity, red0 + kk, col0 + c);
-    }
-    __syncthreads();
-    multiply_tile(left, right, lane_row, lane_col, acc);
-    __syncthreads();  // the next step overwrites the tiles
   }
-  for (int i = 0; i < kMicro; ++i)
+  for (int i = 0; i < kMicro; ++i) {
+    const int row_in_tile = lane_row + kLanes * i;
+    const int64_t row = row0 + row_in_tile;
+    if (row >= g.rows) continue;
+    int64_t out_row = row * g.cols;  // small y [N*P*Q, K] or dw [K, 16C]
+    if (kPass == kDeconv)
+      out_row = ((pix_n[row_in_tile] * H + 2 * pix_p[row_in_tile] + py) * W + 2 * pix_q[row_in_tile] + px) * C;
     for (int j = 0; j < kMicro; ++j) {
-      const int64_t row = row0 + lane_row + kLanes * i, col = col0 + lane_col + kLanes * j;
-      if (row < g.rows && col < g.cols) g.out[output_index<kPass>(g, parity, row, col)] = T(acc[i][j]);
+      const int64_t col = col0 + lane_col + kLanes * j;
+      if (col < g.cols) g.out[out_row + col] = T(acc[i][j]);
     }
+  }
 }
 
 template <int kPass>
