@@ -18,13 +18,14 @@
 //
 // Tiling: a block of 256 threads computes a 64 x 64 tile of the GEMM's
 // output, staging 64 x 16 slices of both operands in shared memory per step
-// of the reduction (loaded in the order that makes global reads contiguous
-// along NHWC's channel axis), each thread accumulating a 4 x 4 micro-tile in
-// registers (float; double for float64 storage). The shared tiles are laid
-// out [reduction][row] and [reduction][column] so that a tensor-core inner
-// loop (wmma/mma fragments loaded from the same tiles; the padding then
-// rounded to wmma's leading-dimension rule) can replace the FMA loop in
-// multiply_tile without changing the loads or the stores.
+// of the reduction (tap by tap, 16 channels a step; loaded in the order that
+// makes global reads contiguous along NHWC's channel axis), each thread
+// accumulating a 4 x 4 micro-tile in registers (float; double for float64
+// storage). The shared tiles are laid out [reduction][row] and
+// [reduction][column] so that a tensor-core inner loop (wmma/mma fragments
+// loaded from the same tiles; the padding then rounded to wmma's
+// leading-dimension rule) can replace the FMA loop in multiply_tile without
+// changing the loads or the stores.
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
