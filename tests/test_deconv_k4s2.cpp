@@ -5,8 +5,12 @@
 
 #include "kernels/conv_geometry.h"
 #include "kernels/cpu/conv.h"
+#include "kernels/elementwise.h"
+#include "models/pose_model.h"
+#include "models/spec.h"
 #include "test_util.h"
 #ifdef POSENET_WITH_CUDA
+#include "kernels/cuda/conv.h"
 #include "kernels/cuda/deconv.h"
 #endif
 
@@ -90,6 +94,43 @@ TEST(DeconvK4s2, BackendNamesAreParsedAndBadOnesNamed) {
     EXPECT_NE(std::string(e.what()).find("POSENET_DECONV: unknown deconvolution backend 'fast'"), std::string::npos)
         << e.what();
   }
+}
+
+// A Simple Baselines model (three 4x4 stride-2 deconvolutions, batch 2) on
+// CUDA: forward and every parameter gradient agree between the two backends.
+TEST(DeconvK4s2, ModelTrainsTheSameThroughEitherBackend) {
+  PN_REQUIRE_CUDA();
+  models::ModelOptions o;
+  o.width = 0.125;
+  o.input_h = o.input_w = 64;
+  o.joints = 3;
+  const models::ModelSpec spec = models::parse_model_spec("simplebaseline:r18", o);
+  struct Run {
+    Tensor heatmaps;
+    std::vector<Tensor> grads;
+  };
+  auto run = [&](kc::DeconvBackend backend) {
+    const kc::DeconvBackend saved = kc::deconv_backend();
+    const bool tf32 = kc::allow_tf32();
+    kc::set_deconv_backend(backend);
+    kc::set_allow_tf32(false);  // float32 on both sides
+    Generator gen(3);
+    auto model = models::build_model(spec, gen);
+    model->to(Device::cuda(0));
+    const Tensor image = random({2, 64, 64, 3}, DType::F32, 4).to(Device::cuda(0));
+    const Tensor out = model->forward(image);
+    const Tensor weights = random(out.shape(), DType::F32, 5).to(Device::cuda(0));
+    ops::sum(ops::mul(out, weights)).backward();
+    Run r{out.to(Device::cpu()), {}};
+    for (const Tensor& p : model->parameters()) r.grads.push_back(p.grad().to(Device::cpu()));
+    kc::set_deconv_backend(saved);
+    kc::set_allow_tf32(tf32);
+    return r;
+  };
+  const Run library = run(kc::DeconvBackend::CuDNN), hand = run(kc::DeconvBackend::Hand);
+  EXPECT_TENSOR_NEAR(hand.heatmaps, library.heatmaps, 1e-7, 1e-4);
+  ASSERT_EQ(hand.grads.size(), library.grads.size());
+  for (size_t i = 0; i < hand.grads.size(); ++i) EXPECT_TENSOR_NEAR(hand.grads[i], library.grads[i], 1e-4, 1e-3);
 }
 
 TEST(DeconvK4s2, RefusesOtherGeometries) {
