@@ -108,7 +108,8 @@ bool register_all() {
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
   for (bool folded : {false, true})
-    register_guarded(folded ? "BM_CudaInference/simplebaseline:r50/folded" : "BM_CudaInference/simplebaseline:r50/unfolded",
+    register_guarded(folded ? "BM_CudaInference/simplebaseline:r50/folded"
+                            : "BM_CudaInference/simplebaseline:r50/unfolded",
                      BM_CudaInference, folded)
         ->Iterations(10)
         ->UseManualTime()

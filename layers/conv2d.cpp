@@ -20,7 +20,7 @@ Tensor Conv2d::forward(const Tensor& x) {
   const auto params = ops::Conv2dParams::square(options_.stride, options_.padding, options_.dilation);
   if (folded_weight_.defined() && !is_training())
     return ops::conv2d(x, folded_for(folded_weight_, x, "Conv2d"), Tensor(), params);
-  return ops::conv2d(x, weight_, bias_, ops::Conv2dParams::square(options_.stride, options_.padding, options_.dilation));
+  return ops::conv2d(x, weight_, bias_, params);
 }
 
 }  // namespace posenet

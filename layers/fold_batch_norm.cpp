@@ -37,11 +37,12 @@ void fold_pair(const Tensor& weight, const Tensor& conv_bias, bool out_channels_
   }
   set_weight(scaled_weight(weight, s, out_channels_last));
   const Tensor& like = bn.bias();
-  bn.set_folded_bias(Tensor::from_data({int64_t(s.size())}, folded_bias, DType::F64).to(like.dtype()).to(like.device()));
+  bn.set_folded_bias(
+      Tensor::from_data({int64_t(s.size())}, folded_bias, DType::F64).to(like.dtype()).to(like.device()));
 }
 
-// The convolution child's output channels and how to fold into it; false
-// when the child is not a convolution.
+// Folds bn into conv when conv is a convolution with bn's channel count as
+// outputs; false (nothing changed) otherwise.
 bool try_fold(Module& conv, BatchNorm2d& bn) {
   if (auto* c = dynamic_cast<Conv2d*>(&conv)) {
     if (c->options().out_channels != bn.channels()) return false;

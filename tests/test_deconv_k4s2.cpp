@@ -137,7 +137,8 @@ TEST(DeconvK4s2, RefusesOtherGeometries) {
   PN_REQUIRE_CUDA();
   kernels::ConvGeometry g = k4s2(1, 2, 2, 3, 3);
   g.pad_h = 0;
-  Tensor x = Tensor::zeros({1, 4, 4, 3}, DType::F32, Device::cuda(0)), w = Tensor::zeros({3, 4, 4, 3}, DType::F32, Device::cuda(0));
+  Tensor x = Tensor::zeros({1, 4, 4, 3}, DType::F32, Device::cuda(0));
+  Tensor w = Tensor::zeros({3, 4, 4, 3}, DType::F32, Device::cuda(0));
   Tensor y = Tensor::zeros({1, 2, 2, 3}, DType::F32, Device::cuda(0));
   EXPECT_THROW(kc::k4s2_conv2d_forward(x, w, y, g), Error);
 }

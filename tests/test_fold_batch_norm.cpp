@@ -94,14 +94,16 @@ void check_folding_keeps_outputs(Device device, const std::vector<Architecture>&
     Generator data(3);
     std::vector<double> pixels(size_t(spec.input_h * spec.input_w * 3));
     for (double& p : pixels) p = data.uniform(-1.0, 1.0);
-    const Tensor image = Tensor::from_data({1, spec.input_h, spec.input_w, 3}, pixels, DType::F64).to(DType::F32).to(device);
+    const Tensor image =
+        Tensor::from_data({1, spec.input_h, spec.input_w, 3}, pixels, DType::F64).to(DType::F32).to(device);
 
     const std::vector<Tensor> unfolded = model->forward_heatmaps(image);
     const int pairs = fold_batch_norm(*model);
     EXPECT_GT(pairs, 0);
     const std::vector<Tensor> folded = model->forward_heatmaps(image);
     ASSERT_EQ(folded.size(), unfolded.size());
-    for (size_t s = 0; s < folded.size(); ++s) EXPECT_LT(relative_difference(folded[s], unfolded[s]), 2e-4) << "stage " << s;
+    for (size_t s = 0; s < folded.size(); ++s)
+      EXPECT_LT(relative_difference(folded[s], unfolded[s]), 2e-4) << "stage " << s;
 
     // Training drops the folded tensors: the unfolded path again, exactly.
     model->train();
@@ -111,7 +113,9 @@ void check_folding_keeps_outputs(Device device, const std::vector<Architecture>&
   }
 }
 
-TEST(FoldBatchNorm, EveryArchitectureKeepsItsOutputsOnCpu) { check_folding_keeps_outputs(Device::cpu(), architectures()); }
+TEST(FoldBatchNorm, EveryArchitectureKeepsItsOutputsOnCpu) {
+  check_folding_keeps_outputs(Device::cpu(), architectures());
+}
 
 TEST(FoldBatchNorm, EveryArchitectureKeepsItsOutputsOnCuda) {
   PN_REQUIRE_CUDA();
