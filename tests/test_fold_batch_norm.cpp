@@ -17,6 +17,9 @@
 #include "test_util.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
+#ifdef POSENET_WITH_CUDA
+#include "kernels/cuda/conv.h"
+#endif
 
 namespace posenet {
 namespace {
@@ -119,6 +122,15 @@ TEST(FoldBatchNorm, EveryArchitectureKeepsItsOutputsOnCpu) {
 
 TEST(FoldBatchNorm, EveryArchitectureKeepsItsOutputsOnCuda) {
   PN_REQUIRE_CUDA();
+#ifdef POSENET_WITH_CUDA
+  // float32 convolutions on both sides: TF32 would round the folded and the
+  // unfolded weights differently.
+  struct Tf32Off {
+    bool saved = kernels::cuda::allow_tf32();
+    Tf32Off() { kernels::cuda::set_allow_tf32(false); }
+    ~Tf32Off() { kernels::cuda::set_allow_tf32(saved); }
+  } tf32_off;
+#endif
   // The emulated kernels are slow: the multi-stage model and the bottleneck
   // one with laterals.
   const std::vector<Architecture> all = architectures();
