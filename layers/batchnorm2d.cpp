@@ -1,5 +1,9 @@
 #include "layers/batchnorm2d.h"
 
+#include "core/autograd.h"
+#include "kernels/conv_epilogue.h"
+#include "layers/fold_batch_norm.h"
+
 namespace posenet {
 
 BatchNorm2d::BatchNorm2d(int64_t channels, double eps, double momentum)
@@ -22,12 +26,19 @@ ops::BatchNormParams BatchNorm2d::params() const {
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
+  if (folded_bias_.defined() && !is_training()) return forward_add_relu(x, Tensor(), false);
   Tensor y = ops::batch_norm(x, weight_, bias_, running_mean_, running_var_, params());
   if (is_training()) ++num_batches_tracked_;
   return y;
 }
 
 Tensor BatchNorm2d::forward_add_relu(const Tensor& x, const Tensor& residual, bool relu) {
+  if (folded_bias_.defined() && !is_training()) {
+    // A folded model only infers (its folded weights carry no gradient).
+    const NoGradGuard no_grad;
+    Tensor y = x;  // the folded convolution's fresh output: updated in place
+    return ops::conv_bias_residual_relu_(y, folded_for(folded_bias_, x, "BatchNorm2d"), residual, relu);
+  }
   Tensor y = ops::batch_norm_add_relu(x, weight_, bias_, running_mean_, running_var_, params(), residual, relu);
   if (is_training()) ++num_batches_tracked_;
   return y;

@@ -4,6 +4,7 @@
 // running ones; eval mode uses the running ones.
 #pragma once
 #include <cstdint>
+#include <utility>
 
 #include "kernels/batchnorm.h"
 #include "layers/module.h"
@@ -18,6 +19,7 @@ class BatchNorm2d : public Module {
   Tensor forward_add_relu(const Tensor& x, const Tensor& residual, bool relu);
 
   int64_t channels() const { return channels_; }
+  double eps() const { return eps_; }
   const Tensor& weight() const { return weight_; }
   const Tensor& bias() const { return bias_; }
   const Tensor& running_mean() const { return running_mean_; }
@@ -25,12 +27,25 @@ class BatchNorm2d : public Module {
   // Training-mode forward calls, as PyTorch's num_batches_tracked.
   int64_t num_batches_tracked() const { return num_batches_tracked_; }
 
+  // Folded into the convolution before it (layers/fold_batch_norm.h): while
+  // set and in eval mode, the forward passes add this bias (and the
+  // residual, and apply ReLU) to the convolution's output in place, in one
+  // pass. train() drops it.
+  void set_folded_bias(Tensor bias) { folded_bias_ = std::move(bias); }
+  const Tensor& folded_bias() const { return folded_bias_; }
+
+ protected:
+  void on_train(bool on) override {
+    if (on) folded_bias_ = Tensor();
+  }
+
  private:
   ops::BatchNormParams params() const;
   int64_t channels_;
   double eps_, momentum_;
   Tensor weight_, bias_, running_mean_, running_var_;
   int64_t num_batches_tracked_ = 0;
+  Tensor folded_bias_;
 };
 
 }  // namespace posenet

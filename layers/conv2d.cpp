@@ -1,5 +1,6 @@
 #include "layers/conv2d.h"
 
+#include "layers/fold_batch_norm.h"
 #include "layers/init.h"
 
 namespace posenet {
@@ -16,7 +17,10 @@ Conv2d::Conv2d(const Conv2dOptions& o, Generator& gen) : Module("Conv2d"), optio
 }
 
 Tensor Conv2d::forward(const Tensor& x) {
-  return ops::conv2d(x, weight_, bias_, ops::Conv2dParams::square(options_.stride, options_.padding, options_.dilation));
+  const auto params = ops::Conv2dParams::square(options_.stride, options_.padding, options_.dilation);
+  if (folded_weight_.defined() && !is_training())
+    return ops::conv2d(x, folded_for(folded_weight_, x, "Conv2d"), Tensor(), params);
+  return ops::conv2d(x, weight_, bias_, params);
 }
 
 }  // namespace posenet

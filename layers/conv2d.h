@@ -3,6 +3,7 @@
 // kaiming_normal_(mode='fan_out', nonlinearity='relu'); the bias, if any, 0.
 #pragma once
 #include <cstdint>
+#include <utility>
 
 #include "core/rng.h"
 #include "kernels/conv.h"
@@ -29,9 +30,21 @@ class Conv2d : public Module {
   const Tensor& weight() const { return weight_; }  // [out, k, k, in]
   const Tensor& bias() const { return bias_; }      // [out] or undefined
 
+  // Inference with the next batch norm folded in (layers/fold_batch_norm.h):
+  // while set and in eval mode, forward convolves with this weight and no
+  // bias, the batch norm adding the folded bias. train() drops it.
+  void set_folded_weight(Tensor weight) { folded_weight_ = std::move(weight); }
+  const Tensor& folded_weight() const { return folded_weight_; }
+
+ protected:
+  void on_train(bool on) override {
+    if (on) folded_weight_ = Tensor();
+  }
+
  private:
   Conv2dOptions options_;
   Tensor weight_, bias_;
+  Tensor folded_weight_;
 };
 
 }  // namespace posenet

@@ -1,5 +1,6 @@
 #include "layers/conv_transpose2d.h"
 
+#include "layers/fold_batch_norm.h"
 #include "layers/init.h"
 
 namespace posenet {
@@ -21,10 +22,11 @@ ConvTranspose2d::ConvTranspose2d(const ConvTranspose2dOptions& o, Generator& gen
 }
 
 Tensor ConvTranspose2d::forward(const Tensor& x) {
-  return ops::conv_transpose2d(
-      x, weight_, bias_,
-      ops::ConvTranspose2dParams::square(options_.stride, options_.padding, options_.output_padding,
-                                         options_.dilation));
+  const auto params = ops::ConvTranspose2dParams::square(options_.stride, options_.padding, options_.output_padding,
+                                                         options_.dilation);
+  if (folded_weight_.defined() && !is_training())
+    return ops::conv_transpose2d(x, folded_for(folded_weight_, x, "ConvTranspose2d"), Tensor(), params);
+  return ops::conv_transpose2d(x, weight_, bias_, params);
 }
 
 }  // namespace posenet

@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/safetensors.h"
+#include "layers/fold_batch_norm.h"
 #include "train/loader.h"
 
 namespace posenet::train {
@@ -138,6 +139,9 @@ std::shared_ptr<models::PoseModel> load_model_from_checkpoint(const Checkpoint& 
   load_model_weights(*model, checkpoint);
   model->to(device);
   model->eval();
+  // eval and predict only infer: each batch norm folds into its convolution
+  // (the checkpoint's tensors are untouched).
+  fold_batch_norm(*model);
   return model;
 }
 

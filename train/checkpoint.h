@@ -75,7 +75,8 @@ models::ModelSpec model_spec_of(const TrainConfig& config);
 const eval::KeypointSet& keypoint_set_of(const Checkpoint& checkpoint);
 
 // Rebuilds the model a posenet checkpoint was trained as, with its weights,
-// in eval mode on `device`.
+// in eval mode on `device`, each batch norm folded into the convolution
+// before it (layers/fold_batch_norm.h).
 std::shared_ptr<models::PoseModel> load_model_from_checkpoint(const Checkpoint& checkpoint, Device device);
 
 // Loads model weights (strict: missing, unexpected and mis-shaped keys are

@@ -2,7 +2,9 @@
 // every cuda:: kernel of every family, wherever it is defined (the .cu files,
 // or host stand-ins for the cuDNN/cuBLAS-backed ones in emulated builds).
 #include "kernels/batchnorm_kernels.h"
+#include "kernels/conv_epilogue_kernels.h"
 #include "kernels/conv_kernels.h"
+#include "kernels/cuda/deconv.h"
 #include "kernels/elementwise_kernels.h"
 #include "kernels/loss_kernels.h"
 #include "kernels/optim_kernels.h"
@@ -33,6 +35,7 @@ bool cudnn_expressible(const OpArgs& args) {
 void register_kernels() {
   PN_BATCHNORM_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_CONV_KERNELS(PN_REGISTER_CUDA_KERNEL_)
+  PN_CONV_EPILOGUE_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_ELEMENTWISE_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_LOSS_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_OPTIM_KERNELS(PN_REGISTER_CUDA_KERNEL_)
@@ -48,9 +51,11 @@ void register_kernels() {
 #else
   const Support conv{all_float, &cudnn_expressible};
 #endif
-  conv2d_forward_op().add(DeviceKind::CUDA, &conv2d_forward, conv);
-  conv2d_backward_data_op().add(DeviceKind::CUDA, &conv2d_backward_data, conv);
-  conv2d_backward_weight_op().add(DeviceKind::CUDA, &conv2d_backward_weight, conv);
+  // The decoder's 4x4 stride-2 deconvolution may run on hand-written kernels
+  // instead (kernels/cuda/deconv.h): a geometry cuDNN also takes.
+  conv2d_forward_op().add(DeviceKind::CUDA, &routed_conv2d_forward, conv);
+  conv2d_backward_data_op().add(DeviceKind::CUDA, &routed_conv2d_backward_data, conv);
+  conv2d_backward_weight_op().add(DeviceKind::CUDA, &routed_conv2d_backward_weight, conv);
 }
 
 }  // namespace posenet::kernels::cuda

@@ -99,8 +99,28 @@ OpCase conv_row(const std::string& label, const Shape& x, int64_t K, int64_t R, 
   return c;
 }
 
+// 1x1 stride-1 convolutions run on CUDA through cuDNN or as cuBLAS GEMMs
+// (kernels/cuda/pointwise_conv.h): pointwise rows are compared under both.
+std::vector<BackendSetting> pointwise_settings() {
+#ifdef POSENET_WITH_CUDA
+  using kernels::cuda::Conv1x1Backend;
+  auto through = [](Conv1x1Backend backend) {
+    return [backend] {
+      const Conv1x1Backend saved = kernels::cuda::conv1x1_backend();
+      kernels::cuda::set_conv1x1_backend(backend);
+      return std::function<void()>([saved] { kernels::cuda::set_conv1x1_backend(saved); });
+    };
+  };
+  return {{"1x1 through cuDNN", through(Conv1x1Backend::CuDNN)}, {"1x1 through cuBLAS", through(Conv1x1Backend::CuBLAS)}};
+#else
+  return {};
+#endif
+}
+
+}  // namespace
+
 OpCase deconv_row(const std::string& label, const Shape& x, int64_t R, int64_t S, int64_t Cout,
-                  const ConvTranspose2dParams& p, bool bias, const Shape& perf_x = {}, int64_t perf_Cout = 0) {
+                  const ConvTranspose2dParams& p, bool bias, const Shape& perf_x, int64_t perf_Cout) {
   OpCase c;
   c.name = "conv_transpose2d " + label + " " + shape_name(x);
   c.make_inputs = [=](DType dtype, CaseSize size, Generator& gen) {
@@ -123,26 +143,6 @@ OpCase deconv_row(const std::string& label, const Shape& x, int64_t R, int64_t S
 #endif
   return c;
 }
-
-// 1x1 stride-1 convolutions run on CUDA through cuDNN or as cuBLAS GEMMs
-// (kernels/cuda/pointwise_conv.h): pointwise rows are compared under both.
-std::vector<BackendSetting> pointwise_settings() {
-#ifdef POSENET_WITH_CUDA
-  using kernels::cuda::Conv1x1Backend;
-  auto through = [](Conv1x1Backend backend) {
-    return [backend] {
-      const Conv1x1Backend saved = kernels::cuda::conv1x1_backend();
-      kernels::cuda::set_conv1x1_backend(backend);
-      return std::function<void()>([saved] { kernels::cuda::set_conv1x1_backend(saved); });
-    };
-  };
-  return {{"1x1 through cuDNN", through(Conv1x1Backend::CuDNN)}, {"1x1 through cuBLAS", through(Conv1x1Backend::CuBLAS)}};
-#else
-  return {};
-#endif
-}
-
-}  // namespace
 
 std::vector<OpCase> conv_cases() {
   const Shape resnet_perf{32, 56, 56, 64};

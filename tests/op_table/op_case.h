@@ -19,6 +19,7 @@
 
 #include "core/rng.h"
 #include "core/tensor.h"
+#include "kernels/conv.h"
 
 namespace posenet::optable {
 
@@ -85,6 +86,8 @@ std::vector<OpCase> pool_cases();
 std::vector<OpCase> loss_cases();
 std::vector<OpCase> targets_cases();
 std::vector<OpCase> optim_cases();
+std::vector<OpCase> deconv_k4s2_cases();
+std::vector<OpCase> conv_epilogue_cases();
 const std::vector<OpCase>& all_cases();
 
 // Helpers for rows.
@@ -94,5 +97,9 @@ Tensor uniform(const Shape& shape, DType dtype, Generator& gen, double lo = -1.0
 Tensor uniform_away_from_zero(const Shape& shape, DType dtype, Generator& gen, double gap = 1e-3);
 double bytes_of(const Inputs& tensors);  // sum of numel * dtype size
 std::string shape_name(const Shape& shape);  // "2x3x4x5"
+// A conv_transpose2d row: x, w [Cin, R, S, Cout] and bias when asked
+// (cases_conv.cpp); perf_x/perf_Cout size the perf mode's run.
+OpCase deconv_row(const std::string& label, const Shape& x, int64_t R, int64_t S, int64_t Cout,
+                  const ops::ConvTranspose2dParams& p, bool bias, const Shape& perf_x = {}, int64_t perf_Cout = 0);
 
 }  // namespace posenet::optable

@@ -259,6 +259,27 @@ TEST(OpTable, CaseNamesAreUnique) {
   EXPECT_EQ(std::adjacent_find(names.begin(), names.end()), names.end());
 }
 
+// Median time of `runs` runs of the case on inputs already on `device`,
+// after one warm-up run (caches of algorithms and allocations), with a
+// buffer larger than any L2 rewritten before each.
+double median_run_ms(const OpCase& c, const Inputs& inputs, Device device, int runs) {
+  Tensor flush = Tensor::empty({int64_t(64) << 20}, DType::F32, device);  // 256 MiB
+  NoGradGuard no_grad;
+  Backend& backend = backend_for(device);
+  std::vector<double> ms;
+  for (int r = 0; r <= runs; ++r) {
+    flush.fill_(double(r));
+    backend.synchronize();
+    const auto start = std::chrono::steady_clock::now();
+    c.run(inputs);
+    backend.synchronize();
+    const double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    if (r > 0) ms.push_back(t);
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
 // Perf: median of a few runs per case and backend at the perf size, float32,
 // forward only, with a buffer larger than any L2 rewritten before each run.
 TEST(OpTable, Perf) {
@@ -273,30 +294,27 @@ TEST(OpTable, Perf) {
   for (const OpCase& c : all_cases()) {
     if (!c.timed || (filter && c.name.find(filter) == std::string::npos)) continue;
     for (Device device : devices) {
-      Generator gen(kSeed);
-      const Inputs made = c.make_inputs(DType::F32, CaseSize::Perf, gen);
-      const Inputs inputs = copy_to(made, device);
-      Tensor flush = Tensor::empty({int64_t(64) << 20}, DType::F32, device);  // 256 MiB
-      NoGradGuard no_grad;
-      Backend& backend = backend_for(device);
-      std::vector<double> ms;
-      for (int r = 0; r <= kRuns; ++r) {
-        flush.fill_(double(r));
-        backend.synchronize();
-        const auto start = std::chrono::steady_clock::now();
-        c.run(inputs);
-        backend.synchronize();
-        const double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-        if (r > 0) ms.push_back(t);  // the first run warms caches of algorithms and allocations
+      // CUDA is timed under each of the row's settings (which library runs
+      // a convolution), labelled with it.
+      std::vector<BackendSetting> settings;
+      if (device.is_cuda()) settings = c.backend_settings;
+      if (settings.empty()) settings.push_back({"", [] { return std::function<void()>([] {}); }});
+      for (const BackendSetting& setting : settings) {
+        struct Restore {
+          std::function<void()> undo;
+          ~Restore() { undo(); }
+        } restore{setting.apply()};
+        Generator gen(kSeed);
+        const Inputs made = c.make_inputs(DType::F32, CaseSize::Perf, gen);
+        const double med = median_run_ms(c, copy_to(made, device), device, kRuns);
+        const double bytes = c.bytes ? c.bytes(made) : 0, flops = c.flops ? c.flops(made) : 0;
+        std::ostringstream gbs, tflops;
+        if (bytes > 0) gbs << std::fixed << std::setprecision(1) << bytes / med / 1e6;
+        if (flops > 0) tflops << std::setprecision(3) << flops / med / 1e9;
+        const std::string label = setting.name.empty() ? device.str() : device.str() + ", " + setting.name;
+        table << "| " << c.name << " | " << shape_name(made[0].shape()) << " | " << label << " | " << std::fixed
+              << std::setprecision(3) << med << " | " << gbs.str() << " | " << tflops.str() << " |\n";
       }
-      std::sort(ms.begin(), ms.end());
-      const double med = ms[ms.size() / 2];
-      const double bytes = c.bytes ? c.bytes(made) : 0, flops = c.flops ? c.flops(made) : 0;
-      std::ostringstream gbs, tflops;
-      if (bytes > 0) gbs << std::fixed << std::setprecision(1) << bytes / med / 1e6;
-      if (flops > 0) tflops << std::setprecision(3) << flops / med / 1e9;
-      table << "| " << c.name << " | " << shape_name(made[0].shape()) << " | " << device.str() << " | " << std::fixed
-            << std::setprecision(3) << med << " | " << gbs.str() << " | " << tflops.str() << " |\n";
     }
   }
   std::cout << table.str();
