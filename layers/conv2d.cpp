@@ -1,6 +1,7 @@
 #include "layers/conv2d.h"
 
 #include "layers/init.h"
+#include "layers/mixed_precision.h"
 
 namespace posenet {
 
@@ -16,7 +17,8 @@ Conv2d::Conv2d(const Conv2dOptions& o, Generator& gen) : Module("Conv2d"), optio
 }
 
 Tensor Conv2d::forward(const Tensor& x) {
-  return ops::conv2d(x, weight_, bias_, ops::Conv2dParams::square(options_.stride, options_.padding, options_.dilation));
+  return ops::conv2d(x, param_for(weight_, x), param_for(bias_, x),
+                     ops::Conv2dParams::square(options_.stride, options_.padding, options_.dilation));
 }
 
 }  // namespace posenet

@@ -1,6 +1,7 @@
 #include "layers/conv_transpose2d.h"
 
 #include "layers/init.h"
+#include "layers/mixed_precision.h"
 
 namespace posenet {
 
@@ -22,7 +23,7 @@ ConvTranspose2d::ConvTranspose2d(const ConvTranspose2dOptions& o, Generator& gen
 
 Tensor ConvTranspose2d::forward(const Tensor& x) {
   return ops::conv_transpose2d(
-      x, weight_, bias_,
+      x, param_for(weight_, x), param_for(bias_, x),
       ops::ConvTranspose2dParams::square(options_.stride, options_.padding, options_.output_padding,
                                          options_.dilation));
 }

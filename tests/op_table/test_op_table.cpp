@@ -121,7 +121,7 @@ struct Tf32Off {
 // Outputs and gradients of the CUDA backend against the CPU's; a second
 // run on CUDA must give the same bits.
 void expect_cuda_matches_cpu(const OpCase& c, DType dtype) {
-  const Tolerance tol = dtype == DType::F32 ? c.backends : c.backends_f64;
+  const Tolerance tol = dtype == DType::F32 ? c.backends : dtype == DType::BF16 ? c.backends_bf16 : c.backends_f64;
   Generator gen(kSeed);
   const Inputs made = c.make_inputs(dtype, CaseSize::Test, gen);
   const RunResult cpu = run_case(c, made, Device::cpu());
@@ -142,8 +142,8 @@ void expect_cuda_matches_cpu(const OpCase& c, DType dtype) {
   }
 }
 
-// Every other backend against the CPU, float32 (TF32 off) and float64,
-// under each of the row's backend settings.
+// Every other backend against the CPU, float32 (TF32 off), float64 and
+// bfloat16, under each of the row's backend settings.
 TEST_P(OpTableCase, BackendsMatchCpu) {
   if (!cuda_available()) GTEST_SKIP() << "no backend besides the CPU to compare: " << cuda_unavailable_reason();
   const OpCase& c = op_case();
@@ -169,7 +169,8 @@ TEST_P(OpTableCase, BackendsMatchCpu) {
       std::function<void()> undo;
       ~Restore() { undo(); }
     } restore{setting.apply()};
-    for (DType dtype : {DType::F32, DType::F64}) {
+    for (DType dtype : {DType::F32, DType::F64, DType::BF16}) {
+      if (dtype == DType::BF16 && !c.bf16) continue;
       SCOPED_TRACE(std::string(dtype_name(dtype)) + ", " + setting.name);
       expect_cuda_matches_cpu(c, dtype);
     }
