@@ -171,7 +171,9 @@ void batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd,
 void batch_norm_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& mean,
                          const Tensor& invstd, const Tensor& weight, bool relu, bool training, Tensor& dx,
                          Tensor& dweight, Tensor& dbias, Tensor& dresidual) {
-  if (uses_bf16(x)) return run_via_float(&batch_norm_backward, x, y, dy, mean, invstd, weight, relu, training, dx, dweight, dbias, dresidual);
+  if (uses_bf16(x))
+    return run_via_float(&batch_norm_backward, x, y, dy, mean, invstd, weight, relu, training, dx, dweight, dbias,
+                         dresidual);
   const int64_t C = channels_of(x);
   const int64_t rows = x.numel() / C;
   dispatch_float(x.dtype(), "batch_norm_backward", [&](auto tag) {

@@ -107,18 +107,36 @@ __global__ void eval_stats_kernel(const T* running_mean, const T* running_var, d
   }
 }
 
-// Normalise, scale, shift, add the residual and apply ReLU in one pass.
-template <typename T, typename A = acc_t<T>>
+// Normalise, scale, shift, add the residual and apply ReLU in one pass,
+// in 16-byte packs where the pointers allow and C is a multiple of the
+// pack (a pack then holds consecutive channels of one row).
+template <typename A>
+__device__ __forceinline__ A normalised(A x, int64_t c, const A* mean, const A* invstd, const A* weight,
+                                        const A* bias, bool has_residual, A residual, bool relu) {
+  const A scale = weight[c] * invstd[c];
+  A v = (x - mean[c]) * scale + bias[c];
+  if (has_residual) v += residual;
+  if (relu) v = v <= A(0) ? A(0) : v;  // NaN stays NaN, as torch.relu
+  return v;
+}
+
+template <typename T, int N, typename A = acc_t<T>>
 __global__ void apply_kernel(const T* x, const A* mean, const A* invstd, const A* weight, const A* bias,
-                             const T* residual, bool relu, T* y, int64_t n, int64_t C, bool small) {
-  PN_GRID_STRIDE(i, n) {
-    const int64_t c = channel_of(i, C, small);
-    const A scale = weight[c] * invstd[c];
-    A v = (ld(x[i]) - mean[c]) * scale + bias[c];
-    if (residual) v += ld(residual[i]);
-    if (relu) v = v <= A(0) ? A(0) : v;  // NaN stays NaN, as torch.relu
-    y[i] = st<T>(v);
+                             const T* residual, bool relu, T* y, int64_t n, int64_t C, bool small, bool packed) {
+  const int64_t packs = packed ? n / N : 0;
+  for (int64_t p = grid_thread(); p < packs; p += grid_threads()) {
+    const int64_t c0 = channel_of(p * N, C, small);
+    const Pack<T, N> vx = load_pack<T, N>(x, p);
+    Pack<T, N> vr{}, out;
+    if (residual) vr = load_pack<T, N>(residual, p);
+    for (int k = 0; k < N; ++k)
+      out.v[k] = st<T>(normalised(ld(vx.v[k]), c0 + k, mean, invstd, weight, bias, residual != nullptr,
+                                  residual ? ld(vr.v[k]) : A(0), relu));
+    store_pack<T, N>(y, p, out);
   }
+  for (int64_t i = packs * N + grid_thread(); i < n; i += grid_threads())
+    y[i] = st<T>(normalised(ld(x[i]), channel_of(i, C, small), mean, invstd, weight, bias, residual != nullptr,
+                            residual ? ld(residual[i]) : A(0), relu));
 }
 
 // Partial sums of g and g * (x - mean) per (chunk, channel), g zeroed where y <= 0 under
@@ -175,14 +193,31 @@ __global__ void backward_finalize_kernel(const T* ws, int64_t rows, int64_t C, i
   coef[2 * C + c] = training ? -a * sg / T(rows) : T(0);
 }
 
-template <typename T, typename A = acc_t<T>>
+// dx = k1 g + k2 (x - mean) + k3 and dresidual = g, in packs as apply_kernel.
+template <typename T, int N, typename A = acc_t<T>>
 __global__ void backward_apply_kernel(const T* x, const T* y, const T* dy, const A* mean, const A* coef, T* dx,
-                                      T* dresidual, int64_t n, int64_t C, bool small) {
-  PN_GRID_STRIDE(i, n) {
-    const int64_t c = channel_of(i, C, small);
-    const A g = (y && ld(y[i]) <= A(0)) ? A(0) : ld(dy[i]);
+                                      T* dresidual, int64_t n, int64_t C, bool small, bool packed) {
+  auto grad = [&](A yv, A dyv) { return (y && yv <= A(0)) ? A(0) : dyv; };
+  auto dx_of = [&](A g, A xv, int64_t c) { return coef[c] * g + coef[C + c] * (xv - mean[c]) + coef[2 * C + c]; };
+  const int64_t packs = packed ? n / N : 0;
+  for (int64_t p = grid_thread(); p < packs; p += grid_threads()) {
+    const int64_t c0 = channel_of(p * N, C, small);
+    const Pack<T, N> vdy = load_pack<T, N>(dy, p);
+    Pack<T, N> vy{}, vx{}, vdx, vdr;
+    if (y) vy = load_pack<T, N>(y, p);
+    if (dx) vx = load_pack<T, N>(x, p);
+    for (int k = 0; k < N; ++k) {
+      const A g = grad(ld(vy.v[k]), ld(vdy.v[k]));
+      vdr.v[k] = st<T>(g);
+      vdx.v[k] = st<T>(dx_of(g, ld(vx.v[k]), c0 + k));
+    }
+    if (dresidual) store_pack<T, N>(dresidual, p, vdr);
+    if (dx) store_pack<T, N>(dx, p, vdx);
+  }
+  for (int64_t i = packs * N + grid_thread(); i < n; i += grid_threads()) {
+    const A g = grad(y ? ld(y[i]) : A(0), ld(dy[i]));
     if (dresidual) dresidual[i] = st<T>(g);
-    if (dx) dx[i] = st<T>(coef[c] * g + coef[C + c] * (ld(x[i]) - mean[c]) + coef[2 * C + c]);
+    if (dx) dx[i] = st<T>(dx_of(g, ld(x[i]), channel_of(i, C, small)));
   }
 }
 
@@ -240,10 +275,12 @@ void batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd,
   dispatch_storage(x.dtype(), "batch_norm", [&](auto tag) {
     using T = decltype(tag);
     using A = acc_t<T>;
-    apply_kernel<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(cptr<T>(x), cptr<A>(mean), cptr<A>(invstd),
-                                                                       cptr<A>(weight), cptr<A>(bias),
-                                                                       cptr<T>(residual), relu, mptr<T>(y), n, C,
-                                                                       fits_32bit(n));
+    constexpr int N = kPackOf<T>;
+    const void* pr = residual.defined() ? residual.raw_data() : nullptr;
+    const bool packed = C % N == 0 && packable<T, N>(x.raw_data(), pr, y.raw_data());
+    apply_kernel<T, N><<<blocks_for(packed ? n / N : n), kThreads, 0, current_stream()>>>(
+        cptr<T>(x), cptr<A>(mean), cptr<A>(invstd), cptr<A>(weight), cptr<A>(bias), cptr<T>(residual), relu,
+        mptr<T>(y), n, C, fits_32bit(n), packed);
   });
   PN_CUDA_CHECK_LAUNCH();
 }
@@ -274,9 +311,12 @@ void batch_norm_backward(const Tensor& x, const Tensor& y, const Tensor& dy, con
         mptr<A>(dbias), mptr<A>(coef));
     PN_CUDA_CHECK_LAUNCH();
     if (dx.defined() || dresidual.defined()) {
-      backward_apply_kernel<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(
+      constexpr int N = kPackOf<T>;
+      const bool packed = C % N == 0 && packable<T, N>(x.raw_data(), py, dy.raw_data(), mptr<T>(dx),
+                                                       mptr<T>(dresidual));
+      backward_apply_kernel<T, N><<<blocks_for(packed ? n / N : n), kThreads, 0, current_stream()>>>(
           cptr<T>(x), py, cptr<T>(dy), cptr<A>(mean), cptr<A>(coef), mptr<T>(dx), mptr<T>(dresidual), n, C,
-          fits_32bit(n));
+          fits_32bit(n), packed);
       PN_CUDA_CHECK_LAUNCH();
     }
   });

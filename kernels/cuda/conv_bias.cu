@@ -9,9 +9,18 @@ namespace posenet::kernels::cuda {
 
 namespace {
 
-template <typename T>
-__global__ void bias_add_kernel(T* y, const T* b, int64_t n, int64_t K) {
-  PN_GRID_STRIDE(i, n) y[i] = st<T>(ld(y[i]) + ld(b[i % K]));
+// In 16-byte packs where y allows and K is a multiple of the pack (a pack
+// then holds consecutive channels of one row).
+template <typename T, int N>
+__global__ void bias_add_kernel(T* y, const T* b, int64_t n, int64_t K, bool packed) {
+  const int64_t packs = packed ? n / N : 0;
+  for (int64_t p = grid_thread(); p < packs; p += grid_threads()) {
+    const int64_t k0 = (p * N) % K;
+    Pack<T, N> v = load_pack<T, N>(y, p);
+    for (int k = 0; k < N; ++k) v.v[k] = st<T>(ld(v.v[k]) + ld(b[k0 + k]));
+    store_pack<T, N>(y, p, v);
+  }
+  for (int64_t i = packs * N + grid_thread(); i < n; i += grid_threads()) y[i] = st<T>(ld(y[i]) + ld(b[i % K]));
 }
 
 constexpr int kColTile = 32, kRowLanes = 8;
@@ -51,8 +60,11 @@ void conv_bias_add(Tensor& y, const Tensor& bias) {
   const int64_t n = y.numel(), K = bias.numel();
   dispatch_storage(y.dtype(), "conv_bias_add", [&](auto tag) {
     using T = decltype(tag);
-    bias_add_kernel<<<blocks_for(n), kThreads, 0, current_stream()>>>(static_cast<T*>(y.raw_data()),
-                                                                      static_cast<const T*>(bias.raw_data()), n, K);
+    constexpr int N = kPackOf<T>;
+    T* py = static_cast<T*>(y.raw_data());
+    const bool packed = K % N == 0 && packable<T, N>(py);
+    bias_add_kernel<T, N><<<blocks_for(packed ? n / N : n), kThreads, 0, current_stream()>>>(
+        py, static_cast<const T*>(bias.raw_data()), n, K, packed);
   });
   PN_CUDA_CHECK_LAUNCH();
 }

@@ -6,6 +6,7 @@
 #pragma once
 #include <cuda_bf16.h>
 
+#include <cstdint>
 #include <type_traits>
 
 #include "kernels/cuda/common.cuh"
@@ -32,6 +33,37 @@ __global__ void half_mean_of_partials_kernel(const double* partials, int64_t n, 
   const double total = block_sum<kBlocks>(partials[threadIdx.x]);
   if (threadIdx.x == 0) out[0] = st<T>(acc_t<T>(0.5 * total / double(n)));
 }
+
+// 16-byte vector access for the streaming kernels: N elements of T moved as
+// one load or store (N * sizeof(T) <= 16 bytes), where every pointer is
+// aligned to it; the kernels finish the last n % N elements one by one.
+template <typename T, int N>
+struct alignas(sizeof(T) * N) Pack {
+  T v[N];
+};
+template <typename T>
+constexpr int kPackOf = 16 / int(sizeof(T));  // elements of T in 16 bytes
+
+inline bool aligned_to(const void* p, size_t bytes) {
+  return p == nullptr || reinterpret_cast<uintptr_t>(p) % bytes == 0;
+}
+template <typename T, int N, typename... Ptrs>
+bool packable(Ptrs... ptrs) {
+  return (aligned_to(ptrs, sizeof(T) * N) && ...);
+}
+
+template <typename T, int N>
+__device__ __forceinline__ Pack<T, N> load_pack(const T* p, int64_t pack) {
+  return reinterpret_cast<const Pack<T, N>*>(p)[pack];
+}
+template <typename T, int N>
+__device__ __forceinline__ void store_pack(T* p, int64_t pack, const Pack<T, N>& v) {
+  reinterpret_cast<Pack<T, N>*>(p)[pack] = v;
+}
+
+// Thread i's first index in a grid-stride loop and the loop's stride.
+__device__ __forceinline__ int64_t grid_thread() { return blockIdx.x * int64_t(blockDim.x) + threadIdx.x; }
+__device__ __forceinline__ int64_t grid_threads() { return int64_t(gridDim.x) * blockDim.x; }
 
 // Calls fn(T{}) with T the storage type of dtype: dispatch_float plus bfloat16.
 template <typename Fn>
