@@ -3,8 +3,8 @@
 // cases_<family>.cpp (docs/kernels.md).
 //
 // The modes (test_op_table.cpp):
-//   Reference          the op on the CPU, float64 and float32, against a
-//                      float64 naive loop;
+//   Reference          the op on the CPU, float64, float32 and bfloat16,
+//                      against a float64 naive loop;
 //   BackendsMatchCpu   every other registered backend available at run time
 //                      against the CPU, outputs and gradients, float32 (TF32
 //                      off), float64 and bfloat16 (the CPU computing bfloat16
@@ -70,6 +70,11 @@ struct OpCase {
   // (forward only), for the perf mode's rates.
   std::function<double(const Inputs& inputs)> bytes, flops;
   Tolerance f64{1e-12, 1e-10}, f32{1e-5, 1e-4};
+  // The CPU's bfloat16 (inputs rounded to bfloat16, computed in float32,
+  // each output rounded once) against the float64 reference on the same
+  // rounded inputs: half an ulp of the 8-bit mantissa, 2^-8 relative, plus
+  // float32's error.
+  Tolerance bf16_reference{1e-4, 4e-3};
   // Backend against CPU, float32 (reductions in another order, cuDNN's
   // algorithms); float64 uses backends_f64.
   Tolerance backends{1e-5, 1e-4}, backends_f64{1e-10, 1e-10};

@@ -91,7 +91,8 @@ class OpTableCase : public ::testing::TestWithParam<size_t> {
 TEST_P(OpTableCase, Reference) {
   const OpCase& c = op_case();
   ASSERT_TRUE(c.reference) << c.name << " has no reference";
-  for (DType dtype : {DType::F64, DType::F32}) {
+  for (DType dtype : {DType::F64, DType::F32, DType::BF16}) {
+    if (dtype == DType::BF16 && !c.bf16) continue;
     SCOPED_TRACE(std::string(dtype_name(dtype)));
     Generator gen(kSeed);
     const Inputs made = c.make_inputs(dtype, CaseSize::Test, gen);
@@ -100,7 +101,8 @@ TEST_P(OpTableCase, Reference) {
     const Inputs got = c.run(copy_to(made, Device::cpu()));
     ASSERT_EQ(got.size(), want.size()) << c.name << ": the reference gives another number of outputs";
     for (size_t k = 0; k < got.size(); ++k)
-      expect_values_near(got[k].to_vector(), want[k], dtype == DType::F64 ? c.f64 : c.f32,
+      expect_values_near(got[k].to_vector(), want[k],
+                         dtype == DType::F64 ? c.f64 : dtype == DType::BF16 ? c.bf16_reference : c.f32,
                          c.name + " output " + std::to_string(k));
   }
 }
