@@ -153,8 +153,11 @@ TEST(Precision, DefaultIsStoredAndAResumeMayChangeIt) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(train::read_checkpoint(run / "last.safetensors").config.precision, "fp32")
       << "the CPU's default, stored resolved";
-  r = cli("train --resume --progress false --epochs 2 --precision bf16 --out " + run.string());
+  // The resumed epoch validates too: evaluation under bf16 (batch norm's
+  // running statistics, flip test) runs.
+  r = cli("train --resume --progress false --epochs 2 --precision bf16 --val-every 1 --out " + run.string());
   ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("Validation PCKh"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("resuming with precision \"bf16\" (was \"fp32\")"), std::string::npos) << r.out;
   bool logged = false;
   for (const auto& rec : log_records(run / "log.jsonl"))
