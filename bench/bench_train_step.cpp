@@ -4,8 +4,9 @@
 // with PyTorch by bench/compare_train_step.sh). CUDA (when a device is
 // present): simplebaseline:r50 and multistage:r101,r50,r50 at 256x256,
 // batch 32, against bench/pytorch_train_step.py's tf32 rows in the GPU check
-// (scripts/gpu-bundle.sh). The CUDA rows are labelled tf32: float32 with
-// TF32 convolutions, posenet's default (kernels/cuda/conv.h).
+// (scripts/gpu-bundle.sh). The CUDA rows are labelled by precision: tf32,
+// float32 with TF32 convolutions (CUDA's default, kernels/cuda/conv.h), and
+// bf16, mixed precision (docs/precision.md) against PyTorch's AMP bf16 rows.
 #include <benchmark/benchmark.h>
 
 #include <exception>
@@ -21,24 +22,27 @@
 namespace posenet {
 namespace {
 
-void run_train_steps(benchmark::State& state, const std::string& name, int input, int batch, Device device);
+void run_train_steps(benchmark::State& state, const std::string& name, int input, int batch, Device device,
+                     DType activations);
 
 // An error inside a step (out of memory on a smaller GPU, a cuDNN failure)
 // fails this benchmark with its message; escaping into Google Benchmark it
 // would terminate posenet-bench and lose every other result.
-void train_step_benchmark(benchmark::State& state, const std::string& name, int input, int batch, Device device) {
+void train_step_benchmark(benchmark::State& state, const std::string& name, int input, int batch, Device device,
+                          DType activations) {
   if (device.is_cuda() && !cuda_available()) {
     state.SkipWithError("no CUDA device");
     return;
   }
   try {
-    run_train_steps(state, name, input, batch, device);
+    run_train_steps(state, name, input, batch, device, activations);
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
   }
 }
 
-void run_train_steps(benchmark::State& state, const std::string& name, int input, int batch, Device device) {
+void run_train_steps(benchmark::State& state, const std::string& name, int input, int batch, Device device,
+                     DType activations) {
   models::ModelOptions options;
   options.input_h = options.input_w = input;
   models::ModelSpec spec = models::parse_model_spec(name, options);
@@ -46,6 +50,7 @@ void run_train_steps(benchmark::State& state, const std::string& name, int input
   auto model = models::build_model(spec, gen);
   model->to(device);
   model->train();
+  model->set_activation_dtype(activations);
   Adam adam(model->parameters(), AdamOptions{});
   Tensor x = Tensor::full({batch, input, input, 3}, 0.5, DType::F32, device);
   std::vector<Tensor> targets;
@@ -74,17 +79,18 @@ void run_train_steps(benchmark::State& state, const std::string& name, int input
 
 int register_train_steps() {
   benchmark::RegisterBenchmark("train_step/cpu/hourglass:r18/64x64/b8", train_step_benchmark, "hourglass:r18", 64, 8,
-                               Device::cpu())
+                               Device::cpu(), DType::F32)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime()
       ->MinTime(2.0);
   if (cuda_available()) {
     for (const char* name : {"simplebaseline:r50", "multistage:r101,r50,r50"})
-      benchmark::RegisterBenchmark((std::string("train_step/cuda/") + name + "/256x256/b32/tf32").c_str(),
-                                   train_step_benchmark, std::string(name), 256, 32, Device::cuda(0))
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime()
-          ->MinTime(5.0);
+      for (const auto& [label, activations] : {std::pair{"tf32", DType::F32}, std::pair{"bf16", DType::BF16}})
+        benchmark::RegisterBenchmark((std::string("train_step/cuda/") + name + "/256x256/b32/" + label).c_str(),
+                                     train_step_benchmark, std::string(name), 256, 32, Device::cuda(0), activations)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime()
+            ->MinTime(5.0);
   }
   return 0;
 }

@@ -59,6 +59,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--rotation-prob", c.rotation_prob, "probability of rotating a sample")->capture_default_str();
   cmd->add_option("--flip", c.flip, "random horizontal flips")->capture_default_str();
   cmd->add_option("--device", c.device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--precision", c.precision,
+                  "bf16 (bfloat16 activations, float32 weights and statistics), tf32 (CUDA only) or fp32; "
+                  "default: tf32 on CUDA, fp32 on the CPU (bf16 there is emulated, slow)");
   cmd->add_option("--workers", c.workers, "data-loading threads")->capture_default_str();
   CLI::Option* seed = cmd->add_option("--seed", c.seed, "seed of every random choice (with --resume: must be the run's)")
                           ->capture_default_str();

@@ -33,6 +33,12 @@ inline uint16_t float_to_bf16(float f) {
 float f16_to_float(uint16_t h);
 uint16_t float_to_f16(float f);
 
+// The type a kernel computes and accumulates a storage type in, and the
+// dtype of the float32 state that goes with 16-bit activations under mixed
+// precision (batch-norm statistics, master weights): float64 for float64,
+// float32 otherwise.
+inline DType compute_dtype(DType t) { return t == DType::F64 ? DType::F64 : DType::F32; }
+
 // Maps a C++ type onto its DType (float -> F32, double -> F64).
 template <typename T>
 struct DTypeOf;

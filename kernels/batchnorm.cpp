@@ -21,8 +21,8 @@ struct BatchNormNode final : Node {
     const Shape cshape{x.dim(-1)};
     Tensor dx, dweight, dbias, dresidual;
     if (need_dx) dx = Tensor::empty(x.shape(), x.dtype(), x.device());
-    if (need_dweight) dweight = Tensor::empty(cshape, x.dtype(), x.device());
-    if (need_dbias) dbias = Tensor::empty(cshape, x.dtype(), x.device());
+    if (need_dweight) dweight = Tensor::empty(cshape, compute_dtype(x.dtype()), x.device());
+    if (need_dbias) dbias = Tensor::empty(cshape, compute_dtype(x.dtype()), x.device());
     if (need_dresidual) dresidual = Tensor::empty(x.shape(), x.dtype(), x.device());
     PN_DISPATCH(x.device(), batch_norm_backward, x, y, g, mean, invstd, weight, relu, training, dx, dweight, dbias,
                 dresidual);
@@ -35,7 +35,10 @@ void check_channel_tensor(const Tensor& t, const Tensor& x, const char* what) {
   PN_CHECK(t.defined(), "batch_norm: ", what, " is undefined");
   PN_CHECK(t.ndim() == 1 && t.dim(0) == x.dim(-1), "batch_norm: ", what, " has shape ", shape_str(t.shape()),
            ", expected [", x.dim(-1), "] for input ", shape_str(x.shape()));
-  check_same_device_dtype(t, x, "batch_norm");
+  // bfloat16 activations keep float32 statistics and affine parameters.
+  PN_CHECK(t.device() == x.device() && t.dtype() == compute_dtype(x.dtype()), "batch_norm: ", what, " is ",
+           t.str(), ", expected ", dtype_name(compute_dtype(x.dtype())), " on ", x.device().str(), " for input ",
+           x.str());
 }
 
 }  // namespace
@@ -60,8 +63,8 @@ Tensor batch_norm_add_relu(const Tensor& x, const Tensor& weight, const Tensor& 
   PN_CHECK(!p.training || per_channel > 1, "batch_norm: expected more than 1 value per channel when training, got input of shape ",
            shape_str(x.shape()), " (batch statistics of a single value are undefined; use eval mode or a larger batch)");
 
-  Tensor mean = Tensor::empty({C}, x.dtype(), x.device());
-  Tensor invstd = Tensor::empty({C}, x.dtype(), x.device());
+  Tensor mean = Tensor::empty({C}, compute_dtype(x.dtype()), x.device());
+  Tensor invstd = Tensor::empty({C}, compute_dtype(x.dtype()), x.device());
   if (p.training) {
     PN_DISPATCH(x.device(), batch_norm_train_stats, x, p.eps, p.momentum, mean, invstd, running_mean, running_var);
   } else {

@@ -1,6 +1,7 @@
 // Batch-norm kernels: the signatures every backend implements
 // (kernels/op_registry.h). x is viewed as [rows, C] (NHWC flattened), the
-// per-channel tensors are [C], all of x's dtype.
+// per-channel tensors are [C] in compute_dtype(x) (float32 for bfloat16 x,
+// x's dtype otherwise; core/dtype.h).
 #pragma once
 #include "core/tensor.h"
 #include "kernels/op_registry.h"

@@ -2,6 +2,7 @@
 
 #include "layers/fold_batch_norm.h"
 #include "layers/init.h"
+#include "layers/mixed_precision.h"
 
 namespace posenet {
 
@@ -18,9 +19,10 @@ Conv2d::Conv2d(const Conv2dOptions& o, Generator& gen) : Module("Conv2d"), optio
 
 Tensor Conv2d::forward(const Tensor& x) {
   const auto params = ops::Conv2dParams::square(options_.stride, options_.padding, options_.dilation);
+  // Folded models infer in float32 only (eval and predict); folded_for names a mismatch.
   if (folded_weight_.defined() && !is_training())
     return ops::conv2d(x, folded_for(folded_weight_, x, "Conv2d"), Tensor(), params);
-  return ops::conv2d(x, weight_, bias_, params);
+  return ops::conv2d(x, param_for(weight_, x), param_for(bias_, x), params);
 }
 
 }  // namespace posenet

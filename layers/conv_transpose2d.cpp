@@ -2,6 +2,7 @@
 
 #include "layers/fold_batch_norm.h"
 #include "layers/init.h"
+#include "layers/mixed_precision.h"
 
 namespace posenet {
 
@@ -24,9 +25,10 @@ ConvTranspose2d::ConvTranspose2d(const ConvTranspose2dOptions& o, Generator& gen
 Tensor ConvTranspose2d::forward(const Tensor& x) {
   const auto params = ops::ConvTranspose2dParams::square(options_.stride, options_.padding, options_.output_padding,
                                                          options_.dilation);
+  // Folded models infer in float32 only (eval and predict); folded_for names a mismatch.
   if (folded_weight_.defined() && !is_training())
     return ops::conv_transpose2d(x, folded_for(folded_weight_, x, "ConvTranspose2d"), Tensor(), params);
-  return ops::conv_transpose2d(x, weight_, bias_, params);
+  return ops::conv_transpose2d(x, param_for(weight_, x), param_for(bias_, x), params);
 }
 
 }  // namespace posenet

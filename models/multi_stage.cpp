@@ -44,7 +44,7 @@ PoseOutput MultiStageModel::forward_outputs(const Tensor& image) {
     Tensor decoded = st.decoder->forward_features(st.encoder->forward_layers(x));
     p = (s > 0 && spec().tock) ? ops::add(decoded, p) : decoded;                      // tock
     out.features.push_back(p);
-    out.heatmaps.push_back(st.head->forward(p));
+    out.heatmaps.push_back(heatmaps_like(st.head->forward(p), image));
   }
   return out;
 }

@@ -27,6 +27,7 @@ class PoseModel : public Module {
   const ModelSpec& spec() const { return spec_; }
   int num_stages() const { return spec_.stages(); }
 
+  // Heatmaps come in the image's dtype whatever the activations' (below).
   virtual PoseOutput forward_outputs(const Tensor& x) = 0;
   // Heatmaps of every stage, first stage first.
   std::vector<Tensor> forward_heatmaps(const Tensor& x) { return forward_outputs(x).heatmaps; }
@@ -37,8 +38,21 @@ class PoseModel : public Module {
   // ("encoder." or "stages.<s>.encoder."), first stage first.
   virtual std::vector<std::pair<std::string, std::shared_ptr<ResNetEncoder>>> encoders() const = 0;
 
+  // Mixed precision: with DType::BF16, the activations after the stem
+  // convolution (and their gradients) are bfloat16; weights, batch-norm
+  // statistics and the optimizer's state stay in the parameters' dtype
+  // (layers/mixed_precision.h), and the heatmaps are cast back to the
+  // image's dtype, so the loss is float32. Any other dtype: no casts.
+  void set_activation_dtype(DType dtype);
+  DType activation_dtype() const { return activation_dtype_; }
+
+ protected:
+  // A head's output in the image's dtype (the cast back of mixed precision).
+  static Tensor heatmaps_like(const Tensor& heatmaps, const Tensor& image);
+
  private:
   ModelSpec spec_;
+  DType activation_dtype_ = DType::F32;
 };
 
 }  // namespace posenet::models

@@ -1,6 +1,7 @@
 #include "models/resnet.h"
 
 #include "core/error.h"
+#include "kernels/cast.h"
 #include "layers/resnet_blocks.h"
 
 namespace posenet::models {
@@ -38,7 +39,9 @@ Tensor ResNetEncoder::forward_stem(const Tensor& image) {
   PN_CHECK(with_stem_, "ResNet encoder without stem: forward_stem is not available");
   PN_CHECK(image.ndim() == 4 && image.dim(3) == 3, "ResNet encoder: expected an NHWC image batch [N, H, W, 3], got ",
            shape_str(image.shape()));
-  Tensor y = bn1_->forward_add_relu(conv1_->forward(image), Tensor(), /*relu=*/true);
+  Tensor stem = conv1_->forward(image);
+  if (stem_output_dtype_) stem = ops::cast(stem, *stem_output_dtype_);
+  Tensor y = bn1_->forward_add_relu(stem, Tensor(), /*relu=*/true);
   return maxpool_->forward(y);
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 #include <array>
 #include <memory>
+#include <optional>
 
 #include "core/rng.h"
 #include "layers/batchnorm2d.h"
@@ -27,6 +28,11 @@ class ResNetEncoder : public Module {
 
   // conv1 -> bn1 -> ReLU -> 3x3/2 max-pool: [N, H, W, 3] -> [N, H/4, W/4, stem].
   Tensor forward_stem(const Tensor& image);
+  // Mixed precision: conv1 runs in the image's dtype (float32: 3 input
+  // channels suit no bfloat16 tensor-core kernel, and it is a small part
+  // of the work) and its output is cast to `dtype`, the dtype of every
+  // later activation. nullopt: no cast.
+  void set_stem_output_dtype(std::optional<DType> dtype) { stem_output_dtype_ = dtype; }
   // layer1..layer4 on the stem output (or X_s): C2..C5 at 1/4 .. 1/32.
   std::array<Tensor, 4> forward_layers(const Tensor& x);
   // Both (requires the stem).
@@ -51,6 +57,7 @@ class ResNetEncoder : public Module {
   std::shared_ptr<BatchNorm2d> bn1_;
   std::shared_ptr<MaxPool2d> maxpool_;
   std::array<std::shared_ptr<Sequential>, 4> layers_;
+  std::optional<DType> stem_output_dtype_;
 };
 
 }  // namespace posenet::models

@@ -16,7 +16,7 @@ SingleStageModel::SingleStageModel(const ModelSpec& spec, Generator& gen)
 
 PoseOutput SingleStageModel::forward_outputs(const Tensor& x) {
   Tensor p = decoder_->forward_features(encoder_->forward_features(x));
-  return {{head_->forward(p)}, {p}};
+  return {{heatmaps_like(head_->forward(p), x)}, {p}};
 }
 
 }  // namespace posenet::models

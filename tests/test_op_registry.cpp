@@ -6,6 +6,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/conv_kernels.h"
 #include "kernels/elementwise_kernels.h"
+#include "kernels/optim_kernels.h"
 
 namespace posenet {
 namespace {
@@ -23,25 +24,28 @@ TEST(OpRegistry, EveryCpuKernelIsRegistered) {
 }
 
 TEST(OpRegistry, SupportsAnswersByDtype) {
-  OpArgs f32, bf16;
+  OpArgs f32, bf16, f16;
   f32.add(Tensor::zeros({2, 3}, DType::F32));
   bf16.add(Tensor::zeros({2, 3}, DType::BF16));
+  f16.add(Tensor::zeros({2, 3}, DType::F16));
   EXPECT_TRUE(kernels::relu_forward_op().supports(DeviceKind::CPU, f32));
-  EXPECT_FALSE(kernels::relu_forward_op().supports(DeviceKind::CPU, bf16));
+  EXPECT_TRUE(kernels::relu_forward_op().supports(DeviceKind::CPU, bf16));  // computed in float32
+  EXPECT_FALSE(kernels::relu_forward_op().supports(DeviceKind::CPU, f16));
+  EXPECT_FALSE(kernels::adam_step_op().supports(DeviceKind::CPU, bf16)) << "master weights stay float32";
   EXPECT_EQ(bf16.str(), "bfloat16 [2, 3]");
 }
 
 TEST(OpRegistry, UnsupportedCallNamesOpBackendShapesAndDtype) {
-  Tensor x = Tensor::zeros({2, 3}, DType::BF16);
+  Tensor x = Tensor::zeros({2, 3}, DType::F16);
   try {
     ops::relu(x);
-    FAIL() << "relu on bfloat16 ran on the CPU";
+    FAIL() << "relu on float16 ran on the CPU";
   } catch (const Error& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("relu_forward"), std::string::npos) << msg;
     EXPECT_NE(msg.find("cpu"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("bfloat16 [2, 3] [2, 3]"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("float32, float64"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("float16 [2, 3] [2, 3]"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("float32, float64, bfloat16"), std::string::npos) << msg;
   }
 }
 

@@ -44,6 +44,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"rotation_prob", rotation_prob},
           {"flip", flip},
           {"device", device},
+          {"precision", precision},
           {"workers", workers},
           {"seed", seed},
           {"out", out},
@@ -108,7 +109,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& s
   PN_READ(synthetic_count); PN_READ(synthetic_size); PN_READ(skip_bad); PN_READ(synthesize_midpoints); PN_READ(epochs); PN_READ(batch_size);
   PN_READ(optimizer); PN_READ(lr); PN_READ(lr_steps); PN_READ(lr_factor); PN_READ(weight_decay); PN_READ(momentum);
   PN_READ(sigmas); PN_READ(sigmas_final); PN_READ(scale_factor); PN_READ(rotation_factor); PN_READ(rotation_prob);
-  PN_READ(flip); PN_READ(device); PN_READ(workers); PN_READ(seed); PN_READ(out); PN_READ(resume);
+  PN_READ(flip); PN_READ(device); PN_READ(precision); PN_READ(workers); PN_READ(seed); PN_READ(out); PN_READ(resume);
   PN_READ(save_every); PN_READ(max_steps); PN_READ(stop_after); PN_READ(val_every); PN_READ(flip_test); PN_READ(progress);
 #undef PN_READ
   return c;
@@ -145,6 +146,8 @@ void TrainConfig::validate() const {
       bad(detail::concat("lr-steps must increase, got ", lr_steps[i - 1], " then ", lr_steps[i]));
   }
   if (optimizer != "adam" && optimizer != "sgd") bad("optimizer must be adam or sgd, got '" + optimizer + "'");
+  if (!precision.empty() && precision != "bf16" && precision != "tf32" && precision != "fp32")
+    bad("precision must be bf16, tf32 or fp32, got '" + precision + "'");
   finite_at_least("weight-decay", weight_decay, 0.0);
   if (!(momentum >= 0 && momentum <= 1)) bad("momentum must be in [0, 1], got " + shown(momentum));
   for (double s : sigmas)

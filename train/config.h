@@ -51,6 +51,8 @@ struct TrainConfig {
 
   // Running.
   std::string device = "cpu";
+  // bf16 | tf32 | fp32 (train/precision.h); empty = the device's default.
+  std::string precision;
   int workers = 4;
   uint64_t seed = 0;
   // Set when the command line or config file gave seed (not stored): with

@@ -34,7 +34,7 @@ void check_rng_record(const Checkpoint& ck, const TrainConfig& now) {
 const std::set<std::string> kRuntimeSettings = {"device", "workers", "progress", "out", "stop_after"};
 const std::set<std::string> kChangeableWhenGiven = {"epochs",   "lr",         "lr_steps",  "lr_factor",
                                                     "save_every", "max_steps", "val_every", "flip_test",
-                                                    "val_data", "val_gt"};
+                                                    "val_data", "val_gt", "precision"};
 // Settings that are not the run's to compare: the seed has its own check.
 const std::set<std::string> kNotCompared = {"resume", "seed"};
 

@@ -15,6 +15,7 @@
 #include "train/coco_predict.h"
 #include "train/loader.h"
 #include "train/output_dir.h"
+#include "train/precision.h"
 #include "train/resume.h"
 #include "train/schedule.h"
 #include "train/stop.h"
@@ -73,6 +74,10 @@ void Trainer::check_settings(bool resuming) {
   config_.validate();
   device_ = parse_device(config_.device);
   (void)backend_for(device_);  // a device that is not there fails before any data is rendered
+  // Stored resolved (config.json, checkpoints): a resumed run keeps its
+  // precision unless --precision is given.
+  const Precision precision = resolve_precision(config_.precision, device_);
+  if (!resuming) config_.precision = precision_name(precision);
   // The first data set decides the keypoint set (train/dataset.h); a resumed
   // run keeps its own, and its data must still give it.
   const eval::KeypointSet& data_keypoints = keypoint_set_of_specs(config_.data);
@@ -127,6 +132,7 @@ void Trainer::build_model(const Checkpoint* resume_from) {
   if (resume_from) load_model_weights(*model_, *resume_from);
   model_->to(device_);
   model_->train();
+  apply_precision(*model_, resolve_precision(config_.precision, device_));
 }
 
 void Trainer::build_optimizer() {

@@ -9,6 +9,7 @@
 
 #include "kernels/cpu/chunks.h"
 #include "kernels/dispatch.h"
+#include "kernels/cpu/via_float.h"
 
 namespace posenet::kernels::cpu {
 
@@ -64,6 +65,7 @@ void channel_reduce(int64_t rows, int64_t width, std::vector<double>& out, RowFn
 
 void batch_norm_train_stats(const Tensor& x, double eps, double momentum, Tensor& mean, Tensor& invstd,
                             Tensor& running_mean, Tensor& running_var) {
+  if (uses_bf16(x)) return run_via_float(&batch_norm_train_stats, x, eps, momentum, mean, invstd, running_mean, running_var);
   const int64_t C = channels_of(x);
   const int64_t rows = x.numel() / C;
   dispatch_float(x.dtype(), "batch_norm", [&](auto tag) {
@@ -129,6 +131,7 @@ void batch_norm_eval_stats(const Tensor& running_mean, const Tensor& running_var
 
 void batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& weight,
                       const Tensor& bias, const Tensor& residual, bool relu, Tensor& y) {
+  if (uses_bf16(x)) return run_via_float(&batch_norm_apply, x, mean, invstd, weight, bias, residual, relu, y);
   const int64_t C = channels_of(x);
   const int64_t rows = x.numel() / C;
   dispatch_float(x.dtype(), "batch_norm", [&](auto tag) {
@@ -168,6 +171,9 @@ void batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd,
 void batch_norm_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& mean,
                          const Tensor& invstd, const Tensor& weight, bool relu, bool training, Tensor& dx,
                          Tensor& dweight, Tensor& dbias, Tensor& dresidual) {
+  if (uses_bf16(x))
+    return run_via_float(&batch_norm_backward, x, y, dy, mean, invstd, weight, relu, training, dx, dweight, dbias,
+                         dresidual);
   const int64_t C = channels_of(x);
   const int64_t rows = x.numel() / C;
   dispatch_float(x.dtype(), "batch_norm_backward", [&](auto tag) {

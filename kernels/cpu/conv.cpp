@@ -7,6 +7,7 @@
 
 #include "kernels/cpu/blas.h"
 #include "kernels/dispatch.h"
+#include "kernels/cpu/via_float.h"
 
 // Threading: the copies around the GEMMs (im2col, col2im, bias) run on the
 // calling thread and only the GEMMs are parallel. The copies are
@@ -167,6 +168,7 @@ size_t column_buffer_bytes() { return g_column_buffer_bytes.load(); }
 void set_column_buffer_bytes(size_t bytes) { g_column_buffer_bytes.store(bytes); }
 
 void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g) {
+  if (uses_bf16(x)) return run_via_float(&conv2d_forward, x, w, y, g);
   dispatch_float(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
     forward_impl(x.data<T>(), w.data<T>(), y.data<T>(), g);
@@ -174,6 +176,7 @@ void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeome
 }
 
 void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvGeometry& g) {
+  if (uses_bf16(dy)) return run_via_float(&conv2d_backward_data, dy, w, dx, g);
   dispatch_float(dy.dtype(), "conv2d_backward_data", [&](auto tag) {
     using T = decltype(tag);
     backward_data_impl(dy.data<T>(), w.data<T>(), dx.data<T>(), g);
@@ -181,6 +184,7 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, const C
 }
 
 void conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g) {
+  if (uses_bf16(x)) return run_via_float(&conv2d_backward_weight, x, dy, dw, g);
   dispatch_float(x.dtype(), "conv2d_backward_weight", [&](auto tag) {
     using T = decltype(tag);
     backward_weight_impl(x.data<T>(), dy.data<T>(), dw.data<T>(), g);
@@ -188,6 +192,7 @@ void conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const
 }
 
 void conv_bias_add(Tensor& y, const Tensor& bias) {
+  if (uses_bf16(y)) return run_via_float(&conv_bias_add, y, bias);
   const int64_t K = bias.numel(), M = y.numel() / K;
   dispatch_float(y.dtype(), "conv_bias_add", [&](auto tag) {
     using T = decltype(tag);
@@ -202,6 +207,7 @@ void conv_bias_add(Tensor& y, const Tensor& bias) {
 }
 
 void conv_bias_backward(const Tensor& dy, Tensor& db) {
+  if (uses_bf16(dy)) return run_via_float(&conv_bias_backward, dy, db);
   const int64_t K = db.numel(), M = dy.numel() / K;
   dispatch_float(dy.dtype(), "conv_bias_backward", [&](auto tag) {
     using T = decltype(tag);

@@ -1,10 +1,12 @@
 #include "kernels/elementwise_kernels.h"
 
 #include "kernels/dispatch.h"
+#include "kernels/cpu/via_float.h"
 
 namespace posenet::kernels::cpu {
 
 void add_forward(const Tensor& a, const Tensor& b, Tensor& out) {
+  if (uses_bf16(a)) return run_via_float(&add_forward, a, b, out);
   const int64_t n = a.numel();
   dispatch_float(a.dtype(), "add", [&](auto tag) {
     using scalar_t = decltype(tag);
@@ -17,6 +19,7 @@ void add_forward(const Tensor& a, const Tensor& b, Tensor& out) {
 }
 
 void mul_forward(const Tensor& a, const Tensor& b, Tensor& out) {
+  if (uses_bf16(a)) return run_via_float(&mul_forward, a, b, out);
   const int64_t n = a.numel();
   dispatch_float(a.dtype(), "mul", [&](auto tag) {
     using scalar_t = decltype(tag);
@@ -29,6 +32,7 @@ void mul_forward(const Tensor& a, const Tensor& b, Tensor& out) {
 }
 
 void relu_forward(const Tensor& x, Tensor& y) {
+  if (uses_bf16(x)) return run_via_float(&relu_forward, x, y);
   const int64_t n = x.numel();
   dispatch_float(x.dtype(), "relu", [&](auto tag) {
     using scalar_t = decltype(tag);
@@ -41,6 +45,7 @@ void relu_forward(const Tensor& x, Tensor& y) {
 }
 
 void relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
+  if (uses_bf16(y)) return run_via_float(&relu_backward, y, dy, dx);
   const int64_t n = y.numel();
   dispatch_float(y.dtype(), "relu_backward", [&](auto tag) {
     using scalar_t = decltype(tag);
@@ -55,6 +60,7 @@ void relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
 }
 
 void scale_forward(const Tensor& x, double factor, Tensor& y) {
+  if (uses_bf16(x)) return run_via_float(&scale_forward, x, factor, y);
   const int64_t n = x.numel();
   dispatch_float(x.dtype(), "scale", [&](auto tag) {
     using scalar_t = decltype(tag);
@@ -67,6 +73,7 @@ void scale_forward(const Tensor& x, double factor, Tensor& y) {
 }
 
 void sum_forward(const Tensor& x, Tensor& out) {
+  if (uses_bf16(x)) return run_via_float(&sum_forward, x, out);
   const int64_t n = x.numel();
   dispatch_float(x.dtype(), "sum", [&](auto tag) {
     using scalar_t = decltype(tag);
@@ -80,6 +87,7 @@ void sum_forward(const Tensor& x, Tensor& out) {
 }
 
 void fill_like_scalar(const Tensor& scalar, Tensor& out) {
+  if (uses_bf16(out)) return run_via_float(&fill_like_scalar, scalar, out);
   dispatch_float(out.dtype(), "fill", [&](auto tag) {
     using scalar_t = decltype(tag);
     const scalar_t v = scalar.data<scalar_t>()[0];

@@ -4,10 +4,12 @@
 
 #include "kernels/cpu/chunks.h"
 #include "kernels/dispatch.h"
+#include "kernels/cpu/via_float.h"
 
 namespace posenet::kernels::cpu {
 
 void weighted_mse_forward(const Tensor& pred, const Tensor& target, const Tensor& weight, Tensor& out) {
+  if (uses_bf16(pred)) return run_via_float(&weighted_mse_forward, pred, target, weight, out);
   const int64_t N = pred.dim(0), J = pred.dim(3);
   const int64_t HW = pred.dim(1) * pred.dim(2);
   const int64_t rows = N * HW;  // one row = the J joints of one pixel
@@ -40,6 +42,7 @@ void weighted_mse_forward(const Tensor& pred, const Tensor& target, const Tensor
 
 void weighted_mse_backward(const Tensor& pred, const Tensor& target, const Tensor& weight, const Tensor& grad,
                            Tensor& dpred) {
+  if (uses_bf16(pred)) return run_via_float(&weighted_mse_backward, pred, target, weight, grad, dpred);
   const int64_t J = pred.dim(3);
   const int64_t HW = pred.dim(1) * pred.dim(2);
   const int64_t n = pred.numel();

@@ -6,10 +6,12 @@
 #include <vector>
 
 #include "kernels/dispatch.h"
+#include "kernels/cpu/via_float.h"
 
 namespace posenet::kernels::cpu {
 
 void max_pool2d_forward(const Tensor& x, const ops::MaxPool2dParams& p, Tensor& y, int32_t* argmax) {
+  if (uses_bf16(x)) return run_via_float(&max_pool2d_forward, x, p, y, argmax);
   const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
   const int64_t P = y.dim(1), Q = y.dim(2);
   dispatch_float(x.dtype(), "max_pool2d", [&](auto tag) {
@@ -48,7 +50,8 @@ void max_pool2d_forward(const Tensor& x, const ops::MaxPool2dParams& p, Tensor& 
   });
 }
 
-void max_pool2d_backward(const Tensor& dy, const int32_t* argmax, const ops::MaxPool2dParams& /*p*/, Tensor& dx) {
+void max_pool2d_backward(const Tensor& dy, const int32_t* argmax, const ops::MaxPool2dParams& p, Tensor& dx) {
+  if (uses_bf16(dx)) return run_via_float(&max_pool2d_backward, dy, argmax, p, dx);
   const int64_t N = dx.dim(0), H = dx.dim(1), W = dx.dim(2), C = dx.dim(3);
   const int64_t PQ = dy.dim(1) * dy.dim(2);
   dispatch_float(dx.dtype(), "max_pool2d_backward", [&](auto tag) {

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "kernels/dispatch.h"
+#include "kernels/cpu/via_float.h"
 #include "kernels/gaussian_rule.h"
 
 namespace posenet::kernels::cpu {
@@ -46,6 +47,7 @@ void for_each_target(const std::vector<GaussianCentre>& c, const ops::GaussianTa
 
 void gaussian_targets(const Tensor& joints, const Tensor& weight, const ops::GaussianTargetSpec& spec, Tensor& maps,
                       Tensor& weights_out) {
+  if (uses_bf16(maps)) return run_via_float(&gaussian_targets, joints, weight, spec, maps, weights_out);
   const int64_t B = joints.dim(0), J = joints.dim(1);
   dispatch_float(joints.dtype(), "gaussian_targets", [&](auto tag) {
     using T = decltype(tag);
@@ -59,6 +61,7 @@ void gaussian_targets(const Tensor& joints, const Tensor& weight, const ops::Gau
 
 void gaussian_weighted_mse_forward(const Tensor& pred, const Tensor& joints, const Tensor& weight,
                                    const ops::GaussianTargetSpec& spec, Tensor& out) {
+  if (uses_bf16(pred)) return run_via_float(&gaussian_weighted_mse_forward, pred, joints, weight, spec, out);
   const int64_t B = joints.dim(0), J = joints.dim(1);
   dispatch_float(pred.dtype(), "gaussian_weighted_mse", [&](auto tag) {
     using T = decltype(tag);
@@ -78,6 +81,7 @@ void gaussian_weighted_mse_forward(const Tensor& pred, const Tensor& joints, con
 
 void gaussian_weighted_mse_backward(const Tensor& pred, const Tensor& joints, const Tensor& weight,
                                     const ops::GaussianTargetSpec& spec, const Tensor& grad, Tensor& dpred) {
+  if (uses_bf16(pred)) return run_via_float(&gaussian_weighted_mse_backward, pred, joints, weight, spec, grad, dpred);
   const int64_t B = joints.dim(0), J = joints.dim(1);
   dispatch_float(pred.dtype(), "gaussian_weighted_mse_backward", [&](auto tag) {
     using T = decltype(tag);

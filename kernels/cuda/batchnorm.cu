@@ -5,9 +5,14 @@
 // (chunk, 32-channel group) tile in a fixed order and writes a partial; a
 // finalize kernel combines the partials of each channel in chunk order.
 // Statistics use Welford per thread and Chan's formula to combine (one pass
-// over x, no cancellation), accumulated in the storage type (float for F32).
+// over x, no cancellation), accumulated in float (double for float64).
+//
+// x, y, dy, dx and the residual are in the storage type T (float, double or
+// bfloat16); the per-channel tensors (statistics, weight, bias and their
+// gradients) and the workspaces are in A = acc_t<T>: float32 statistics
+// under bfloat16 activations.
 #include "kernels/batchnorm_kernels.h"
-#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/storage.cuh"
 
 namespace posenet::kernels::cuda {
 namespace {
@@ -43,20 +48,20 @@ __device__ void chan_combine(T& mean, T& m2, T& n, T mean_b, T m2_b, T n_b) {
 }
 
 // Partial (mean, m2) per (chunk, channel) into ws[chunk * C + c] and ws[(count + chunk) * C + c].
-template <typename T>
+template <typename T, typename A = acc_t<T>>
 __global__ void stats_partial_kernel(const T* x, int64_t rows, int64_t C, int64_t chunk_size, int64_t chunk_count,
-                                     T* ws) {
-  __shared__ T s_mean[kTileRows][kTileC], s_m2[kTileRows][kTileC], s_n[kTileRows][kTileC];
+                                     A* ws) {
+  __shared__ A s_mean[kTileRows][kTileC], s_m2[kTileRows][kTileC], s_n[kTileRows][kTileC];
   const int64_t c = int64_t(blockIdx.x) * kTileC + threadIdx.x;
   const int64_t chunk = blockIdx.y;
   const int64_t r0 = chunk * chunk_size;
   const int64_t r1 = min(rows, r0 + chunk_size);
-  T mean = 0, m2 = 0, n = 0;
+  A mean = 0, m2 = 0, n = 0;
   if (c < C) {
     for (int64_t r = r0 + threadIdx.y; r < r1; r += kTileRows) {
-      const T v = x[r * C + c];
-      n += T(1);
-      const T d = v - mean;
+      const A v = ld(x[r * C + c]);
+      n += A(1);
+      const A d = v - mean;
       mean += d / n;
       m2 += d * (v - mean);
     }
@@ -102,38 +107,56 @@ __global__ void eval_stats_kernel(const T* running_mean, const T* running_var, d
   }
 }
 
-// Normalise, scale, shift, add the residual and apply ReLU in one pass.
-template <typename T>
-__global__ void apply_kernel(const T* x, const T* mean, const T* invstd, const T* weight, const T* bias,
-                             const T* residual, bool relu, T* y, int64_t n, int64_t C, bool small) {
-  PN_GRID_STRIDE(i, n) {
-    const int64_t c = channel_of(i, C, small);
-    const T scale = weight[c] * invstd[c];
-    T v = (x[i] - mean[c]) * scale + bias[c];
-    if (residual) v += residual[i];
-    if (relu) v = v <= T(0) ? T(0) : v;  // NaN stays NaN, as torch.relu
-    y[i] = v;
+// Normalise, scale, shift, add the residual and apply ReLU in one pass,
+// in 16-byte packs where the pointers allow and C is a multiple of the
+// pack (a pack then holds consecutive channels of one row).
+template <typename A>
+__device__ __forceinline__ A normalised(A x, int64_t c, const A* mean, const A* invstd, const A* weight,
+                                        const A* bias, bool has_residual, A residual, bool relu) {
+  const A scale = weight[c] * invstd[c];
+  A v = (x - mean[c]) * scale + bias[c];
+  if (has_residual) v += residual;
+  if (relu) v = v <= A(0) ? A(0) : v;  // NaN stays NaN, as torch.relu
+  return v;
+}
+
+template <typename T, int N, typename A = acc_t<T>>
+__global__ void apply_kernel(const T* x, const A* mean, const A* invstd, const A* weight, const A* bias,
+                             const T* residual, bool relu, T* y, int64_t n, int64_t C, bool small, bool packed) {
+  const int64_t packs = packed ? n / N : 0;
+  for (int64_t p = grid_thread(); p < packs; p += grid_threads()) {
+    const int64_t c0 = channel_of(p * N, C, small);
+    const Pack<T, N> vx = load_pack<T, N>(x, p);
+    Pack<T, N> vr{}, out;
+    if (residual) vr = load_pack<T, N>(residual, p);
+    for (int k = 0; k < N; ++k)
+      out.v[k] = st<T>(normalised(ld(vx.v[k]), c0 + k, mean, invstd, weight, bias, residual != nullptr,
+                                  residual ? ld(vr.v[k]) : A(0), relu));
+    store_pack<T, N>(y, p, out);
   }
+  for (int64_t i = packs * N + grid_thread(); i < n; i += grid_threads())
+    y[i] = st<T>(normalised(ld(x[i]), channel_of(i, C, small), mean, invstd, weight, bias, residual != nullptr,
+                            residual ? ld(residual[i]) : A(0), relu));
 }
 
 // Partial sums of g and g * (x - mean) per (chunk, channel), g zeroed where y <= 0 under
 // ReLU (torch's threshold_backward: a NaN output passes the gradient).
-template <typename T>
-__global__ void backward_partial_kernel(const T* x, const T* y, const T* dy, const T* mean, int64_t rows, int64_t C,
-                                        int64_t chunk_size, int64_t chunk_count, T* ws) {
-  __shared__ T s_g[kTileRows][kTileC], s_gx[kTileRows][kTileC];
+template <typename T, typename A = acc_t<T>>
+__global__ void backward_partial_kernel(const T* x, const T* y, const T* dy, const A* mean, int64_t rows, int64_t C,
+                                        int64_t chunk_size, int64_t chunk_count, A* ws) {
+  __shared__ A s_g[kTileRows][kTileC], s_gx[kTileRows][kTileC];
   const int64_t c = int64_t(blockIdx.x) * kTileC + threadIdx.x;
   const int64_t chunk = blockIdx.y;
   const int64_t r0 = chunk * chunk_size;
   const int64_t r1 = min(rows, r0 + chunk_size);
-  T sg = 0, sgx = 0;
+  A sg = 0, sgx = 0;
   if (c < C) {
-    const T m = mean[c];
+    const A m = mean[c];
     for (int64_t r = r0 + threadIdx.y; r < r1; r += kTileRows) {
       const int64_t i = r * C + c;
-      const T g = (y && y[i] <= T(0)) ? T(0) : dy[i];
+      const A g = (y && ld(y[i]) <= A(0)) ? A(0) : ld(dy[i]);
       sg += g;
-      sgx += g * (x[i] - m);
+      sgx += g * (ld(x[i]) - m);
     }
   }
   s_g[threadIdx.y][threadIdx.x] = sg;
@@ -170,14 +193,31 @@ __global__ void backward_finalize_kernel(const T* ws, int64_t rows, int64_t C, i
   coef[2 * C + c] = training ? -a * sg / T(rows) : T(0);
 }
 
-template <typename T>
-__global__ void backward_apply_kernel(const T* x, const T* y, const T* dy, const T* mean, const T* coef, T* dx,
-                                      T* dresidual, int64_t n, int64_t C, bool small) {
-  PN_GRID_STRIDE(i, n) {
-    const int64_t c = channel_of(i, C, small);
-    const T g = (y && y[i] <= T(0)) ? T(0) : dy[i];
-    if (dresidual) dresidual[i] = g;
-    if (dx) dx[i] = coef[c] * g + coef[C + c] * (x[i] - mean[c]) + coef[2 * C + c];
+// dx = k1 g + k2 (x - mean) + k3 and dresidual = g, in packs as apply_kernel.
+template <typename T, int N, typename A = acc_t<T>>
+__global__ void backward_apply_kernel(const T* x, const T* y, const T* dy, const A* mean, const A* coef, T* dx,
+                                      T* dresidual, int64_t n, int64_t C, bool small, bool packed) {
+  auto grad = [&](A yv, A dyv) { return (y && yv <= A(0)) ? A(0) : dyv; };
+  auto dx_of = [&](A g, A xv, int64_t c) { return coef[c] * g + coef[C + c] * (xv - mean[c]) + coef[2 * C + c]; };
+  const int64_t packs = packed ? n / N : 0;
+  for (int64_t p = grid_thread(); p < packs; p += grid_threads()) {
+    const int64_t c0 = channel_of(p * N, C, small);
+    const Pack<T, N> vdy = load_pack<T, N>(dy, p);
+    Pack<T, N> vy{}, vx{}, vdx, vdr;
+    if (y) vy = load_pack<T, N>(y, p);
+    if (dx) vx = load_pack<T, N>(x, p);
+    for (int k = 0; k < N; ++k) {
+      const A g = grad(ld(vy.v[k]), ld(vdy.v[k]));
+      vdr.v[k] = st<T>(g);
+      vdx.v[k] = st<T>(dx_of(g, ld(vx.v[k]), c0 + k));
+    }
+    if (dresidual) store_pack<T, N>(dresidual, p, vdr);
+    if (dx) store_pack<T, N>(dx, p, vdx);
+  }
+  for (int64_t i = packs * N + grid_thread(); i < n; i += grid_threads()) {
+    const A g = grad(y ? ld(y[i]) : A(0), ld(dy[i]));
+    if (dresidual) dresidual[i] = st<T>(g);
+    if (dx) dx[i] = st<T>(dx_of(g, ld(x[i]), channel_of(i, C, small)));
   }
 }
 
@@ -203,15 +243,16 @@ void batch_norm_train_stats(const Tensor& x, double eps, double momentum, Tensor
   const int64_t C = x.dim(-1);
   const int64_t rows = x.numel() / C;
   const Chunks chunks(rows);
-  Tensor ws = Tensor::empty({2 * chunks.count * C}, x.dtype(), x.device());
-  dispatch_float(x.dtype(), "batch_norm", [&](auto tag) {
+  Tensor ws = Tensor::empty({2 * chunks.count * C}, compute_dtype(x.dtype()), x.device());
+  dispatch_storage(x.dtype(), "batch_norm", [&](auto tag) {
     using T = decltype(tag);
+    using A = acc_t<T>;
     stats_partial_kernel<T><<<tile_grid(C, chunks), dim3(kTileC, kTileRows), 0, current_stream()>>>(
-        cptr<T>(x), rows, C, chunks.size, chunks.count, mptr<T>(ws));
+        cptr<T>(x), rows, C, chunks.size, chunks.count, mptr<A>(ws));
     PN_CUDA_CHECK_LAUNCH();
-    stats_finalize_kernel<T><<<blocks_for(C), kThreads, 0, current_stream()>>>(
-        cptr<T>(ws), rows, C, chunks.size, chunks.count, eps, momentum, mptr<T>(mean), mptr<T>(invstd),
-        mptr<T>(running_mean), mptr<T>(running_var));
+    stats_finalize_kernel<A><<<blocks_for(C), kThreads, 0, current_stream()>>>(
+        cptr<A>(ws), rows, C, chunks.size, chunks.count, eps, momentum, mptr<A>(mean), mptr<A>(invstd),
+        mptr<A>(running_mean), mptr<A>(running_var));
     PN_CUDA_CHECK_LAUNCH();
   });
 }
@@ -231,12 +272,15 @@ void batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd,
                       const Tensor& bias, const Tensor& residual, bool relu, Tensor& y) {
   const int64_t n = x.numel();
   const int64_t C = x.dim(-1);
-  dispatch_float(x.dtype(), "batch_norm", [&](auto tag) {
+  dispatch_storage(x.dtype(), "batch_norm", [&](auto tag) {
     using T = decltype(tag);
-    apply_kernel<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(cptr<T>(x), cptr<T>(mean), cptr<T>(invstd),
-                                                                       cptr<T>(weight), cptr<T>(bias),
-                                                                       cptr<T>(residual), relu, mptr<T>(y), n, C,
-                                                                       fits_32bit(n));
+    using A = acc_t<T>;
+    constexpr int N = kPackOf<T>;
+    const void* pr = residual.defined() ? residual.raw_data() : nullptr;
+    const bool packed = C % N == 0 && packable<T, N>(x.raw_data(), pr, y.raw_data());
+    apply_kernel<T, N><<<blocks_for(packed ? n / N : n), kThreads, 0, current_stream()>>>(
+        cptr<T>(x), cptr<A>(mean), cptr<A>(invstd), cptr<A>(weight), cptr<A>(bias), cptr<T>(residual), relu,
+        mptr<T>(y), n, C, fits_32bit(n), packed);
   });
   PN_CUDA_CHECK_LAUNCH();
 }
@@ -249,25 +293,30 @@ void batch_norm_backward(const Tensor& x, const Tensor& y, const Tensor& dy, con
   const int64_t rows = n / C;
   const Chunks chunks(rows);
   const bool need_sums = dweight.defined() || dbias.defined() || (dx.defined() && training);
-  Tensor ws = Tensor::empty({2 * chunks.count * C}, x.dtype(), x.device());
-  Tensor coef = Tensor::empty({3 * C}, x.dtype(), x.device());
+  const DType acc = compute_dtype(x.dtype());
+  Tensor ws = Tensor::empty({2 * chunks.count * C}, acc, x.device());
+  Tensor coef = Tensor::empty({3 * C}, acc, x.device());
   if (!need_sums) ws.zero_();
-  dispatch_float(x.dtype(), "batch_norm_backward", [&](auto tag) {
+  dispatch_storage(x.dtype(), "batch_norm_backward", [&](auto tag) {
     using T = decltype(tag);
+    using A = acc_t<T>;
     const T* py = relu ? cptr<T>(y) : nullptr;
     if (need_sums) {
       backward_partial_kernel<T><<<tile_grid(C, chunks), dim3(kTileC, kTileRows), 0, current_stream()>>>(
-          cptr<T>(x), py, cptr<T>(dy), cptr<T>(mean), rows, C, chunks.size, chunks.count, mptr<T>(ws));
+          cptr<T>(x), py, cptr<T>(dy), cptr<A>(mean), rows, C, chunks.size, chunks.count, mptr<A>(ws));
       PN_CUDA_CHECK_LAUNCH();
     }
-    backward_finalize_kernel<T><<<blocks_for(C), kThreads, 0, current_stream()>>>(
-        cptr<T>(ws), rows, C, chunks.count, cptr<T>(invstd), cptr<T>(weight), training, mptr<T>(dweight),
-        mptr<T>(dbias), mptr<T>(coef));
+    backward_finalize_kernel<A><<<blocks_for(C), kThreads, 0, current_stream()>>>(
+        cptr<A>(ws), rows, C, chunks.count, cptr<A>(invstd), cptr<A>(weight), training, mptr<A>(dweight),
+        mptr<A>(dbias), mptr<A>(coef));
     PN_CUDA_CHECK_LAUNCH();
     if (dx.defined() || dresidual.defined()) {
-      backward_apply_kernel<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(
-          cptr<T>(x), py, cptr<T>(dy), cptr<T>(mean), cptr<T>(coef), mptr<T>(dx), mptr<T>(dresidual), n, C,
-          fits_32bit(n));
+      constexpr int N = kPackOf<T>;
+      const bool packed = C % N == 0 && packable<T, N>(x.raw_data(), py, dy.raw_data(), mptr<T>(dx),
+                                                       mptr<T>(dresidual));
+      backward_apply_kernel<T, N><<<blocks_for(packed ? n / N : n), kThreads, 0, current_stream()>>>(
+          cptr<T>(x), py, cptr<T>(dy), cptr<A>(mean), cptr<A>(coef), mptr<T>(dx), mptr<T>(dresidual), n, C,
+          fits_32bit(n), packed);
       PN_CUDA_CHECK_LAUNCH();
     }
   });

@@ -34,12 +34,4 @@ __device__ inline double block_sum(double v) {
   return s[0];
 }
 
-// Second pass of the two-level losses: one block of kBlocks threads adds the
-// per-block partial sums in order and writes 0.5 * sum / n.
-template <typename T, int kBlocks>
-__global__ void half_mean_of_partials_kernel(const double* partials, int64_t n, T* out) {
-  const double total = block_sum<kBlocks>(partials[threadIdx.x]);
-  if (threadIdx.x == 0) out[0] = T(0.5 * total / double(n));
-}
-
 }  // namespace posenet::kernels::cuda

@@ -48,7 +48,7 @@ cudnnDataType_t cudnn_dtype(DType t) {
 }
 
 // 16-bit storage computes in float32 (the mixed-precision contract).
-cudnnDataType_t compute_dtype(DType t) { return t == DType::F64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT; }
+cudnnDataType_t cudnn_compute_type(DType t) { return t == DType::F64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT; }
 
 int to_int(int64_t v, const char* what) {
   PN_CHECK(v >= 0 && v <= INT_MAX, "conv (CUDA): ", what, " = ", v, " is too large for cuDNN");
@@ -119,7 +119,7 @@ struct ConvDesc {
   ConvDesc(const ConvGeometry& g, DType t) {
     PN_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&d));
     PN_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(d, g.pad_h, g.pad_w, g.stride_h, g.stride_w, g.dilation_h,
-                                                   g.dilation_w, CUDNN_CROSS_CORRELATION, compute_dtype(t)));
+                                                   g.dilation_w, CUDNN_CROSS_CORRELATION, cudnn_compute_type(t)));
   }
   ~ConvDesc() { cudnnDestroyConvolutionDescriptor(d); }
   ConvDesc(const ConvDesc&) = delete;

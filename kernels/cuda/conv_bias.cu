@@ -2,16 +2,25 @@
 // themselves): y[m, k] += b[k] and db[k] = sum_m dy[m, k] over rows of [M, K].
 #include <algorithm>
 
-#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/storage.cuh"
 #include "kernels/cuda/conv.h"
 
 namespace posenet::kernels::cuda {
 
 namespace {
 
-template <typename T>
-__global__ void bias_add_kernel(T* y, const T* b, int64_t n, int64_t K) {
-  PN_GRID_STRIDE(i, n) y[i] += b[i % K];
+// In 16-byte packs where y allows and K is a multiple of the pack (a pack
+// then holds consecutive channels of one row).
+template <typename T, int N>
+__global__ void bias_add_kernel(T* y, const T* b, int64_t n, int64_t K, bool packed) {
+  const int64_t packs = packed ? n / N : 0;
+  for (int64_t p = grid_thread(); p < packs; p += grid_threads()) {
+    const int64_t k0 = (p * N) % K;
+    Pack<T, N> v = load_pack<T, N>(y, p);
+    for (int k = 0; k < N; ++k) v.v[k] = st<T>(ld(v.v[k]) + ld(b[k0 + k]));
+    store_pack<T, N>(y, p, v);
+  }
+  for (int64_t i = packs * N + grid_thread(); i < n; i += grid_threads()) y[i] = st<T>(ld(y[i]) + ld(b[i % K]));
 }
 
 constexpr int kColTile = 32, kRowLanes = 8;
@@ -26,7 +35,7 @@ __global__ void column_partial_sum_kernel(const T* dy, double* partial, int64_t 
   const int64_t m_end = min(M, m_begin + rows_per_slice);
   double acc = 0.0;
   if (k < K)
-    for (int64_t m = m_begin + threadIdx.y; m < m_end; m += kRowLanes) acc += double(dy[m * K + k]);
+    for (int64_t m = m_begin + threadIdx.y; m < m_end; m += kRowLanes) acc += double(ld(dy[m * K + k]));
   lanes[threadIdx.y][threadIdx.x] = acc;
   __syncthreads();
   if (threadIdx.y == 0 && k < K) {
@@ -41,7 +50,7 @@ __global__ void column_finish_kernel(const double* partial, T* db, int64_t slice
   PN_GRID_STRIDE(k, K) {
     double total = 0.0;
     for (int64_t s = 0; s < slices; ++s) total += partial[s * K + k];
-    db[k] = T(total);
+    db[k] = st<T>(acc_t<T>(total));
   }
 }
 
@@ -49,10 +58,13 @@ __global__ void column_finish_kernel(const double* partial, T* db, int64_t slice
 
 void conv_bias_add(Tensor& y, const Tensor& bias) {
   const int64_t n = y.numel(), K = bias.numel();
-  dispatch_float(y.dtype(), "conv_bias_add", [&](auto tag) {
+  dispatch_storage(y.dtype(), "conv_bias_add", [&](auto tag) {
     using T = decltype(tag);
-    bias_add_kernel<<<blocks_for(n), kThreads, 0, current_stream()>>>(static_cast<T*>(y.raw_data()),
-                                                                      static_cast<const T*>(bias.raw_data()), n, K);
+    constexpr int N = kPackOf<T>;
+    T* py = static_cast<T*>(y.raw_data());
+    const bool packed = K % N == 0 && packable<T, N>(py);
+    bias_add_kernel<T, N><<<blocks_for(packed ? n / N : n), kThreads, 0, current_stream()>>>(
+        py, static_cast<const T*>(bias.raw_data()), n, K, packed);
   });
   PN_CUDA_CHECK_LAUNCH();
 }
@@ -63,7 +75,7 @@ void conv_bias_backward(const Tensor& dy, Tensor& db) {
   const int64_t slices = std::max<int64_t>(1, std::min<int64_t>(1024, (M + 255) / 256));
   const int64_t rows_per_slice = (M + slices - 1) / slices;
   Tensor partial = Tensor::empty({slices * K}, DType::F64, dy.device());
-  dispatch_float(dy.dtype(), "conv_bias_backward", [&](auto tag) {
+  dispatch_storage(dy.dtype(), "conv_bias_backward", [&](auto tag) {
     using T = decltype(tag);
     dim3 block(kColTile, kRowLanes);
     dim3 grid(unsigned((K + kColTile - 1) / kColTile), unsigned(slices));

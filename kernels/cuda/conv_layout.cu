@@ -1,6 +1,6 @@
 // Layout transposes for the convolutions' float64 path (cuDNN has no NHWC
-// float64 kernels, see conv.cu).
-#include "kernels/cuda/common.cuh"
+// float64 kernels, see conv.cu); plain copies, so any storage type.
+#include "kernels/cuda/storage.cuh"
 #include "kernels/cuda/conv_layout.h"
 
 namespace posenet::kernels::cuda {
@@ -28,7 +28,7 @@ __global__ void to_channels_last_kernel(const T* src, T* dst, int64_t S, int64_t
 
 void to_channels_first(const Tensor& src, Tensor& dst, int64_t S, int64_t C) {
   const int64_t n = src.numel();
-  dispatch_float(src.dtype(), "conv (CUDA)", [&](auto tag) {
+  dispatch_storage(src.dtype(), "conv (CUDA)", [&](auto tag) {
     using T = decltype(tag);
     to_channels_first_kernel<<<blocks_for(n), kThreads, 0, current_stream()>>>(
         static_cast<const T*>(src.raw_data()), static_cast<T*>(dst.raw_data()), S, C, n);
@@ -38,7 +38,7 @@ void to_channels_first(const Tensor& src, Tensor& dst, int64_t S, int64_t C) {
 
 void to_channels_last(const Tensor& src, Tensor& dst, int64_t S, int64_t C) {
   const int64_t n = dst.numel();
-  dispatch_float(dst.dtype(), "conv (CUDA)", [&](auto tag) {
+  dispatch_storage(dst.dtype(), "conv (CUDA)", [&](auto tag) {
     using T = decltype(tag);
     to_channels_last_kernel<<<blocks_for(n), kThreads, 0, current_stream()>>>(
         static_cast<const T*>(src.raw_data()), static_cast<T*>(dst.raw_data()), S, C, n);

@@ -2,6 +2,7 @@
 // every cuda:: kernel of every family, wherever it is defined (the .cu files,
 // or host stand-ins for the cuDNN/cuBLAS-backed ones in emulated builds).
 #include "kernels/batchnorm_kernels.h"
+#include "kernels/cast_kernels.h"
 #include "kernels/conv_epilogue_kernels.h"
 #include "kernels/conv_kernels.h"
 #include "kernels/cuda/deconv.h"
@@ -41,6 +42,23 @@ void register_kernels() {
   PN_OPTIM_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_POOL_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_TARGETS_KERNELS(PN_REGISTER_CUDA_KERNEL_)
+
+  // The hand-written kernels are templated on their storage type
+  // (storage.cuh): bfloat16 too, but for the optimizers (float32 master
+  // weights and state) and batch norm's eval statistics (float32 running
+  // statistics).
+  const Support with_bf16{{DType::F32, DType::F64, DType::BF16}};
+#define PN_REGISTER_CUDA_BF16_(name, params) name##_op().add(DeviceKind::CUDA, &cuda::name, with_bf16);
+  PN_BATCHNORM_KERNELS(PN_REGISTER_CUDA_BF16_)
+  PN_CAST_KERNELS(PN_REGISTER_CUDA_BF16_)
+  PN_ELEMENTWISE_KERNELS(PN_REGISTER_CUDA_BF16_)
+  PN_LOSS_KERNELS(PN_REGISTER_CUDA_BF16_)
+  PN_POOL_KERNELS(PN_REGISTER_CUDA_BF16_)
+  PN_TARGETS_KERNELS(PN_REGISTER_CUDA_BF16_)
+  conv_bias_add_op().add(DeviceKind::CUDA, &cuda::conv_bias_add, with_bf16);
+  conv_bias_backward_op().add(DeviceKind::CUDA, &cuda::conv_bias_backward, with_bf16);
+#undef PN_REGISTER_CUDA_BF16_
+  batch_norm_eval_stats_op().add(DeviceKind::CUDA, &cuda::batch_norm_eval_stats);
 
   // cuDNN also convolves the 16-bit storage types (mixed precision), but
   // not every transposed geometry; the emulated build's stand-ins (the CPU

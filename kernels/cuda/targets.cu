@@ -3,7 +3,7 @@
 // than a second launch). The loss sum is deterministic as in loss.cu: a fixed
 // number of blocks reduce fixed grid-stride subsets in double, then one block
 // adds the partials in order.
-#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/storage.cuh"
 #include "kernels/targets_kernels.h"
 #include "kernels/gaussian_rule.h"
 
@@ -25,13 +25,13 @@ RuleArgs rule_args(const ops::GaussianTargetSpec& s, int64_t J) {
 
 template <typename T>
 __device__ GaussianCentre centre_of(const T* joints, const T* weight, int64_t bj, const RuleArgs& a) {
-  return gaussian_centre(double(joints[2 * bj]), double(joints[2 * bj + 1]), double(weight[bj]), a.stride_x,
+  return gaussian_centre(double(ld(joints[2 * bj])), double(ld(joints[2 * bj + 1])), double(ld(weight[bj])), a.stride_x,
                          a.stride_y, a.cutoff_r, a.width, a.height);
 }
 
 // Element i of a [B, H, W, J] map: its (b, j) index, its weight and target.
 template <typename T>
-__device__ void target_at(const T* joints, const T* weight, int64_t i, const RuleArgs& a, T& w, T& t) {
+__device__ void target_at(const T* joints, const T* weight, int64_t i, const RuleArgs& a, acc_t<T>& w, acc_t<T>& t) {
   const int64_t j = i % a.J;
   const int64_t pixel = i / a.J;
   const int x = int(pixel % a.width);
@@ -39,22 +39,22 @@ __device__ void target_at(const T* joints, const T* weight, int64_t i, const Rul
   const int y = int(by % a.height);
   const int64_t b = by / a.height;
   const GaussianCentre c = centre_of(joints, weight, b * a.J + j, a);
-  w = T(c.visible ? 1 : 0);
-  t = T(gaussian_value(x, y, c, a.r, a.inv_two_sigma2));
+  w = acc_t<T>(c.visible ? 1 : 0);
+  t = acc_t<T>(gaussian_value(x, y, c, a.r, a.inv_two_sigma2));
 }
 
 template <typename T>
 __global__ void targets_kernel(const T* joints, const T* weight, int64_t n, RuleArgs a, T* maps) {
   PN_GRID_STRIDE(i, n) {
-    T w, t;
+    acc_t<T> w, t;
     target_at(joints, weight, i, a, w, t);
-    maps[i] = t;
+    maps[i] = st<T>(t);
   }
 }
 
 template <typename T>
 __global__ void target_weights_kernel(const T* joints, const T* weight, int64_t n, RuleArgs a, T* out) {
-  PN_GRID_STRIDE(i, n) out[i] = T(centre_of(joints, weight, i, a).visible ? 1 : 0);
+  PN_GRID_STRIDE(i, n) out[i] = st<T>(acc_t<T>(centre_of(joints, weight, i, a).visible ? 1 : 0));
 }
 
 template <typename T>
@@ -62,9 +62,9 @@ __global__ void mse_partial_kernel(const T* pred, const T* joints, const T* weig
                                    double* partials) {
   double acc = 0.0;
   for (int64_t i = blockIdx.x * int64_t(kThreads) + threadIdx.x; i < n; i += int64_t(kPartialBlocks) * kThreads) {
-    T w, t;
+    acc_t<T> w, t;
     target_at(joints, weight, i, a, w, t);
-    const T d = w * pred[i] - w * t;
+    const acc_t<T> d = w * ld(pred[i]) - w * t;
     acc += double(d) * double(d);
   }
   const double total = block_sum<kThreads>(acc);
@@ -74,11 +74,11 @@ __global__ void mse_partial_kernel(const T* pred, const T* joints, const T* weig
 template <typename T>
 __global__ void mse_backward_kernel(const T* pred, const T* joints, const T* weight, const T* grad, int64_t n,
                                     RuleArgs a, T* dpred) {
-  const T scale = T(double(grad[0]) / double(n));
+  const acc_t<T> scale = acc_t<T>(double(ld(grad[0])) / double(n));
   PN_GRID_STRIDE(i, n) {
-    T w, t;
+    acc_t<T> w, t;
     target_at(joints, weight, i, a, w, t);
-    dpred[i] = scale * w * (w * pred[i] - w * t);
+    dpred[i] = st<T>(scale * w * (w * ld(pred[i]) - w * t));
   }
 }
 
@@ -93,7 +93,7 @@ void gaussian_targets(const Tensor& joints, const Tensor& weight, const ops::Gau
                       Tensor& weights_out) {
   const RuleArgs a = rule_args(spec, joints.dim(1));
   const int64_t n = maps.numel(), nj = weights_out.numel();
-  dispatch_float(joints.dtype(), "gaussian_targets", [&](auto tag) {
+  dispatch_storage(maps.dtype(), "gaussian_targets", [&](auto tag) {
     using T = decltype(tag);
     targets_kernel<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(cptr<T>(joints), cptr<T>(weight), n, a,
                                                                          static_cast<T*>(maps.raw_data()));
@@ -109,7 +109,7 @@ void gaussian_weighted_mse_forward(const Tensor& pred, const Tensor& joints, con
   const RuleArgs a = rule_args(spec, joints.dim(1));
   const int64_t n = pred.numel();
   Tensor partials = Tensor::empty({kPartialBlocks}, DType::F64, pred.device());
-  dispatch_float(pred.dtype(), "gaussian_weighted_mse", [&](auto tag) {
+  dispatch_storage(pred.dtype(), "gaussian_weighted_mse", [&](auto tag) {
     using T = decltype(tag);
     mse_partial_kernel<T><<<kPartialBlocks, kThreads, 0, current_stream()>>>(
         cptr<T>(pred), cptr<T>(joints), cptr<T>(weight), n, a, static_cast<double*>(partials.raw_data()));
@@ -124,7 +124,7 @@ void gaussian_weighted_mse_backward(const Tensor& pred, const Tensor& joints, co
                                     const ops::GaussianTargetSpec& spec, const Tensor& grad, Tensor& dpred) {
   const RuleArgs a = rule_args(spec, joints.dim(1));
   const int64_t n = pred.numel();
-  dispatch_float(pred.dtype(), "gaussian_weighted_mse_backward", [&](auto tag) {
+  dispatch_storage(pred.dtype(), "gaussian_weighted_mse_backward", [&](auto tag) {
     using T = decltype(tag);
     mse_backward_kernel<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(
         cptr<T>(pred), cptr<T>(joints), cptr<T>(weight), cptr<T>(grad), n, a, static_cast<T*>(dpred.raw_data()));

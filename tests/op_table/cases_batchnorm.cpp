@@ -49,8 +49,10 @@ OpCase batchnorm_row(const Shape& shape, bool training, bool residual, bool relu
   c.make_inputs = [=](DType dtype, CaseSize size, Generator& gen) {
     const Shape s = size == CaseSize::Perf ? perf : shape;
     const int64_t C = s.back();
-    Inputs in{uniform(s, dtype, gen, -1.0, 3.0), uniform({C}, dtype, gen, 0.5, 1.5), uniform({C}, dtype, gen),
-              uniform({C}, dtype, gen), uniform({C}, dtype, gen, 0.5, 2.0)};
+    const DType per_channel = compute_dtype(dtype);  // float32 statistics under bfloat16
+    Inputs in{uniform(s, dtype, gen, -1.0, 3.0), uniform({C}, per_channel, gen, 0.5, 1.5),
+              uniform({C}, per_channel, gen), uniform({C}, per_channel, gen),
+              uniform({C}, per_channel, gen, 0.5, 2.0)};
     if (residual) in.push_back(uniform(s, dtype, gen));
     if (relu && residual) {
       // Keep pre-activations away from the ReLU kink so that backends agree on the mask.

@@ -95,6 +95,13 @@ OpCase conv_row(const std::string& label, const Shape& x, int64_t K, int64_t R, 
     return 2.0 * double(x.dim(0) * P * Q) * double(w.numel());
   };
   c.backends = {1e-4, 1e-4};  // cuDNN sums in another order; TF32 is off
+  // cuDNN's bfloat16 algorithms may keep transformed operands (Winograd,
+  // FFT) in bfloat16: a few ulps of the partial sums, not one of the result.
+  c.backends_bf16 = {2e-2, 2e-2};
+  // In bfloat16 the convolution's output is rounded, then the bias added
+  // and rounded again: an ulp of the pre-bias sum (inputs in [-1, 1], so
+  // about 2^-8 absolute), which can cancel to a much smaller result.
+  c.bf16_reference = {1e-2, 1e-2};
   c.timed = !perf_x.empty();
   return c;
 }
@@ -136,6 +143,7 @@ OpCase deconv_row(const std::string& label, const Shape& x, int64_t R, int64_t S
     return 2 * double(in[0].numel()) * double(in[1].dim(1) * in[1].dim(2) * in[1].dim(3));
   };
   c.backends = {1e-4, 1e-4};
+  c.backends_bf16 = {2e-2, 2e-2}, c.bf16_reference = {1e-2, 1e-2};  // as conv_row
   c.timed = !perf_x.empty();
 #ifndef POSENET_CUDA_EMU
   if (p.output_pad_h >= p.stride_h || p.output_pad_w >= p.stride_w)

@@ -21,6 +21,7 @@ bool has_grad(int step, size_t param) { return !(step == 1 && param == 2); }
 OpCase optim_row(const std::string& name, bool adam, const std::vector<Shape>& shapes) {
   OpCase c;
   c.name = name;
+  c.bf16 = false;  // master weights and optimizer state stay float32
   const size_t n = shapes.size();
   c.make_inputs = [=](DType dtype, CaseSize size, Generator& gen) {
     std::vector<Shape> s = shapes;

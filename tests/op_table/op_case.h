@@ -3,11 +3,13 @@
 // cases_<family>.cpp (docs/kernels.md).
 //
 // The modes (test_op_table.cpp):
-//   Reference          the op on the CPU, float64 and float32, against a
-//                      float64 naive loop;
+//   Reference          the op on the CPU, float64, float32 and bfloat16,
+//                      against a float64 naive loop;
 //   BackendsMatchCpu   every other registered backend available at run time
 //                      against the CPU, outputs and gradients, float32 (TF32
-//                      off) and float64, under each of the row's settings;
+//                      off), float64 and bfloat16 (the CPU computing bfloat16
+//                      in float32 and rounding, kernels/cpu/via_float.h),
+//                      under each of the row's settings;
 //   FiniteDifferences  autograd against central differences in float64,
 //                      skipping elements whose step crosses a declared kink;
 //   Perf               time, GB/s or TFLOP/s per backend at a larger size,
@@ -45,7 +47,8 @@ struct BackendSetting {
 struct OpCase {
   std::string name;  // "relu [2, 3, 4, 5]": gtest names are derived from it
   // The inputs, on the CPU, in dtype (integer-valued data such as joints
-  // stays in dtype too), seeded by gen. Tensors may be moved to a device.
+  // stays in dtype too; batch norm's per-channel tensors are in
+  // compute_dtype(dtype), float32 for bfloat16), seeded by gen. Tensors may be moved to a device.
   std::function<Inputs(DType dtype, CaseSize size, Generator& gen)> make_inputs;
   // The op under test on inputs that all live on one device. Returns its
   // outputs; ops with state (optimizers, running statistics) return the
@@ -68,9 +71,24 @@ struct OpCase {
   // (forward only), for the perf mode's rates.
   std::function<double(const Inputs& inputs)> bytes, flops;
   Tolerance f64{1e-12, 1e-10}, f32{1e-5, 1e-4};
+  // The CPU's bfloat16 (inputs rounded to bfloat16, computed in float32,
+  // each output rounded once) against the float64 reference on the same
+  // rounded inputs: half an ulp of the 8-bit mantissa, 2^-8 relative, plus
+  // float32's error.
+  Tolerance bf16_reference{1e-4, 4e-3};
   // Backend against CPU, float32 (reductions in another order, cuDNN's
   // algorithms); float64 uses backends_f64.
   Tolerance backends{1e-5, 1e-4}, backends_f64{1e-10, 1e-10};
+  // bfloat16 against the CPU's bfloat16: both compute in float32 and round
+  // once to bfloat16's 8-bit mantissa, so values agree but where float
+  // rounding differences (another summation order) flip the last bit: one
+  // ulp is 2^-8 to 2^-7 relative, hence rtol 1e-2; atol covers results that
+  // cancel to near 0. Rows whose backends keep intermediates in bfloat16
+  // (cuDNN's convolutions) state a wider bound.
+  Tolerance backends_bf16{1e-3, 1e-2};
+  // Off for rows whose op has no bfloat16 kernels (the optimizers: master
+  // weights and their state stay float32).
+  bool bf16 = true;
   // Why the CUDA backend declines the row ("" = it takes it): BackendsMatchCpu
   // then checks that running it there fails naming the op instead.
   std::string backends_skip;
@@ -86,6 +104,7 @@ std::vector<OpCase> pool_cases();
 std::vector<OpCase> loss_cases();
 std::vector<OpCase> targets_cases();
 std::vector<OpCase> optim_cases();
+std::vector<OpCase> cast_cases();
 std::vector<OpCase> deconv_k4s2_cases();
 std::vector<OpCase> conv_epilogue_cases();
 const std::vector<OpCase>& all_cases();

@@ -91,7 +91,8 @@ class OpTableCase : public ::testing::TestWithParam<size_t> {
 TEST_P(OpTableCase, Reference) {
   const OpCase& c = op_case();
   ASSERT_TRUE(c.reference) << c.name << " has no reference";
-  for (DType dtype : {DType::F64, DType::F32}) {
+  for (DType dtype : {DType::F64, DType::F32, DType::BF16}) {
+    if (dtype == DType::BF16 && !c.bf16) continue;
     SCOPED_TRACE(std::string(dtype_name(dtype)));
     Generator gen(kSeed);
     const Inputs made = c.make_inputs(dtype, CaseSize::Test, gen);
@@ -100,7 +101,8 @@ TEST_P(OpTableCase, Reference) {
     const Inputs got = c.run(copy_to(made, Device::cpu()));
     ASSERT_EQ(got.size(), want.size()) << c.name << ": the reference gives another number of outputs";
     for (size_t k = 0; k < got.size(); ++k)
-      expect_values_near(got[k].to_vector(), want[k], dtype == DType::F64 ? c.f64 : c.f32,
+      expect_values_near(got[k].to_vector(), want[k],
+                         dtype == DType::F64 ? c.f64 : dtype == DType::BF16 ? c.bf16_reference : c.f32,
                          c.name + " output " + std::to_string(k));
   }
 }
@@ -121,7 +123,7 @@ struct Tf32Off {
 // Outputs and gradients of the CUDA backend against the CPU's; a second
 // run on CUDA must give the same bits.
 void expect_cuda_matches_cpu(const OpCase& c, DType dtype) {
-  const Tolerance tol = dtype == DType::F32 ? c.backends : c.backends_f64;
+  const Tolerance tol = dtype == DType::F32 ? c.backends : dtype == DType::BF16 ? c.backends_bf16 : c.backends_f64;
   Generator gen(kSeed);
   const Inputs made = c.make_inputs(dtype, CaseSize::Test, gen);
   const RunResult cpu = run_case(c, made, Device::cpu());
@@ -142,8 +144,8 @@ void expect_cuda_matches_cpu(const OpCase& c, DType dtype) {
   }
 }
 
-// Every other backend against the CPU, float32 (TF32 off) and float64,
-// under each of the row's backend settings.
+// Every other backend against the CPU, float32 (TF32 off), float64 and
+// bfloat16, under each of the row's backend settings.
 TEST_P(OpTableCase, BackendsMatchCpu) {
   if (!cuda_available()) GTEST_SKIP() << "no backend besides the CPU to compare: " << cuda_unavailable_reason();
   const OpCase& c = op_case();
@@ -169,7 +171,8 @@ TEST_P(OpTableCase, BackendsMatchCpu) {
       std::function<void()> undo;
       ~Restore() { undo(); }
     } restore{setting.apply()};
-    for (DType dtype : {DType::F32, DType::F64}) {
+    for (DType dtype : {DType::F32, DType::F64, DType::BF16}) {
+      if (dtype == DType::BF16 && !c.bf16) continue;
       SCOPED_TRACE(std::string(dtype_name(dtype)) + ", " + setting.name);
       expect_cuda_matches_cpu(c, dtype);
     }
