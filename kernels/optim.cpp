@@ -121,7 +121,7 @@ void SGD::step() {
     }
     slots.push_back(slot);
   }
-  const kernels::SgdStepArgs args{lr_, options_.momentum, options_.weight_decay, options_.nesterov};
+  const kernels::SgdStepArgs args{lr_, options_.momentum, options_.weight_decay, options_.nesterov, skip_};
   run_by_device(slots, [&](const auto& s) { PN_DISPATCH(s.front().param.device(), sgd_step, s, args); });
   ++steps_;
 }
@@ -172,7 +172,7 @@ void Adam::step() {
   }
   ++steps_;
   const kernels::AdamStepArgs args{lr_, options_.beta1, options_.beta2, options_.eps, options_.weight_decay,
-                                   static_cast<long long>(steps_)};
+                                   static_cast<long long>(steps_), skip_};
   run_by_device(slots, [&](const auto& s) { PN_DISPATCH(s.front().param.device(), adam_step, s, args); });
 }
 

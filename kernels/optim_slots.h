@@ -13,9 +13,13 @@ struct SgdSlot {
   bool first = false;            // the momentum buffer starts as the gradient
 };
 
+// skip: undefined, or one float32 element on the parameters' device; when
+// it holds a non-zero value the kernels leave every parameter and buffer as
+// it was (AMP's found_inf, read by the kernels, never by the host).
 struct SgdStepArgs {
   double lr = 0, momentum = 0, weight_decay = 0;
   bool nesterov = false;
+  Tensor skip;
 };
 
 struct AdamSlot {
@@ -25,6 +29,7 @@ struct AdamSlot {
 struct AdamStepArgs {
   double lr = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0;
   long long step = 1;  // 1-based, after this step's increment
+  Tensor skip;         // as SgdStepArgs::skip
 };
 
 }  // namespace posenet::kernels

@@ -28,9 +28,18 @@ void for_each_slot_parallel(const std::vector<Slot>& slots, const char* op, Fn&&
   }
 }
 
+// The step's skip condition (optim_slots.h), read where the kernels run.
+bool skipped(const Tensor& flag) {
+  if (!flag.defined()) return false;
+  PN_CHECK(flag.numel() == 1 && flag.dtype() == DType::F32 && flag.is_cpu(),
+           "optimizer: the skip flag must be one float32 element on the CPU, got ", flag.str());
+  return *static_cast<const float*>(flag.raw_data()) != 0.0f;
+}
+
 }  // namespace
 
 void sgd_step(const std::vector<SgdSlot>& slots, const SgdStepArgs& args) {
+  if (skipped(args.skip)) return;
   for_each_slot_parallel(slots, "SGD", [&](const SgdSlot& slot, auto tag) {
     using T = decltype(tag);
     const int64_t n = slot.param.numel();
@@ -45,6 +54,7 @@ void sgd_step(const std::vector<SgdSlot>& slots, const SgdStepArgs& args) {
 }
 
 void adam_step(const std::vector<AdamSlot>& slots, const AdamStepArgs& args) {
+  if (skipped(args.skip)) return;
   for_each_slot_parallel(slots, "Adam", [&](const AdamSlot& slot, auto tag) {
     using T = decltype(tag);
     const int64_t n = slot.param.numel();

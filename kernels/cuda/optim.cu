@@ -42,7 +42,8 @@ __device__ int find_slot(const SlotTable<T>& t, int32_t block) {
 }
 
 template <typename T>
-__global__ void sgd_multi_kernel(const __grid_constant__ SlotTable<T> t, SgdScalars<T> s) {
+__global__ void sgd_multi_kernel(const __grid_constant__ SlotTable<T> t, SgdScalars<T> s, const float* skip) {
+  if (skip && *skip != 0.0f) return;
   const int k = find_slot(t, int32_t(blockIdx.x));
   const int64_t start = int64_t(blockIdx.x - t.block_start[k]) * kChunk;
   const int64_t end = min(t.n[k], start + kChunk);
@@ -55,7 +56,8 @@ __global__ void sgd_multi_kernel(const __grid_constant__ SlotTable<T> t, SgdScal
 }
 
 template <typename T>
-__global__ void adam_multi_kernel(const __grid_constant__ SlotTable<T> t, AdamScalars<T> s) {
+__global__ void adam_multi_kernel(const __grid_constant__ SlotTable<T> t, AdamScalars<T> s, const float* skip) {
+  if (skip && *skip != 0.0f) return;
   const int k = find_slot(t, int32_t(blockIdx.x));
   const int64_t start = int64_t(blockIdx.x - t.block_start[k]) * kChunk;
   const int64_t end = min(t.n[k], start + kChunk);
@@ -64,6 +66,14 @@ __global__ void adam_multi_kernel(const __grid_constant__ SlotTable<T> t, AdamSc
   T* m = t.a[k];
   T* v = t.b[k];
   for (int64_t i = start + threadIdx.x; i < end; i += blockDim.x) adam_update_element(p[i], g[i], m[i], v[i], s);
+}
+
+// The skip condition the kernels read (nullptr: never skip).
+const float* skip_flag(const Tensor& flag) {
+  if (!flag.defined()) return nullptr;
+  PN_CHECK(flag.numel() == 1 && flag.dtype() == DType::F32 && flag.device().is_cuda(),
+           "optimizer: the skip flag must be one float32 element on the device, got ", flag.str());
+  return static_cast<const float*>(flag.raw_data());
 }
 
 template <typename T>
@@ -122,7 +132,7 @@ void sgd_step(const std::vector<SgdSlot>& slots, const SgdStepArgs& args) {
             t.first[j] = s.first ? 1 : 0;
           },
           [&](const SlotTable<T>& t, unsigned blocks) {
-            sgd_multi_kernel<T><<<blocks, kThreads, 0, current_stream()>>>(t, sc);
+            sgd_multi_kernel<T><<<blocks, kThreads, 0, current_stream()>>>(t, sc, skip_flag(args.skip));
             PN_CUDA_CHECK_LAUNCH();
           });
     });
@@ -145,7 +155,7 @@ void adam_step(const std::vector<AdamSlot>& slots, const AdamStepArgs& args) {
             t.first[j] = 0;
           },
           [&](const SlotTable<T>& t, unsigned blocks) {
-            adam_multi_kernel<T><<<blocks, kThreads, 0, current_stream()>>>(t, sc);
+            adam_multi_kernel<T><<<blocks, kThreads, 0, current_stream()>>>(t, sc, skip_flag(args.skip));
             PN_CUDA_CHECK_LAUNCH();
           });
     });

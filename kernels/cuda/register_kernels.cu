@@ -4,7 +4,9 @@
 #include "kernels/batchnorm_kernels.h"
 #include "kernels/conv_kernels.h"
 #include "kernels/elementwise_kernels.h"
+#include "kernels/finite_kernels.h"
 #include "kernels/loss_kernels.h"
+#include "kernels/normalize_kernels.h"
 #include "kernels/optim_kernels.h"
 #include "kernels/pool_kernels.h"
 #include "kernels/targets_kernels.h"
@@ -34,10 +36,14 @@ void register_kernels() {
   PN_BATCHNORM_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_CONV_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_ELEMENTWISE_KERNELS(PN_REGISTER_CUDA_KERNEL_)
+  PN_FINITE_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_LOSS_KERNELS(PN_REGISTER_CUDA_KERNEL_)
+  PN_NORMALIZE_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_OPTIM_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_POOL_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_TARGETS_KERNELS(PN_REGISTER_CUDA_KERNEL_)
+  // Image normalisation reads 8-bit pixels.
+  normalize_images_op().add(DeviceKind::CUDA, &normalize_images, Support{{DType::U8}});
 
   // cuDNN also convolves the 16-bit storage types (mixed precision), but
   // not every transposed geometry; the emulated build's stand-ins (the CPU

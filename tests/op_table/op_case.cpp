@@ -37,7 +37,7 @@ const std::vector<OpCase>& all_cases() {
   static const std::vector<OpCase> cases = [] {
     std::vector<OpCase> all;
     for (auto family : {elementwise_cases, batchnorm_cases, conv_cases, pool_cases, loss_cases, targets_cases,
-                        optim_cases}) {
+                        optim_cases, finite_cases, normalize_cases}) {
       std::vector<OpCase> rows = family();
       all.insert(all.end(), rows.begin(), rows.end());
     }

@@ -85,6 +85,8 @@ std::vector<OpCase> pool_cases();
 std::vector<OpCase> loss_cases();
 std::vector<OpCase> targets_cases();
 std::vector<OpCase> optim_cases();
+std::vector<OpCase> finite_cases();
+std::vector<OpCase> normalize_cases();
 const std::vector<OpCase>& all_cases();
 
 // Helpers for rows.
