@@ -316,7 +316,9 @@ class CudaBackend final : public Backend {
     cudaEvent_t copied = nullptr;
     bool in_flight = false;
   };
-  static constexpr int kUploadSlots = 6;  // a step's three uploads (images, joints, weights), double-buffered
+  // A step's four uploads (images, joints, weights, the optimizer's {lr,
+  // step}), double-buffered.
+  static constexpr int kUploadSlots = 8;
   static constexpr int kReadbackSlots = 2;
 
   // Makes slot free (waiting, counted, only if its last copy is still

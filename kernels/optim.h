@@ -31,9 +31,14 @@ class Optimizer {
   virtual void load_state(const std::map<std::string, Tensor>& state) = 0;
 
  protected:
+  // The step's {lr, step} in device memory on `device` (written there
+  // without waiting), for the kernels to read (kernels/optim_slots.h).
+  Tensor step_scalars(Device device, int64_t step);
+
   std::vector<Tensor> params_;
   double lr_ = 1e-3;
   Tensor skip_;
+  std::vector<Tensor> scalars_;  // one per device the parameters live on
 };
 
 struct SGDOptions {
