@@ -249,7 +249,7 @@ void BM_CudaAdam(benchmark::State& state) {
                      Tensor::zeros({250000}, DType::F32, Device::cuda()),
                      Tensor::zeros({250000}, DType::F32, Device::cuda())});
   kernels::AdamStepArgs args;
-  args.lr = 1e-3;
+  args.scalars = Tensor::from_data({2}, std::vector<double>{1e-3, 1.0}, DType::F64, Device::cuda());  // {lr, step}
   args.beta1 = 0.9;
   args.beta2 = 0.999;
   args.eps = 1e-8;

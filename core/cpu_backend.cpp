@@ -1,6 +1,8 @@
 // The CPU backend: 64-byte aligned host memory, plain loops for copies,
 // fills and accumulation.
 #include <atomic>
+#include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -10,6 +12,12 @@
 
 namespace posenet {
 namespace {
+
+// DType::U8's rule: round to nearest, saturate to [0, 255] (NaN gives 0).
+uint8_t saturate_u8(double v) {
+  if (!(v > 0)) return 0;
+  return v >= 255 ? uint8_t(255) : uint8_t(std::lround(v));
+}
 
 template <typename Src, typename Fn>
 void convert_from(void* dst, DType dst_type, const Src* src, size_t n, Fn to_float) {
@@ -32,6 +40,11 @@ void convert_from(void* dst, DType dst_type, const Src* src, size_t n, Fn to_flo
     case DType::F16: {
       auto* d = static_cast<uint16_t*>(dst);
       for (size_t i = 0; i < n; ++i) d[i] = float_to_f16(float(to_float(src[i])));
+      break;
+    }
+    case DType::U8: {
+      auto* d = static_cast<uint8_t*>(dst);
+      for (size_t i = 0; i < n; ++i) d[i] = saturate_u8(double(to_float(src[i])));
       break;
     }
   }
@@ -69,6 +82,7 @@ class CpuBackend final : public Backend {
       case DType::F64: std::fill_n(static_cast<double*>(dst), n, value); break;
       case DType::BF16: std::fill_n(static_cast<uint16_t*>(dst), n, float_to_bf16(float(value))); break;
       case DType::F16: std::fill_n(static_cast<uint16_t*>(dst), n, float_to_f16(float(value))); break;
+      case DType::U8: std::fill_n(static_cast<uint8_t*>(dst), n, saturate_u8(value)); break;
     }
   }
   void add_inplace(void* dst, const void* src, DType dtype, size_t n) override {
@@ -99,6 +113,12 @@ class CpuBackend final : public Backend {
         for (size_t i = 0; i < n; ++i) d[i] = float_to_f16(f16_to_float(d[i]) + f16_to_float(s[i]));
         break;
       }
+      case DType::U8: {
+        auto* d = static_cast<uint8_t*>(dst);
+        auto* s = static_cast<const uint8_t*>(src);
+        for (size_t i = 0; i < n; ++i) d[i] = saturate_u8(double(d[i]) + double(s[i]));
+        break;
+      }
     }
   }
   void convert(void* dst, DType dst_type, const void* src, DType src_type, size_t n) override {
@@ -114,6 +134,9 @@ class CpuBackend final : public Backend {
         break;
       case DType::F16:
         convert_from(dst, dst_type, static_cast<const uint16_t*>(src), n, [](uint16_t v) { return f16_to_float(v); });
+        break;
+      case DType::U8:
+        convert_from(dst, dst_type, static_cast<const uint8_t*>(src), n, [](uint8_t v) { return float(v); });
         break;
     }
   }

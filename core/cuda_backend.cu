@@ -10,6 +10,8 @@
 #include <cuda_fp16.h>
 
 #include <atomic>
+#include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -48,6 +50,12 @@ __device__ __forceinline__ void store_from_double(__nv_bfloat16* p, size_t i, do
 template <>
 __device__ __forceinline__ void store_from_double(__half* p, size_t i, double v) { p[i] = __float2half(float(v)); }
 
+// DType::U8's rule: round to nearest, saturate to [0, 255] (NaN gives 0).
+template <>
+__device__ __forceinline__ void store_from_double(uint8_t* p, size_t i, double v) {
+  p[i] = !(v > 0) ? uint8_t(0) : v >= 255 ? uint8_t(255) : uint8_t(rint(v));
+}
+
 template <typename T>
 __global__ void fill_kernel(T* dst, size_t n, double value) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
@@ -85,6 +93,7 @@ void with_type(DType t, Fn&& fn) {
     case DType::F64: fn(static_cast<double*>(nullptr)); break;
     case DType::BF16: fn(static_cast<__nv_bfloat16*>(nullptr)); break;
     case DType::F16: fn(static_cast<__half*>(nullptr)); break;
+    case DType::U8: fn(static_cast<uint8_t*>(nullptr)); break;
   }
 }
 
@@ -228,6 +237,42 @@ class CudaBackend final : public Backend {
             h2d_bytes_.load(std::memory_order_relaxed)};
   }
 
+  // Pinned staging (core/async_transfers.h): uploads take the ring's slots
+  // in turn; readbacks use the slot they are given.
+  void upload_async(void* dst, const void* src, size_t bytes) {
+    DeviceGuard guard(index_);
+    std::lock_guard<std::mutex> lock(staging_mu_);
+    PinnedSlot& slot = uploads_[next_upload_];
+    next_upload_ = (next_upload_ + 1) % kUploadSlots;
+    prepare(slot, bytes);
+    std::memcpy(slot.host, src, bytes);
+    if (!UncountedTransfers::active()) h2d_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+    PN_CUDA_CHECK(cudaMemcpyAsync(dst, slot.host, bytes, cudaMemcpyHostToDevice, stream()));
+    PN_CUDA_CHECK(cudaEventRecord(slot.copied, stream()));
+    slot.in_flight = true;
+  }
+  void readback_async(int index, const void* src, size_t bytes) {
+    DeviceGuard guard(index_);
+    std::lock_guard<std::mutex> lock(staging_mu_);
+    PinnedSlot& slot = readbacks_[index];
+    prepare(slot, bytes);
+    PN_CUDA_CHECK(cudaMemcpyAsync(slot.host, src, bytes, cudaMemcpyDeviceToHost, stream()));
+    PN_CUDA_CHECK(cudaEventRecord(slot.copied, stream()));
+    slot.in_flight = true;
+  }
+  // The one wait of a step: counted whether or not the copy has landed yet.
+  const void* readback_wait(int index) {
+    DeviceGuard guard(index_);
+    std::lock_guard<std::mutex> lock(staging_mu_);
+    PinnedSlot& slot = readbacks_[index];
+    if (slot.in_flight) {
+      if (!UncountedTransfers::active()) host_syncs_.fetch_add(1, std::memory_order_relaxed);
+      PN_CUDA_CHECK(cudaEventSynchronize(slot.copied));
+      slot.in_flight = false;
+    }
+    return slot.host;
+  }
+
   // Created once, race-free: the caching allocator's reuse is safe only
   // because every kernel and copy on this device goes to this one stream, so
   // two threads racing here must not end up with two streams.
@@ -264,6 +309,42 @@ class CudaBackend final : public Backend {
     if (!UncountedTransfers::active()) host_syncs_.fetch_add(1, std::memory_order_relaxed);
     PN_CUDA_CHECK(cudaStreamSynchronize(stream()));
   }
+  // Pinned host memory a copy goes through, and the event recorded after it.
+  struct PinnedSlot {
+    void* host = nullptr;
+    size_t capacity = 0;
+    cudaEvent_t copied = nullptr;
+    bool in_flight = false;
+  };
+  // A step's four uploads (images, joints, weights, the optimizer's {lr,
+  // step}), double-buffered.
+  static constexpr int kUploadSlots = 8;
+  static constexpr int kReadbackSlots = 2;
+
+  // Makes slot free (waiting, counted, only if its last copy is still
+  // running) and at least `bytes` large (grown during warm-up only).
+  void prepare(PinnedSlot& slot, size_t bytes) {
+    if (!slot.copied) PN_CUDA_CHECK(cudaEventCreateWithFlags(&slot.copied, cudaEventDisableTiming));
+    if (slot.in_flight) {
+      const cudaError_t state = cudaEventQuery(slot.copied);
+      if (state == cudaErrorNotReady) {
+        cudaGetLastError();
+        if (!UncountedTransfers::active()) host_syncs_.fetch_add(1, std::memory_order_relaxed);
+        PN_CUDA_CHECK(cudaEventSynchronize(slot.copied));
+      } else {
+        PN_CUDA_CHECK(state);
+      }
+      slot.in_flight = false;
+    }
+    if (slot.capacity >= bytes) return;
+    if (slot.host) PN_CUDA_CHECK(cudaFreeHost(slot.host));
+    slot.host = nullptr;
+    size_t capacity = 4096;
+    while (capacity < bytes) capacity *= 2;
+    PN_CUDA_CHECK(cudaHostAlloc(&slot.host, capacity, cudaHostAllocDefault));
+    slot.capacity = capacity;
+  }
+
   void release_cache_locked() {
     host_syncs_.fetch_add(1, std::memory_order_relaxed);
     PN_CUDA_CHECK(cudaDeviceSynchronize());
@@ -279,6 +360,10 @@ class CudaBackend final : public Backend {
   std::unordered_map<void*, size_t> live_;
   size_t in_use_ = 0, peak_ = 0, cached_bytes_ = 0;
   cudaStream_t stream_ = nullptr;
+  std::mutex staging_mu_;
+  PinnedSlot uploads_[kUploadSlots];
+  int next_upload_ = 0;
+  PinnedSlot readbacks_[kReadbackSlots];
   std::atomic<uint64_t> alloc_calls_{0}, host_syncs_{0}, h2d_bytes_{0};
 };
 
@@ -328,6 +413,16 @@ Backend& cuda_backend(int index) {
     for (int i = 0; i < cuda_runtime_device_count(); ++i) all.push_back(new CudaBackend(i));
   }
   return *all.at(size_t(index));
+}
+
+void cuda_upload_async(int index, void* dst, const void* host_src, size_t bytes) {
+  static_cast<CudaBackend&>(cuda_backend(index)).upload_async(dst, host_src, bytes);
+}
+void cuda_readback_async(int index, int slot, const void* src, size_t bytes) {
+  static_cast<CudaBackend&>(cuda_backend(index)).readback_async(slot, src, bytes);
+}
+const void* cuda_readback_wait(int index, int slot) {
+  return static_cast<CudaBackend&>(cuda_backend(index)).readback_wait(slot);
 }
 
 cudaStream_t current_stream(int device_index) {

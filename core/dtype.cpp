@@ -10,6 +10,7 @@ size_t dtype_size(DType t) {
     case DType::F64: return 8;
     case DType::BF16: return 2;
     case DType::F16: return 2;
+    case DType::U8: return 1;
   }
   PN_FAIL("unknown dtype");
 }
@@ -20,6 +21,7 @@ std::string_view dtype_name(DType t) {
     case DType::F64: return "float64";
     case DType::BF16: return "bfloat16";
     case DType::F16: return "float16";
+    case DType::U8: return "uint8";
   }
   return "?";
 }
@@ -30,6 +32,7 @@ std::string_view dtype_safetensors_name(DType t) {
     case DType::F64: return "F64";
     case DType::BF16: return "BF16";
     case DType::F16: return "F16";
+    case DType::U8: return "U8";
   }
   return "?";
 }

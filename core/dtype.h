@@ -9,7 +9,9 @@
 
 namespace posenet {
 
-enum class DType : uint8_t { F32, F64, BF16, F16 };
+// U8 holds 8-bit image data (the loader's crops), never a computed value:
+// conversions to it round to nearest and saturate to [0, 255].
+enum class DType : uint8_t { F32, F64, BF16, F16, U8 };
 
 size_t dtype_size(DType t);
 std::string_view dtype_name(DType t);            // "float32", ...

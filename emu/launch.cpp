@@ -209,12 +209,14 @@ cudaError_t check_config(const LaunchConfig& c) {
 
 }  // namespace
 
-void launch_grid(const LaunchConfig& config, void (*thread_main)(void*), void* arg) {
+bool launch_config_ok(const LaunchConfig& config) {
   const cudaError_t err = check_config(config);
-  if (err != cudaSuccess) {
-    record_error(err);
-    return;
-  }
+  if (err != cudaSuccess) record_error(err);
+  return err == cudaSuccess;
+}
+
+void launch_grid(const LaunchConfig& config, void (*thread_main)(void*), void* arg) {
+  if (!launch_config_ok(config)) return;
   if (t_worker && t_worker->block) {
     std::fprintf(stderr, "posenet CUDA emulator: kernel '%s' launched from device code (not supported)\n",
                  config.name);

@@ -1,8 +1,10 @@
 #include "kernels/optim.h"
 
 #include <cmath>
+#include <cstring>
 #include <set>
 
+#include "core/async_transfers.h"
 #include "core/autograd.h"
 #include "kernels/optim_kernels.h"
 #include "kernels/dispatch.h"
@@ -89,6 +91,19 @@ Tensor buffer_like(const Tensor& param, const Tensor& src) {
 
 }  // namespace
 
+Tensor Optimizer::step_scalars(Device device, int64_t step) {
+  Tensor* t = nullptr;
+  for (Tensor& s : scalars_)
+    if (s.device() == device) t = &s;
+  if (!t) t = &scalars_.emplace_back(Tensor::empty({kernels::kOptimizerScalars}, DType::F64, device));
+  const double values[kernels::kOptimizerScalars] = {lr_, double(step)};
+  // Queued after the previous step's kernels on the device's stream: they
+  // have read the old values before these land.
+  if (device.is_cpu()) std::memcpy(t->raw_data(), values, sizeof(values));
+  else upload_async(device, t->raw_data(), values, sizeof(values));
+  return *t;
+}
+
 void Optimizer::zero_grad() {
   for (Tensor& p : params_) p.set_grad(Tensor());
 }
@@ -121,9 +136,13 @@ void SGD::step() {
     }
     slots.push_back(slot);
   }
-  const kernels::SgdStepArgs args{lr_, options_.momentum, options_.weight_decay, options_.nesterov};
-  run_by_device(slots, [&](const auto& s) { PN_DISPATCH(s.front().param.device(), sgd_step, s, args); });
   ++steps_;
+  run_by_device(slots, [&](const auto& s) {
+    const Device device = s.front().param.device();
+    const kernels::SgdStepArgs args{options_.momentum, options_.weight_decay, options_.nesterov,
+                                    step_scalars(device, steps_), skip_};
+    PN_DISPATCH(device, sgd_step, s, args);
+  });
 }
 
 std::map<std::string, Tensor> SGD::state() const {
@@ -171,9 +190,12 @@ void Adam::step() {
     slots.push_back({params_[i], g, exp_avg_[i], exp_avg_sq_[i]});
   }
   ++steps_;
-  const kernels::AdamStepArgs args{lr_, options_.beta1, options_.beta2, options_.eps, options_.weight_decay,
-                                   static_cast<long long>(steps_)};
-  run_by_device(slots, [&](const auto& s) { PN_DISPATCH(s.front().param.device(), adam_step, s, args); });
+  run_by_device(slots, [&](const auto& s) {
+    const Device device = s.front().param.device();
+    const kernels::AdamStepArgs args{options_.beta1, options_.beta2, options_.eps, options_.weight_decay,
+                                     step_scalars(device, steps_), skip_};
+    PN_DISPATCH(device, adam_step, s, args);
+  });
 }
 
 std::map<std::string, Tensor> Adam::state() const {

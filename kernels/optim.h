@@ -20,14 +20,25 @@ class Optimizer {
   double lr() const { return lr_; }
   void set_lr(double lr) { lr_ = lr; }
   const std::vector<Tensor>& params() const { return params_; }
+  // A device-side condition for every later step(): while `flag` (one
+  // float32 element on the parameters' device; undefined = none) is
+  // non-zero, the update kernels change nothing. The host never reads it;
+  // the step count still advances (the caller stops training on it).
+  void skip_updates_while(Tensor flag) { skip_ = std::move(flag); }
   // Named state ("step", "exp_avg.3", ...) for checkpoints; load checks
   // names and shapes and fails with a clear message on any mismatch.
   virtual std::map<std::string, Tensor> state() const = 0;
   virtual void load_state(const std::map<std::string, Tensor>& state) = 0;
 
  protected:
+  // The step's {lr, step} in device memory on `device` (written there
+  // without waiting), for the kernels to read (kernels/optim_slots.h).
+  Tensor step_scalars(Device device, int64_t step);
+
   std::vector<Tensor> params_;
   double lr_ = 1e-3;
+  Tensor skip_;
+  std::vector<Tensor> scalars_;  // one per device the parameters live on
 };
 
 struct SGDOptions {

@@ -57,14 +57,21 @@ PN_HOST_DEVICE inline void adam_update_element(T& p, T g, T& m, T& v, const Adam
   p = p + s.neg_step_size * m / denom;
 }
 
-// Host-side scalars of one Adam step t (1-based), rounded to T once as
-// torch passes them to its kernels.
+// The scalars of one Adam step t (1-based), rounded to T once as torch
+// passes them to its kernels. The kernels compute them where they run, from
+// lr and t read from device memory (OptimizerScalars), so that a replayed
+// step uses the values of its own step.
 template <typename T>
-AdamScalars<T> adam_scalars(double lr, double beta1, double beta2, double eps, double weight_decay, long long t) {
-  const double bias_correction1 = 1.0 - std::pow(beta1, double(t));
-  const double bias_correction2 = 1.0 - std::pow(beta2, double(t));
+PN_HOST_DEVICE inline AdamScalars<T> adam_scalars(double lr, double beta1, double beta2, double eps,
+                                                   double weight_decay, double t) {
+#if !defined(__CUDA_ARCH__)
+  using std::pow;
+  using std::sqrt;
+#endif
+  const double bias_correction1 = 1.0 - pow(beta1, t);
+  const double bias_correction2 = 1.0 - pow(beta2, t);
   return {T(1.0 - beta1), T(beta2), T(1.0 - beta2), T(eps), T(weight_decay), T(-(lr / bias_correction1)),
-          T(std::sqrt(bias_correction2))};
+          T(sqrt(bias_correction2))};
 }
 
 }  // namespace posenet::kernels

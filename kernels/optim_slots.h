@@ -13,9 +13,20 @@ struct SgdSlot {
   bool first = false;            // the momentum buffer starts as the gradient
 };
 
+// scalars: the step's learning rate and 1-based step count as float64
+// {lr, step} on the parameters' device (kernels::kOptimizerScalars), read by
+// the kernels from there and not passed by value, so that a captured step
+// replays with the values written before each launch.
+//
+// skip: undefined, or one float32 element on the parameters' device; when
+// it holds a non-zero value the kernels leave every parameter and buffer as
+// it was (AMP's found_inf, read by the kernels, never by the host).
+inline constexpr int kOptimizerScalars = 2;  // {lr, step}
+
 struct SgdStepArgs {
-  double lr = 0, momentum = 0, weight_decay = 0;
+  double momentum = 0, weight_decay = 0;
   bool nesterov = false;
+  Tensor scalars, skip;
 };
 
 struct AdamSlot {
@@ -23,8 +34,8 @@ struct AdamSlot {
 };
 
 struct AdamStepArgs {
-  double lr = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0;
-  long long step = 1;  // 1-based, after this step's increment
+  double beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0;
+  Tensor scalars, skip;  // as SgdStepArgs
 };
 
 }  // namespace posenet::kernels

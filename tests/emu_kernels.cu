@@ -264,6 +264,75 @@ int allow_dynamic_shared(int bytes) {
   (void)cudaGetLastError();  // a refusal is also the thread's last error
   return int(err);
 }
+namespace {
+__global__ void add_one_kernel(int* x, int n) {
+  const int i = int(blockIdx.x * blockDim.x + threadIdx.x);
+  if (i < n) x[i] += 1;
+}
+
+// Queues the work of capture_and_replay on s.
+void queue_work(cudaStream_t s, int* x, int* y, unsigned char* z, int n) {
+  add_one_kernel<<<(n + 63) / 64, 64, 0, s>>>(x, n);
+  PN_CUDA_CHECK(cudaMemcpyAsync(y, x, size_t(n) * sizeof(int), cudaMemcpyDeviceToDevice, s));
+  PN_CUDA_CHECK(cudaMemsetAsync(z, 7, size_t(n), s));
+}
+
+CaptureResults capture_work(int n, int replays, bool capture) {
+  CaptureResults r{};
+  int* x = to_device(std::vector<int>(size_t(n), 0));
+  int* y = to_device(std::vector<int>(size_t(n), 0));
+  unsigned char* z = to_device(std::vector<unsigned char>(size_t(n), 0));
+  cudaStream_t s = nullptr;
+  PN_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  if (capture) {
+    r.begin = int(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+    queue_work(s, x, y, z, n);
+    r.during_capture.assign(x, x + n);  // EMU device memory is host memory: read without a copy
+    cudaGraph_t graph = nullptr;
+    r.end = int(cudaStreamEndCapture(s, &graph));
+    cudaGraphExec_t exec = nullptr;
+    r.instantiate = int(cudaGraphInstantiate(&exec, graph, 0));
+    for (int k = 0; k < replays; ++k) r.launch |= int(cudaGraphLaunch(exec, s));
+    PN_CUDA_CHECK(cudaGraphExecDestroy(exec));
+    PN_CUDA_CHECK(cudaGraphDestroy(graph));
+  } else {
+    for (int k = 0; k < replays; ++k) queue_work(s, x, y, z, n);
+  }
+  PN_CUDA_CHECK(cudaStreamSynchronize(s));
+  PN_CUDA_CHECK(cudaStreamDestroy(s));
+  r.after = to_host_and_free(x, size_t(n));
+  r.copied = to_host_and_free(y, size_t(n));
+  r.filled = to_host_and_free(z, size_t(n));
+  return r;
+}
+}  // namespace
+
+CaptureResults capture_and_replay(int n, int replays) { return capture_work(n, replays, true); }
+CaptureResults run_eagerly(int n, int replays) { return capture_work(n, replays, false); }
+
+RefusedDuringCapture synchronous_calls_during_capture() {
+  RefusedDuringCapture r{};
+  int* x = to_device(std::vector<int>(4, 1));
+  cudaStream_t s = nullptr;
+  PN_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  PN_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+  int host[4] = {};
+  r.memcpy_error = int(cudaMemcpy(host, x, sizeof(host), cudaMemcpyDeviceToHost));
+  void* p = nullptr;
+  r.malloc_error = int(cudaMalloc(&p, 64));
+  r.synchronize_error = int(cudaStreamSynchronize(s));
+  cudaGraph_t graph = nullptr;
+  r.end_error = int(cudaStreamEndCapture(s, &graph));
+  r.got_graph = graph != nullptr;
+  (void)cudaGetLastError();
+  r.memcpy_after = int(cudaMemcpy(host, x, sizeof(host), cudaMemcpyDeviceToHost));
+  PN_CUDA_CHECK(cudaStreamDestroy(s));
+  PN_CUDA_CHECK(cudaFree(x));
+  return r;
+}
+
+int error_stream_capture_unsupported() { return int(cudaErrorStreamCaptureUnsupported); }
+int error_stream_capture_invalidated() { return int(cudaErrorStreamCaptureInvalidated); }
 int error_invalid_configuration() { return int(cudaErrorInvalidConfiguration); }
 int error_invalid_value() { return int(cudaErrorInvalidValue); }
 

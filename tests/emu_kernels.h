@@ -70,6 +70,29 @@ LaunchOutcome launch_with(unsigned gx, unsigned gy, unsigned gz, unsigned bx, un
 // cudaFuncSetAttribute(MaxDynamicSharedMemorySize) on the kernel launch_with
 // uses; returns its error (and clears it as the last error).
 int allow_dynamic_shared(int bytes);
+// Stream capture: on a capturing stream, a kernel adding 1 to each of n
+// ints, a device-to-device copy of them and a fill are recorded; the graph
+// is then launched `replays` times.
+struct CaptureResults {
+  int begin, end, instantiate, launch;  // the calls' errors (cudaError_t)
+  std::vector<int> during_capture;      // the ints when the capture ended (nothing ran)
+  std::vector<int> after;               // after the replays
+  std::vector<int> copied;
+  std::vector<unsigned char> filled;
+};
+CaptureResults capture_and_replay(int n, int replays);
+// The same work queued without capture, `replays` times (what a replay must equal).
+CaptureResults run_eagerly(int n, int replays);
+// Synchronous calls made while a stream captures: their errors, and those of
+// cudaStreamEndCapture after them (and whether it gave a graph).
+struct RefusedDuringCapture {
+  int memcpy_error, malloc_error, synchronize_error, end_error;
+  bool got_graph;
+  int memcpy_after;  // a cudaMemcpy once the capture has ended
+};
+RefusedDuringCapture synchronous_calls_during_capture();
+int error_stream_capture_unsupported();
+int error_stream_capture_invalidated();
 int error_invalid_configuration();
 int error_invalid_value();
 

@@ -108,9 +108,10 @@ TEST(CocoTrain, BatchesHoldSeventeenTargets) {
   auto batch = loader.next();
   ASSERT_TRUE(batch);
   EXPECT_EQ(batch->images.shape(), (Shape{4, 64, 48, 3}));
-  EXPECT_EQ(batch->targets[0].shape(), (Shape{4, 16, 12, 17}));
-  EXPECT_EQ(batch->target_weight.shape(), (Shape{4, 17}));
-  EXPECT_EQ(batch->target_weight.data<float>()[0], 1.0f);  // the first person's nose
+  const RenderedTargets targets = rendered_targets(*batch, lc);
+  EXPECT_EQ(targets.maps[0].shape(), (Shape{4, 16, 12, 17}));
+  EXPECT_EQ(targets.weights.shape(), (Shape{4, 17}));
+  EXPECT_EQ(targets.weights.data<float>()[0], 1.0f);  // the first person's nose
 }
 
 // Person-detector boxes: persons of score >= threshold kept; bad entries

@@ -160,6 +160,37 @@ TEST(EmuRuntimeDeathTest, WarpAndBlockBarriersWaitingOnEachOtherAbort) {
 // The emulator's 16-bit conversions round like the toolkit's (and like
 // core's host conversions): to nearest, ties to even, with subnormals,
 // overflow to infinity and NaN kept.
+// A captured stream records its kernels, copies and fills without running
+// them; each replay of the graph runs them in order, exactly as queuing the
+// same work again would.
+TEST(EmuRuntime, StreamCaptureRecordsAndGraphReplayEqualsEagerExecution) {
+  constexpr int n = 300, replays = 3;
+  const CaptureResults got = capture_and_replay(n, replays);
+  EXPECT_EQ(got.begin, 0);
+  EXPECT_EQ(got.end, 0);
+  EXPECT_EQ(got.instantiate, 0);
+  EXPECT_EQ(got.launch, 0);
+  EXPECT_EQ(got.during_capture, std::vector<int>(n, 0)) << "captured work ran during the capture";
+  const CaptureResults eager = run_eagerly(n, replays);
+  EXPECT_EQ(got.after, std::vector<int>(n, replays));
+  EXPECT_EQ(got.after, eager.after);
+  EXPECT_EQ(got.copied, eager.copied);
+  EXPECT_EQ(got.filled, eager.filled);
+  EXPECT_EQ(got.filled, std::vector<unsigned char>(n, 7));
+}
+
+// As CUDA's global capture mode: a synchronous call while a stream captures
+// fails and invalidates the capture, which then yields no graph.
+TEST(EmuRuntime, SynchronousCallsDuringCaptureAreRefused) {
+  const RefusedDuringCapture r = synchronous_calls_during_capture();
+  EXPECT_EQ(r.memcpy_error, error_stream_capture_unsupported());
+  EXPECT_EQ(r.malloc_error, error_stream_capture_unsupported());
+  EXPECT_EQ(r.synchronize_error, error_stream_capture_unsupported());
+  EXPECT_EQ(r.end_error, error_stream_capture_invalidated());
+  EXPECT_FALSE(r.got_graph);
+  EXPECT_EQ(r.memcpy_after, 0);
+}
+
 TEST(EmuRuntime, HalfAndBfloat16ConversionsRoundToNearestEven) {
   uint32_t bits = 0x2f800000u;  // covers half's subnormals up to beyond its range
   for (int i = 0; i < 200000; ++i, bits += 0x1357u) {

@@ -1,9 +1,11 @@
 // The threaded loader: determinism across worker counts, shuffling, resume,
 // drop_last, error propagation and shutdown; targets on real MPII crops.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 
+#include "kernels/normalize.h"
 #include "test_util.h"
 #include "train/image.h"
 #include "train/loader.h"
@@ -45,9 +47,9 @@ void expect_same_batch(const Batch& a, const Batch& b) {
   EXPECT_EQ(a.index, b.index);
   EXPECT_EQ(a.sample_indices, b.sample_indices);
   EXPECT_TRUE(same_bytes(a.images, b.images)) << "batch " << a.index;
-  ASSERT_EQ(a.targets.size(), b.targets.size());
-  for (size_t s = 0; s < a.targets.size(); ++s) EXPECT_TRUE(same_bytes(a.targets[s], b.targets[s]));
-  EXPECT_TRUE(same_bytes(a.target_weight, b.target_weight));
+  EXPECT_EQ(a.sigmas, b.sigmas);
+  EXPECT_TRUE(same_bytes(a.joints, b.joints));
+  EXPECT_TRUE(same_bytes(a.joint_weights, b.joint_weights));
   EXPECT_EQ(a.rotations, b.rotations);
   EXPECT_EQ(a.flipped, b.flipped);
   EXPECT_EQ(a.scales, b.scales);
@@ -87,9 +89,12 @@ TEST(Loader, ShapesAndContents) {
   ASSERT_TRUE(b.has_value());
   EXPECT_EQ(b->images.shape(), (Shape{4, 32, 32, 3}));
   EXPECT_EQ(b->images.dtype(), DType::F32);
-  ASSERT_EQ(b->targets.size(), 2u);
-  EXPECT_EQ(b->targets[0].shape(), (Shape{4, 8, 8, 16}));
-  EXPECT_EQ(b->target_weight.shape(), (Shape{4, 16}));
+  EXPECT_EQ(b->joints.shape(), (Shape{4, 16, 2}));
+  EXPECT_EQ(b->joint_weights.shape(), (Shape{4, 16}));
+  const RenderedTargets targets = rendered_targets(*b, small_config(2));
+  ASSERT_EQ(targets.maps.size(), 2u);
+  EXPECT_EQ(targets.maps[0].shape(), (Shape{4, 8, 8, 16}));
+  EXPECT_EQ(targets.weights.shape(), (Shape{4, 16}));
   EXPECT_EQ(b->sigmas, (std::vector<double>{1.5, 1.0}));
   EXPECT_EQ(b->centers.size(), 4u);
   // Some augmentation happened across the epoch.
@@ -222,6 +227,34 @@ TEST(Loader, DestroysCleanlyMidEpoch) {
   EXPECT_THROW(DataLoader(d, bad), Error);
 }
 
+// Training's 8-bit crops are the float path's warp rounded to pixels: the
+// same augmentation, and normalised on the device they give the float crop
+// within half a quantisation step (and exactly the float path applied to
+// the rounded values).
+TEST(Loader, Uint8CropsAreTheFloatCropsRoundedToPixels) {
+  auto d = synthetic_dataset();
+  LoaderConfig fc = small_config(0), uc = small_config(0);
+  uc.uint8_images = true;
+  DataLoader floats(d, fc), pixels(d, uc);
+  const auto a = run_epoch(floats, 1), b = run_epoch(pixels, 1);
+  ASSERT_EQ(a.size(), b.size());
+  const auto n = ops::ImageNormalization::from_mean_std(uc.crop.mean, uc.crop.std);
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(b[i].images.dtype(), DType::U8);
+    EXPECT_TRUE(same_bytes(a[i].joints, b[i].joints));
+    EXPECT_EQ(a[i].flipped, b[i].flipped);
+    const std::vector<double> want = a[i].images.to_vector();
+    const std::vector<double> px = b[i].images.to_vector();
+    const std::vector<double> got = ops::normalize_images(b[i].images, n).to_vector();
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t k = 0; k < got.size(); ++k) {
+      const size_t c = k % 3;
+      ASSERT_LE(std::abs(got[k] - want[k]), 0.5 * n.mul[c] + 1e-6) << "batch " << i << " value " << k;
+      ASSERT_EQ(float(got[k]), float(px[k]) * n.mul[c] + n.add[c]) << "batch " << i << " value " << k;
+    }
+  }
+}
+
 TEST(Loader, RealMpiiEvalTargetsPeakAtTheJoints) {
   const auto dir = shared_data_dir() / "mpii";
   if (!std::filesystem::exists(dir / "annot" / "valid_sample.json")) GTEST_SKIP() << "no MPII sample in " << dir;
@@ -237,8 +270,9 @@ TEST(Loader, RealMpiiEvalTargetsPeakAtTheJoints) {
   auto b = loader.next();
   ASSERT_TRUE(b.has_value());
   ASSERT_EQ(b->size(), 5);
-  const float* t = b->targets[0].data<float>();
-  const float* w = b->target_weight.data<float>();
+  const RenderedTargets targets = rendered_targets(*b, c);
+  const float* t = targets.maps[0].data<float>();
+  const float* w = targets.weights.data<float>();
   for (int i = 0; i < 5; ++i) {
     const Sample& s = (*d)[size_t(i)];
     EXPECT_EQ(b->flipped[size_t(i)], 0);

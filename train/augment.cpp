@@ -114,6 +114,15 @@ void warp_normalized(const Image& image, const Affine2x3& image_to_input, const 
   });
 }
 
+void warp_pixels(const Image& image, const Affine2x3& image_to_input, const CropConfig& config, uint8_t* out) {
+  PN_CHECK(!image.empty(), "warp of an empty image");
+  const int W = config.input_width;
+  warp(image, image_to_input, W, config.input_height, [&](int x, int y, const float* rgb) {
+    uint8_t* o = out + (size_t(y) * size_t(W) + size_t(x)) * 3;
+    for (int c = 0; c < 3; ++c) o[c] = uint8_t(std::clamp(std::lround(rgb[c]), 0L, 255L));
+  });
+}
+
 Image warp_image(const Image& image, const Affine2x3& image_to_input, int out_width, int out_height) {
   PN_CHECK(!image.empty(), "warp of an empty image");
   Image out(out_width, out_height);

@@ -60,6 +60,11 @@ CropResult crop_geometry(const Sample& sample, int image_width, const AugmentPar
 // Warps image by the affine (bilinear, zero padding) into out, a
 // [input_height, input_width, 3] float buffer normalised with mean/std.
 void warp_normalized(const Image& image, const Affine2x3& image_to_input, const CropConfig& config, float* out);
+// The same warp stored as 8-bit pixels (rounded to nearest, saturated) into
+// out, a [input_height, input_width, 3] buffer: what training uploads,
+// normalised on the device (ops::normalize_images with config's mean/std
+// gives warp_normalized of the rounded values).
+void warp_pixels(const Image& image, const Affine2x3& image_to_input, const CropConfig& config, uint8_t* out);
 // The same, into an 8-bit image (for visualisation and tests).
 Image warp_image(const Image& image, const Affine2x3& image_to_input, int out_width, int out_height);
 

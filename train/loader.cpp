@@ -13,21 +13,34 @@ constexpr uint64_t kAugmentStream = 1;  // Generator(seed, 1): per-sample augmen
 }
 
 PreparedSample prepare_sample(const Sample& sample, const Image& image, const AugmentParams& params,
-                              const LoaderConfig& config, const std::vector<double>& sigmas) {
+                              const LoaderConfig& config) {
   PreparedSample out;
   out.params = params;
   out.image_width = image.width;
   out.image_height = image.height;
   out.crop = crop_geometry(sample, image.width, params, config.crop);
-  out.image.resize(size_t(config.crop.input_width) * size_t(config.crop.input_height) * 3);
-  warp_normalized(image, out.crop.image_to_input, config.crop, out.image.data());
-  HeatmapGeometry g{config.crop.input_width, config.crop.input_height, config.heatmap_width, config.heatmap_height,
-                    config.crop.keypoints->count()};
-  out.targets.assign(sigmas.size(),
-                     std::vector<float>(size_t(g.heatmap_width) * size_t(g.heatmap_height) * size_t(g.joints)));
-  std::vector<float*> ptrs;
-  for (auto& t : out.targets) ptrs.push_back(t.data());
-  gaussian_targets(out.crop.joints, out.crop.weight, sigmas, g, ptrs, out.weight.data());
+  const size_t values = size_t(config.crop.input_width) * size_t(config.crop.input_height) * 3;
+  if (config.uint8_images) {
+    out.pixels.resize(values);
+    warp_pixels(image, out.crop.image_to_input, config.crop, out.pixels.data());
+  } else {
+    out.image.resize(values);
+    warp_normalized(image, out.crop.image_to_input, config.crop, out.image.data());
+  }
+  return out;
+}
+
+RenderedTargets rendered_targets(const Batch& batch, const LoaderConfig& config) {
+  RenderedTargets out;
+  for (size_t s = 0; s < batch.sigmas.size(); ++s) {
+    ops::GaussianTargets t =
+        ops::gaussian_targets(batch.joints, batch.joint_weights,
+                              stage_target_spec({config.crop.input_width, config.crop.input_height, config.heatmap_width,
+                                                 config.heatmap_height, int(batch.joints.dim(1))},
+                                                batch.sigmas, s));
+    out.maps.push_back(t.maps);
+    out.weights = t.weights;  // the same for every stage: the smallest sigma decides
+  }
   return out;
 }
 
@@ -69,15 +82,14 @@ AugmentParams DataLoader::sample_params(int64_t epoch, int64_t sample_index) con
 
 Batch DataLoader::allocate_batch(int64_t epoch, int64_t batch_index, int64_t rows) const {
   const int64_t H = config_.crop.input_height, W = config_.crop.input_width;
-  const int64_t Hh = config_.heatmap_height, Wh = config_.heatmap_width;
   Batch batch;
   batch.epoch = epoch;
   batch.index = batch_index;
   batch.sigmas = config_.sigmas.at_epoch(int(epoch));
-  batch.images = Tensor::empty({rows, H, W, 3}, DType::F32);
+  batch.images = Tensor::empty({rows, H, W, 3}, config_.uint8_images ? DType::U8 : DType::F32);
   const int64_t K = config_.crop.keypoints->count();
-  for (size_t s = 0; s < batch.sigmas.size(); ++s) batch.targets.push_back(Tensor::empty({rows, Hh, Wh, K}, DType::F32));
-  batch.target_weight = Tensor::empty({rows, K}, DType::F32);
+  batch.joints = Tensor::empty({rows, K, 2}, DType::F32);
+  batch.joint_weights = Tensor::empty({rows, K}, DType::F32);
   batch.sample_indices.resize(size_t(rows));
   batch.stands_in_for.resize(size_t(rows), -1);
   batch.centers.resize(size_t(rows));
@@ -128,15 +140,20 @@ void DataLoader::fill_row(Batch& batch, int64_t row, int64_t index) const {
   const Sample& sample = (*dataset_)[size_t(used)];
   // The slot's own augmentation draw: a replacement that also has its own
   // slot in the epoch does not appear twice with the same crop.
-  const PreparedSample p = prepare_sample(sample, image, sample_params(batch.epoch, index), config_, batch.sigmas);
-  const size_t image_floats = p.image.size(), target_floats = p.targets.empty() ? 0 : p.targets[0].size();
-  std::memcpy(batch.images.data<float>() + size_t(row) * image_floats, p.image.data(), image_floats * sizeof(float));
-  for (size_t s = 0; s < p.targets.size(); ++s)
-    std::memcpy(batch.targets[s].data<float>() + size_t(row) * target_floats, p.targets[s].data(),
-                target_floats * sizeof(float));
-  const size_t k = size_t(config_.crop.keypoints->count());
-  std::memcpy(batch.target_weight.data<float>() + size_t(row) * k, p.weight.data(), k * sizeof(float));
-  const size_t r = size_t(row);
+  const PreparedSample p = prepare_sample(sample, image, sample_params(batch.epoch, index), config_);
+  if (config_.uint8_images)
+    std::memcpy(static_cast<uint8_t*>(batch.images.raw_data()) + size_t(row) * p.pixels.size(), p.pixels.data(),
+                p.pixels.size());
+  else
+    std::memcpy(batch.images.data<float>() + size_t(row) * p.image.size(), p.image.data(), p.image.size() * sizeof(float));
+  const size_t r = size_t(row), k = size_t(config_.crop.keypoints->count());
+  float* joints = batch.joints.data<float>() + r * k * 2;
+  float* weights = batch.joint_weights.data<float>() + r * k;
+  for (size_t j = 0; j < k; ++j) {
+    joints[2 * j] = float(p.crop.joints[j].x);
+    joints[2 * j + 1] = float(p.crop.joints[j].y);
+    weights[j] = float(p.crop.weight[j]);
+  }
   batch.sample_indices[r] = used;
   batch.stands_in_for[r] = used == index ? -1 : index;
   batch.centers[r] = p.crop.center;

@@ -1,6 +1,8 @@
 // The training/evaluation input pipeline: a multi-threaded loader with a
 // bounded prefetch window that turns a Dataset into batches of normalised
-// NHWC crops, per-stage Gaussian targets and joint weights.
+// NHWC crops with their joints and joint weights. The Gaussian targets are
+// not rendered here: the loss makes them where it uses them
+// (ops::gaussian_weighted_mse); rendered_targets() draws them for a batch.
 //
 // Determinism: the epoch's order comes from Generator(seed).fork(epoch) and
 // each sample's augmentation from Generator(seed, 1).fork(epoch * N + index)
@@ -47,6 +49,10 @@ struct LoaderConfig {
   CropConfig crop;
   int heatmap_width = 64;
   int heatmap_height = 64;
+  // Batch::images as 8-bit pixels (the warp rounded to nearest), to be
+  // normalised on the device (ops::normalize_images): what training uses,
+  // a quarter of the bytes to upload. false: normalised float32 crops.
+  bool uint8_images = false;
   SigmaSchedule sigmas = SigmaSchedule::constant(1, 2.0);
   // A sample whose image fails to decode (a corrupt body behind a header
   // that passed the load-time check): false stops with the error naming the
@@ -61,10 +67,10 @@ struct LoaderConfig {
 struct Batch {
   int64_t epoch = 0;
   int64_t index = 0;                  // batch index within the epoch
-  Tensor images;                      // [B, H, W, 3] float32, CPU
-  std::vector<Tensor> targets;        // per stage: [B, Hh, Wh, K] float32 (K: the keypoint set's count)
-  Tensor target_weight;               // [B, K] float32
-  std::vector<double> sigmas;         // per stage, as used for targets
+  Tensor images;                      // [B, H, W, 3] CPU: float32 normalised, or uint8 (LoaderConfig::uint8_images)
+  Tensor joints;                      // [B, K, 2] float32, CPU: in input pixels (K: the keypoint set's count)
+  Tensor joint_weights;               // [B, K] float32, CPU: > 0 = labelled (visibility is the target rule's)
+  std::vector<double> sigmas;         // per stage, the targets' sigmas in this epoch
   std::vector<int64_t> sample_indices;  // the dataset sample each row holds
   std::vector<int64_t> stands_in_for;   // -1, or the undecodable sample the row replaces
   std::vector<Point2> centers;        // crop center (original pixels, unflipped)
@@ -78,15 +84,23 @@ struct Batch {
 
 // One prepared sample (what the loader puts in a batch row).
 struct PreparedSample {
-  std::vector<float> image;                 // [H, W, 3]
-  std::vector<std::vector<float>> targets;  // per sigma: [Hh, Wh, 16]
-  JointWeights weight{};
+  std::vector<float> image;     // [H, W, 3] normalised, unless config.uint8_images
+  std::vector<uint8_t> pixels;  // [H, W, 3] when config.uint8_images
   AugmentParams params;
-  CropResult crop;
+  CropResult crop;           // joints in input pixels and their weights
   int image_width = 0, image_height = 0;
 };
 PreparedSample prepare_sample(const Sample& sample, const Image& image, const AugmentParams& params,
-                              const LoaderConfig& config, const std::vector<double>& sigmas);
+                              const LoaderConfig& config);
+
+// The per-stage Gaussian targets of a batch, as the loss makes them
+// (ops::gaussian_targets with the batch's sigmas, the smallest deciding
+// visibility): for visualisation and tests; training does not render them.
+struct RenderedTargets {
+  std::vector<Tensor> maps;  // per stage: [B, Hh, Wh, K] float32
+  Tensor weights;            // [B, K] float32: 1 = supervised, 0 = not
+};
+RenderedTargets rendered_targets(const Batch& batch, const LoaderConfig& config);
 
 class DataLoader {
  public:

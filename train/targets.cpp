@@ -44,6 +44,19 @@ void gaussian_targets(const Joints& joints, const JointWeights& weight, const st
   }
 }
 
+ops::GaussianTargetSpec stage_target_spec(const HeatmapGeometry& g, const std::vector<double>& sigmas, size_t stage) {
+  PN_CHECK(stage < sigmas.size(), "stage_target_spec: stage ", stage, " of ", sigmas.size(), " sigmas");
+  ops::GaussianTargetSpec spec;
+  spec.height = g.heatmap_height;
+  spec.width = g.heatmap_width;
+  spec.stride_x = double(g.input_width) / g.heatmap_width;
+  spec.stride_y = double(g.input_height) / g.heatmap_height;
+  spec.sigma = sigmas[stage];
+  spec.cutoff_sigma = *std::min_element(sigmas.begin(), sigmas.end());
+  spec.validate();
+  return spec;
+}
+
 void SigmaSchedule::validate() const {
   PN_CHECK(!start.empty(), "sigma schedule: no stages");
   for (double s : start) PN_CHECK(s > 0 && std::isfinite(s), "sigma schedule: sigma must be positive, got ", s);

@@ -5,6 +5,7 @@
 #pragma once
 #include <vector>
 
+#include "kernels/targets.h"
 #include "train/dataset.h"
 
 namespace posenet::train {
@@ -31,6 +32,12 @@ struct HeatmapGeometry {
 // nothing.
 void gaussian_targets(const Joints& joints, const JointWeights& weight, const std::vector<double>& sigmas,
                       const HeatmapGeometry& geometry, const std::vector<float*>& out, float* weight_out);
+
+// The fused loss's description of stage `stage`'s targets
+// (ops::gaussian_weighted_mse), the same rule as gaussian_targets above: the
+// stage's sigma, the smallest of `sigmas` deciding visibility.
+ops::GaussianTargetSpec stage_target_spec(const HeatmapGeometry& geometry, const std::vector<double>& sigmas,
+                                          size_t stage);
 
 // Per-stage sigmas, optionally decreasing linearly with the epoch:
 //   sigma_s(e) = start_s + (end_s - start_s) * min(e, epochs - 1) / (epochs - 1)

@@ -154,15 +154,15 @@ void Trainer::save(const fs::path& path) {
   save_checkpoint(path, *model_, optimizer_.get(), config_, model_->spec().describe(), state_);
 }
 
-void Trainer::stop_on_non_finite(const StepOutcome& step, int64_t epoch, int64_t batch) {
+void Trainer::stop_on_non_finite(const StepOutcome& step, int64_t epoch, int64_t batch, int64_t global_step) {
   const std::string what = step.non_finite == NonFinite::kLoss       ? detail::concat("non-finite loss (", step.loss, ")")
                            : step.non_finite == NonFinite::kGradient ? std::string("non-finite gradient")
                                                                      : std::string("non-finite weight after the update");
   const char* outcome = step.non_finite == NonFinite::kWeight ? "training stopped without saving it"
                                                               : "training stopped before applying it";
-  log_.write({{"type", "error"}, {"epoch", epoch}, {"batch", batch}, {"global_step", state_.global_step},
+  log_.write({{"type", "error"}, {"epoch", epoch}, {"batch", batch}, {"global_step", global_step - 1},
               {"message", what.substr(0, what.find(" ("))}});
-  throw Error(detail::concat(what, " at epoch ", epoch + 1, ", batch ", batch, " (step ", state_.global_step + 1,
+  throw Error(detail::concat(what, " at epoch ", epoch + 1, ", batch ", batch, " (step ", global_step,
                              "): ", outcome, ". ",
                              fs::exists(last_checkpoint())
                                  ? "The last good checkpoint " + last_checkpoint().string() + " is intact. "
@@ -248,6 +248,17 @@ TrainResult Trainer::run() {
               {"train_samples", data_.train->size()}, {"val_samples", data_.has_validation() ? data_.val->size() : 0}});
 
   const bool interactive = config_.progress && isatty(STDERR_FILENO);
+  // Each step's values come back while the next step runs (train_step.h):
+  // a step's record is written when they arrive, and the last step's are
+  // waited for before anything is saved and at the end of the epoch.
+  TrainStepper stepper(*model_, *optimizer_, device_,
+                       ops::ImageNormalization::from_mean_std(loader.config().crop.mean, loader.config().crop.std));
+  struct QueuedStep {
+    int64_t epoch = 0, batch = 0, global_step = 0, rows = 0;
+    double lr = 0, seconds = 0;
+    BackendCounters counts;
+  };
+  std::optional<QueuedStep> queued;
   for (int64_t epoch = state_.epoch; epoch < config_.epochs; ++epoch) {
     loader.start_epoch(epoch, state_.batch);
     ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.epochs), steps_per_epoch,
@@ -255,6 +266,28 @@ TrainResult Trainer::run() {
     double epoch_loss = 0.0;
     int64_t epoch_steps = 0;
     const auto epoch_start = std::chrono::steady_clock::now();
+    // The queued step's values have arrived: stop on a non-finite one, else log it.
+    const auto complete = [&](const StepOutcome& step) {
+      const QueuedStep q = *queued;
+      queued.reset();
+      if (!step.ok()) {
+        if (config_.progress) bar.finish();
+        stop_on_non_finite(step, q.epoch, q.batch, q.global_step);
+      }
+      state_.last_loss = step.loss;
+      epoch_loss += step.loss;
+      ++epoch_steps;
+      result.step_losses.push_back(step.loss);
+      log_.write({{"type", "step"}, {"epoch", q.epoch}, {"batch", q.batch}, {"global_step", q.global_step},
+                  {"loss", step.loss}, {"stage_losses", step.stage_losses}, {"lr", q.lr},
+                  {"images_per_second", q.seconds > 0 ? double(q.rows) / q.seconds : 0.0},
+                  {"alloc_calls", q.counts.alloc_calls}, {"host_syncs", q.counts.host_syncs},
+                  {"h2d_bytes", q.counts.h2d_bytes}});
+      if (config_.progress) bar.update(q.batch + 1, step.loss, q.lr);
+    };
+    const auto wait_for_queued_step = [&] {
+      if (std::optional<StepOutcome> step = stepper.flush()) complete(*step);
+    };
     for (int64_t b = state_.batch; b < steps_per_epoch; ++b) {
       std::optional<Batch> batch = loader.next();
       if (!batch) break;
@@ -263,36 +296,29 @@ TrainResult Trainer::run() {
       Backend& backend = backend_for(device_);
       const BackendCounters counters_before = backend.counters();
       const auto t0 = std::chrono::steady_clock::now();
-      const StepOutcome step = train_step(*model_, *optimizer_, *batch, device_);
+      const std::optional<StepOutcome> previous = stepper.step(*batch);
       const BackendCounters step_counts = backend.counters() - counters_before;
-      if (!step.ok()) {
-        if (config_.progress) bar.finish();
-        stop_on_non_finite(step, epoch, b);
-      }
       const double step_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (previous) complete(*previous);
+      queued = QueuedStep{epoch, b, state_.global_step + 1, batch->size(), lr, step_seconds, step_counts};
       ++state_.global_step;
       state_.batch = b + 1;
-      state_.last_loss = step.loss;
-      epoch_loss += step.loss;
-      ++epoch_steps;
-      result.step_losses.push_back(step.loss);
-      log_.write({{"type", "step"}, {"epoch", epoch}, {"batch", b}, {"global_step", state_.global_step},
-                  {"loss", step.loss}, {"stage_losses", step.stage_losses}, {"lr", lr},
-                  {"images_per_second", step_seconds > 0 ? double(batch->size()) / step_seconds : 0.0},
-                  {"alloc_calls", step_counts.alloc_calls}, {"host_syncs", step_counts.host_syncs},
-                  {"h2d_bytes", step_counts.h2d_bytes}});
-      if (config_.progress) bar.update(b + 1, step.loss, lr);
-      if (config_.save_every > 0 && state_.global_step % config_.save_every == 0) save(last_checkpoint());
+      if (config_.save_every > 0 && state_.global_step % config_.save_every == 0) {
+        wait_for_queued_step();  // a non-finite step is never saved
+        save(last_checkpoint());
+      }
       if (stop_requested() || (config_.stop_after > 0 && state_.global_step >= config_.stop_after)) {
+        wait_for_queued_step();
         if (config_.progress) bar.finish();
         stop_with_checkpoint(epoch);
         result.interrupted = true;
         result.steps = state_.global_step;
-        result.last_loss = step.loss;
+        result.last_loss = state_.last_loss;
         result.best_score = state_.best_score;
         return result;
       }
     }
+    wait_for_queued_step();
     if (config_.progress) bar.finish();
     state_.epoch = epoch + 1;
     state_.batch = 0;

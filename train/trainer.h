@@ -57,9 +57,10 @@ class Trainer {
   void build_model(const Checkpoint* resume_from);
   void build_optimizer();
   void save(const std::filesystem::path& path);
-  // A non-finite loss, gradient or weight: logged, and an Error that says the
-  // last good checkpoint is intact.
-  [[noreturn]] void stop_on_non_finite(const StepOutcome& step, int64_t epoch, int64_t batch);
+  // A non-finite loss, gradient or weight at step global_step (1-based),
+  // learnt one step late: logged, and an Error that says the last good
+  // checkpoint is intact (nothing is saved after it).
+  [[noreturn]] void stop_on_non_finite(const StepOutcome& step, int64_t epoch, int64_t batch, int64_t global_step);
   // Saves last.safetensors and logs the stop (a signal or --stop-after).
   void stop_with_checkpoint(int64_t epoch);
   // After an epoch: validation when due, then best/last checkpoints and the

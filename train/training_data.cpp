@@ -100,6 +100,7 @@ LoaderConfig training_loader_config(const TrainConfig& config, const models::Mod
   lc.crop.input_height = spec.input_h;
   lc.heatmap_width = spec.heatmap_w();
   lc.heatmap_height = spec.heatmap_h();
+  lc.uint8_images = true;  // normalised on the device (train_step.h)
   lc.sigmas.start = config.stage_sigmas(spec.stages());
   lc.sigmas.end = config.stage_sigmas_final(spec.stages());
   lc.sigmas.epochs = config.epochs;

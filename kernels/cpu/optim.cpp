@@ -28,13 +28,30 @@ void for_each_slot_parallel(const std::vector<Slot>& slots, const char* op, Fn&&
   }
 }
 
+// The step's {lr, step} (optim_slots.h).
+const double* scalars_of(const Tensor& t) {
+  PN_CHECK(t.defined() && t.numel() == kOptimizerScalars && t.dtype() == DType::F64 && t.is_cpu(),
+           "optimizer: the step's scalars must be ", kOptimizerScalars, " float64 values on the CPU");
+  return t.data<double>();
+}
+
+// The step's skip condition (optim_slots.h), read where the kernels run.
+bool skipped(const Tensor& flag) {
+  if (!flag.defined()) return false;
+  PN_CHECK(flag.numel() == 1 && flag.dtype() == DType::F32 && flag.is_cpu(),
+           "optimizer: the skip flag must be one float32 element on the CPU, got ", flag.str());
+  return *static_cast<const float*>(flag.raw_data()) != 0.0f;
+}
+
 }  // namespace
 
 void sgd_step(const std::vector<SgdSlot>& slots, const SgdStepArgs& args) {
+  if (skipped(args.skip)) return;
+  const double* sc = scalars_of(args.scalars);  // checked outside the parallel region
   for_each_slot_parallel(slots, "SGD", [&](const SgdSlot& slot, auto tag) {
     using T = decltype(tag);
     const int64_t n = slot.param.numel();
-    const SgdScalars<T> s{T(args.lr), T(args.momentum), T(args.weight_decay), args.nesterov};
+    const SgdScalars<T> s{T(sc[0]), T(args.momentum), T(args.weight_decay), args.nesterov};
     T* p = slot.param.data<T>();
     const T* g = slot.grad.data<T>();
     T* buf = slot.momentum.defined() ? slot.momentum.data<T>() : nullptr;
@@ -45,10 +62,12 @@ void sgd_step(const std::vector<SgdSlot>& slots, const SgdStepArgs& args) {
 }
 
 void adam_step(const std::vector<AdamSlot>& slots, const AdamStepArgs& args) {
+  if (skipped(args.skip)) return;
+  const double* sc = scalars_of(args.scalars);
   for_each_slot_parallel(slots, "Adam", [&](const AdamSlot& slot, auto tag) {
     using T = decltype(tag);
     const int64_t n = slot.param.numel();
-    const AdamScalars<T> s = adam_scalars<T>(args.lr, args.beta1, args.beta2, args.eps, args.weight_decay, args.step);
+    const AdamScalars<T> s = adam_scalars<T>(sc[0], args.beta1, args.beta2, args.eps, args.weight_decay, sc[1]);
     T* p = slot.param.data<T>();
     const T* g = slot.grad.data<T>();
     T* m = slot.exp_avg.data<T>();

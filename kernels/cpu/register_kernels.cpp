@@ -8,7 +8,9 @@
 #include "kernels/conv_epilogue_kernels.h"
 #include "kernels/conv_kernels.h"
 #include "kernels/elementwise_kernels.h"
+#include "kernels/finite_kernels.h"
 #include "kernels/loss_kernels.h"
+#include "kernels/normalize_kernels.h"
 #include "kernels/optim_kernels.h"
 #include "kernels/pool_kernels.h"
 #include "kernels/targets_kernels.h"
@@ -20,7 +22,9 @@ void register_kernels() {
   PN_CONV_KERNELS(PN_REGISTER_CPU_KERNEL_)
   PN_CONV_EPILOGUE_KERNELS(PN_REGISTER_CPU_KERNEL_)
   PN_ELEMENTWISE_KERNELS(PN_REGISTER_CPU_KERNEL_)
+  PN_FINITE_KERNELS(PN_REGISTER_CPU_KERNEL_)
   PN_LOSS_KERNELS(PN_REGISTER_CPU_KERNEL_)
+  PN_NORMALIZE_KERNELS(PN_REGISTER_CPU_KERNEL_)
   PN_OPTIM_KERNELS(PN_REGISTER_CPU_KERNEL_)
   PN_POOL_KERNELS(PN_REGISTER_CPU_KERNEL_)
   PN_TARGETS_KERNELS(PN_REGISTER_CPU_KERNEL_)
@@ -36,6 +40,8 @@ void register_kernels() {
   PN_TARGETS_KERNELS(PN_REGISTER_CPU_BF16_)
 #undef PN_REGISTER_CPU_BF16_
   batch_norm_eval_stats_op().add(DeviceKind::CPU, &cpu::batch_norm_eval_stats);
+  // Image normalisation reads 8-bit pixels.
+  normalize_images_op().add(DeviceKind::CPU, &normalize_images, Support{{DType::U8}});
 }
 
 }  // namespace posenet::kernels::cpu

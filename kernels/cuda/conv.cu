@@ -43,6 +43,7 @@ cudnnDataType_t cudnn_dtype(DType t) {
     case DType::F64: return CUDNN_DATA_DOUBLE;
     case DType::F16: return CUDNN_DATA_HALF;
     case DType::BF16: return CUDNN_DATA_BFLOAT16;
+    case DType::U8: break;  // image data, never a convolution's
   }
   PN_FAIL("conv (CUDA): unknown dtype");
 }

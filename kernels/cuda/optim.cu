@@ -42,7 +42,10 @@ __device__ int find_slot(const SlotTable<T>& t, int32_t block) {
 }
 
 template <typename T>
-__global__ void sgd_multi_kernel(const __grid_constant__ SlotTable<T> t, SgdScalars<T> s) {
+__global__ void sgd_multi_kernel(const __grid_constant__ SlotTable<T> t, SgdScalars<T> s, const double* scalars,
+                                 const float* skip) {
+  if (skip && *skip != 0.0f) return;
+  s.lr = T(scalars[0]);  // this step's, from device memory
   const int k = find_slot(t, int32_t(blockIdx.x));
   const int64_t start = int64_t(blockIdx.x - t.block_start[k]) * kChunk;
   const int64_t end = min(t.n[k], start + kChunk);
@@ -54,8 +57,17 @@ __global__ void sgd_multi_kernel(const __grid_constant__ SlotTable<T> t, SgdScal
     sgd_update_element(p[i], g[i], buf ? buf + i : nullptr, first, s);
 }
 
+// Adam's hyper-parameters that do not change between steps.
+struct AdamHyper {
+  double beta1, beta2, eps, weight_decay;
+};
+
 template <typename T>
-__global__ void adam_multi_kernel(const __grid_constant__ SlotTable<T> t, AdamScalars<T> s) {
+__global__ void adam_multi_kernel(const __grid_constant__ SlotTable<T> t, AdamHyper h, const double* scalars,
+                                  const float* skip) {
+  if (skip && *skip != 0.0f) return;
+  // This step's lr and step count, from device memory.
+  const AdamScalars<T> s = adam_scalars<T>(scalars[0], h.beta1, h.beta2, h.eps, h.weight_decay, scalars[1]);
   const int k = find_slot(t, int32_t(blockIdx.x));
   const int64_t start = int64_t(blockIdx.x - t.block_start[k]) * kChunk;
   const int64_t end = min(t.n[k], start + kChunk);
@@ -64,6 +76,21 @@ __global__ void adam_multi_kernel(const __grid_constant__ SlotTable<T> t, AdamSc
   T* m = t.a[k];
   T* v = t.b[k];
   for (int64_t i = start + threadIdx.x; i < end; i += blockDim.x) adam_update_element(p[i], g[i], m[i], v[i], s);
+}
+
+// The step's {lr, step} the kernels read (optim_slots.h).
+const double* scalars_of(const Tensor& t) {
+  PN_CHECK(t.defined() && t.numel() == kOptimizerScalars && t.dtype() == DType::F64 && t.device().is_cuda(),
+           "optimizer: the step's scalars must be ", kOptimizerScalars, " float64 values on the device");
+  return static_cast<const double*>(t.raw_data());
+}
+
+// The skip condition the kernels read (nullptr: never skip).
+const float* skip_flag(const Tensor& flag) {
+  if (!flag.defined()) return nullptr;
+  PN_CHECK(flag.numel() == 1 && flag.dtype() == DType::F32 && flag.device().is_cuda(),
+           "optimizer: the skip flag must be one float32 element on the device, got ", flag.str());
+  return static_cast<const float*>(flag.raw_data());
 }
 
 template <typename T>
@@ -111,7 +138,7 @@ void sgd_step(const std::vector<SgdSlot>& slots, const SgdStepArgs& args) {
   for_each_dtype(slots, [&](DType dtype, const std::vector<const SgdSlot*>& group) {
     dispatch_float(dtype, "SGD", [&](auto tag) {
       using T = decltype(tag);
-      const SgdScalars<T> sc{T(args.lr), T(args.momentum), T(args.weight_decay), args.nesterov};
+      const SgdScalars<T> sc{T(0), T(args.momentum), T(args.weight_decay), args.nesterov};  // lr: on the device
       for_each_table<T>(
           group,
           [](SlotTable<T>& t, int j, const SgdSlot& s) {
@@ -122,7 +149,8 @@ void sgd_step(const std::vector<SgdSlot>& slots, const SgdStepArgs& args) {
             t.first[j] = s.first ? 1 : 0;
           },
           [&](const SlotTable<T>& t, unsigned blocks) {
-            sgd_multi_kernel<T><<<blocks, kThreads, 0, current_stream()>>>(t, sc);
+            sgd_multi_kernel<T><<<blocks, kThreads, 0, current_stream()>>>(t, sc, scalars_of(args.scalars),
+                                                                            skip_flag(args.skip));
             PN_CUDA_CHECK_LAUNCH();
           });
     });
@@ -133,8 +161,7 @@ void adam_step(const std::vector<AdamSlot>& slots, const AdamStepArgs& args) {
   for_each_dtype(slots, [&](DType dtype, const std::vector<const AdamSlot*>& group) {
     dispatch_float(dtype, "Adam", [&](auto tag) {
       using T = decltype(tag);
-      const AdamScalars<T> sc =
-          adam_scalars<T>(args.lr, args.beta1, args.beta2, args.eps, args.weight_decay, args.step);
+      const AdamHyper h{args.beta1, args.beta2, args.eps, args.weight_decay};
       for_each_table<T>(
           group,
           [](SlotTable<T>& t, int j, const AdamSlot& s) {
@@ -145,7 +172,8 @@ void adam_step(const std::vector<AdamSlot>& slots, const AdamStepArgs& args) {
             t.first[j] = 0;
           },
           [&](const SlotTable<T>& t, unsigned blocks) {
-            adam_multi_kernel<T><<<blocks, kThreads, 0, current_stream()>>>(t, sc);
+            adam_multi_kernel<T><<<blocks, kThreads, 0, current_stream()>>>(t, h, scalars_of(args.scalars),
+                                                                             skip_flag(args.skip));
             PN_CUDA_CHECK_LAUNCH();
           });
     });

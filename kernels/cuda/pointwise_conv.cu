@@ -53,6 +53,7 @@ cudaDataType_t data_type(DType t) {
     case DType::F64: return CUDA_R_64F;
     case DType::F16: return CUDA_R_16F;
     case DType::BF16: return CUDA_R_16BF;
+    case DType::U8: break;  // image data, never a convolution's
   }
   PN_FAIL("1x1 conv (cuBLAS): unknown dtype");
 }

@@ -7,7 +7,9 @@
 #include "kernels/conv_kernels.h"
 #include "kernels/cuda/deconv.h"
 #include "kernels/elementwise_kernels.h"
+#include "kernels/finite_kernels.h"
 #include "kernels/loss_kernels.h"
+#include "kernels/normalize_kernels.h"
 #include "kernels/optim_kernels.h"
 #include "kernels/pool_kernels.h"
 #include "kernels/targets_kernels.h"
@@ -38,10 +40,14 @@ void register_kernels() {
   PN_CONV_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_CONV_EPILOGUE_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_ELEMENTWISE_KERNELS(PN_REGISTER_CUDA_KERNEL_)
+  PN_FINITE_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_LOSS_KERNELS(PN_REGISTER_CUDA_KERNEL_)
+  PN_NORMALIZE_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_OPTIM_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_POOL_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_TARGETS_KERNELS(PN_REGISTER_CUDA_KERNEL_)
+  // Image normalisation reads 8-bit pixels.
+  normalize_images_op().add(DeviceKind::CUDA, &normalize_images, Support{{DType::U8}});
 
   // The hand-written kernels are templated on their storage type
   // (storage.cuh): bfloat16 too, but for the optimizers (float32 master

@@ -37,7 +37,8 @@ const std::vector<OpCase>& all_cases() {
   static const std::vector<OpCase> cases = [] {
     std::vector<OpCase> all;
     for (auto family : {elementwise_cases, batchnorm_cases, conv_cases, pool_cases, loss_cases, targets_cases,
-                        optim_cases, cast_cases, deconv_k4s2_cases, conv_epilogue_cases}) {
+                        optim_cases, cast_cases, deconv_k4s2_cases, conv_epilogue_cases, finite_cases,
+                        normalize_cases}) {
       std::vector<OpCase> rows = family();
       all.insert(all.end(), rows.begin(), rows.end());
     }

@@ -107,6 +107,8 @@ std::vector<OpCase> optim_cases();
 std::vector<OpCase> cast_cases();
 std::vector<OpCase> deconv_k4s2_cases();
 std::vector<OpCase> conv_epilogue_cases();
+std::vector<OpCase> finite_cases();
+std::vector<OpCase> normalize_cases();
 const std::vector<OpCase>& all_cases();
 
 // Helpers for rows.
