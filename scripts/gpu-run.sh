@@ -7,7 +7,7 @@
 # with PyTorch's CUDA wheels, whose site-packages/nvidia/*/lib folders supply
 # cudart, cuBLAS and cuDNN (found without importing torch). Unpacks the bundle
 # into a temporary folder and runs, each step under its own time limit and
-# all of them within POSENET_GPU_CHECK_SECONDS (default 460, under 8 minutes):
+# all of them within POSENET_GPU_CHECK_SECONDS (default 500, under 9 minutes):
 #   environment   GPU, driver, Python/PyTorch, where each CUDA library resolves
 #   parity        the op table's backend-vs-CPU mode and every CUDA test,
 #                 CUDA_LAUNCH_BLOCKING=1
@@ -19,6 +19,9 @@
 #   pytorch       bench/pytorch_train_step.py, tf32 and amp-bf16-channels-last
 #   train         a short `posenet train --device cuda` on synthetic data, its
 #                 first loss against the same run on the CPU
+#   train bf16    the same with --precision bf16, and with the hand-written
+#                 deconvolution (POSENET_DECONV=hand), first losses against the
+#                 CPU's
 # OUT_DIR/report.md is rewritten after every step (a table at the top: step,
 # status, time, key numbers; then each step's details), so a step that times
 # out loses nothing before it. Logs and JSON files go beside it. A skipped
@@ -31,7 +34,7 @@ OUT=${1:?usage: run.sh OUT_DIR}
 mkdir -p "$OUT" || exit 1
 OUT=$(cd "$OUT" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
-TOTAL=${POSENET_GPU_CHECK_SECONDS:-460}
+TOTAL=${POSENET_GPU_CHECK_SECONDS:-500}
 T0=$(date +%s)
 REPORT=$OUT/report.md
 ROWS=$OUT/.report_rows
@@ -239,7 +242,7 @@ has_test() {
 }
 
 # TrainCuda runs the CLI from the build tree's path; step_train covers it here.
-PARITY_FILTER='OpTable*BackendsMatchCpu*:*Cuda*-BadInput.*:TrainCuda.*'
+PARITY_FILTER='OpTable*BackendsMatchCpu*:*Cuda*:TrainCuda.*:Precision.*:DeconvK4s2.*:FoldBatchNorm.*:TrainStepper.*-BadInput.*'
 step_parity() {
   local rc
   (cd "$WORK" && CUDA_LAUNCH_BLOCKING=1 tmo "$BUDGET" "$B/bin/posenet_tests" --gtest_filter="$PARITY_FILTER") \
@@ -419,6 +422,37 @@ step_train() {
   note "first step on the CPU: loss ${cpu:-none} (exit code $rc_cpu; TF32 convolutions on the GPU, so equal to about 1e-3)"
 }
 
+# The tiny run's first two steps on the GPU with other settings (ENV and
+# ARGS), their first loss against the CPU's from step_train.
+variant_first_loss() {
+  local name=$1 env=$2 args=$3 rc gpu cpu
+  cpu=$(first_loss "$OUT/train_cpu.jsonl")
+  (cd "$WORK" && tmo $((BUDGET / 2)) env $env "$B/bin/posenet" train --config "$B/src/configs/gpu_check_tiny.toml" \
+    --epochs 1 --max-steps 2 --val-every 0 --progress false $args --out "$WORK/train_$name") \
+    >"$OUT/train_$name.log" 2>&1
+  rc=$?
+  cp "$WORK/train_$name/log.jsonl" "$OUT/train_$name.jsonl" 2>/dev/null
+  gpu=$(first_loss "$OUT/train_$name.jsonl")
+  note "\`$env posenet train ... $args\`: exit code $rc, first loss ${gpu:-none} (CPU fp32: ${cpu:-none})"
+  log_tail "$OUT/train_$name.log" 8 >>"$SECTIONS"
+  if [ $rc != 0 ] || [ -z "$gpu" ] || [ -z "$cpu" ]; then
+    STATUS=FAIL
+    KEY="$KEY; $name: exit code $rc, first loss ${gpu:-none}"
+  elif awk -v a="$gpu" -v b="$cpu" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-2 * (b < 0 ? -b : b) + 1e-6) }'; then
+    KEY="$KEY; $name: first loss $gpu matches the CPU's"
+  else
+    STATUS=FAIL
+    KEY="$KEY; $name: first loss $gpu differs from the CPU's $cpu by more than 1%"
+  fi
+}
+
+step_train_variants() {
+  STATUS=PASS
+  KEY=""
+  variant_first_loss bf16 "" "--precision bf16"
+  variant_first_loss hand_deconv "POSENET_DECONV=hand" ""
+}
+
 run_step unpack 20 step_unpack
 if [ ! -x "$B/bin/posenet_tests" ]; then
   echo "| (every other step) | SKIPPED | 0 s | the bundle could not be unpacked |" >>"$ROWS"
@@ -434,6 +468,7 @@ run_step "kernels (posenet-bench)" 60 step_kernels
 run_step "train steps (posenet-bench)" 70 step_train_steps
 run_step "pytorch" 85 step_pytorch
 run_step "train --device cuda" 60 step_train
+run_step "train bf16, hand deconvolution" 40 step_train_variants
 [ $CUDA_SEEN = 1 ] || sed -i '0,/^| step |/s//**posenet saw no usable CUDA device: every CUDA step below failed or was skipped.**\n\n&/' "$REPORT"
 echo "report: $REPORT ($failures step(s) not passed)"
 [ $failures = 0 ]
