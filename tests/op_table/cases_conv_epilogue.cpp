@@ -34,6 +34,7 @@ OpCase epilogue_row(const Shape& y, bool residual, bool relu, const Shape& perf_
   };
   c.bytes = [](const Inputs& in) { return bytes_of(in) + bytes_of({in[0]}); };  // y read and written
   c.timed = !perf_y.empty();
+  c.bf16 = false;  // folded inference (eval, predict) runs in float32 only
   return c;
 }
 

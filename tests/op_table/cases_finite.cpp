@@ -34,6 +34,7 @@ OpCase flag_row(const std::string& what, double bad) {
     return HostValues{{flag}};
   };
   c.finite_differences = false;
+  c.bf16 = false;  // it reads the float32 master weights' gradients and the float32 loss
   c.timed = what == "none";
   c.bytes = [](const Inputs& in) { return bytes_of(in); };
   c.flops = [](const Inputs& in) { return double(in[2].numel()); };
