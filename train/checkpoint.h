@@ -35,6 +35,7 @@ struct TrainingState {
   double best_pckh = -1.0;  // best validation score so far: Mean PCKh@0.5, OKS AP (%) for COCO (-1: none yet)
   double last_loss = 0.0;
   int64_t train_samples = 0;  // training-set size: the augmentation stream is keyed by it
+  int64_t world_size = 1;     // processes of the run (data parallel): a batch is world_size * batch_size samples
 };
 
 // The "rng" record: everything the run's random streams are derived from.

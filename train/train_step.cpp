@@ -40,7 +40,8 @@ bool all_finite(const std::vector<Tensor>& tensors) {
   return std::isfinite(total_of(tensors, [](const Tensor& t) { return ops::scale(t, 0.0); }));
 }
 
-StepOutcome train_step(models::PoseModel& model, Optimizer& optimizer, const Batch& batch, Device device) {
+StepOutcome train_step(models::PoseModel& model, Optimizer& optimizer, const Batch& batch, Device device,
+                       DataParallel* parallel) {
   const Tensor images = on(batch.images, device);
   const Tensor weight = on(batch.target_weight, device);
   std::vector<Tensor> heatmaps = model.forward_heatmaps(images);
@@ -53,12 +54,14 @@ StepOutcome train_step(models::PoseModel& model, Optimizer& optimizer, const Bat
     loss = loss.defined() ? ops::add(loss, l) : l;
   }
   out.loss = loss.item();
+  if (parallel) parallel->average_losses(out.loss, out.stage_losses);  // every rank decides alike below
   if (!std::isfinite(out.loss)) {  // the caller stops before any update
     out.non_finite = NonFinite::kLoss;
     return out;
   }
   optimizer.zero_grad();
   loss.backward();
+  if (parallel) parallel->average_gradients(optimizer.params());
   if (!all_finite(gradients(optimizer.params()))) {
     out.non_finite = NonFinite::kGradient;
     return out;

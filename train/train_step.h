@@ -6,6 +6,7 @@
 #include "core/device.h"
 #include "kernels/optim.h"
 #include "models/pose_model.h"
+#include "train/data_parallel.h"
 #include "train/loader.h"
 
 namespace posenet::train {
@@ -29,6 +30,9 @@ struct StepOutcome {
 // finite. Works on CPU and CUDA tensors, reading back one number.
 bool all_finite(const std::vector<Tensor>& tensors);
 
-StepOutcome train_step(models::PoseModel& model, Optimizer& optimizer, const Batch& batch, Device device);
+// With `parallel` (data-parallel runs), the losses are the means over the
+// ranks and the gradients are averaged across ranks before the update.
+StepOutcome train_step(models::PoseModel& model, Optimizer& optimizer, const Batch& batch, Device device,
+                       DataParallel* parallel = nullptr);
 
 }  // namespace posenet::train

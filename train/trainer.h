@@ -8,6 +8,7 @@
 #pragma once
 #include <filesystem>
 #include <memory>
+#include <ostream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +63,8 @@ class Trainer {
   [[noreturn]] void stop_on_non_finite(const StepOutcome& step, int64_t epoch, int64_t batch);
   // Saves last.safetensors and logs the stop (a signal or --stop-after).
   void stop_with_checkpoint(int64_t epoch);
+  // A resume on another number of processes: where the epoch continues.
+  void continue_on_this_world_size(int64_t steps_per_epoch);
   // After an epoch: validation when due, then best/last checkpoints and the
   // epoch's log record.
   void finish_epoch(int64_t epoch, nlohmann::json epoch_record, TrainResult& result);
@@ -77,6 +80,13 @@ class Trainer {
   std::unique_ptr<Optimizer> optimizer_;
   TrainingState state_;
   RunLog log_;
+  // Data parallelism (train/data_parallel.h): the process's communicator;
+  // parallel_ only with several ranks. Only rank 0 writes files.
+  dist::Communicator* comm_ = nullptr;
+  std::unique_ptr<DataParallel> parallel_;
+  bool writes_files() const { return comm_->is_root(); }
+  // Where this process prints run reports: std::cout on rank 0, nowhere on others.
+  std::ostream& report_stream();
 };
 
 }  // namespace posenet::train

@@ -2,6 +2,7 @@
 // every cuda:: kernel of every family, wherever it is defined (the .cu files,
 // or host stand-ins for the cuDNN/cuBLAS-backed ones in emulated builds).
 #include "kernels/batchnorm_kernels.h"
+#include "kernels/batchnorm_sync_kernels.h"
 #include "kernels/conv_kernels.h"
 #include "kernels/elementwise_kernels.h"
 #include "kernels/loss_kernels.h"
@@ -32,6 +33,7 @@ bool cudnn_expressible(const OpArgs& args) {
 
 void register_kernels() {
   PN_BATCHNORM_KERNELS(PN_REGISTER_CUDA_KERNEL_)
+  PN_BATCHNORM_SYNC_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_CONV_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_ELEMENTWISE_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_LOSS_KERNELS(PN_REGISTER_CUDA_KERNEL_)

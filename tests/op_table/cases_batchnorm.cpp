@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "kernels/batchnorm.h"
+#include "kernels/batchnorm_sync.h"
 #include "op_case.h"
 
 namespace posenet::optable {
@@ -81,6 +82,19 @@ OpCase batchnorm_row(const Shape& shape, bool training, bool residual, bool relu
   return c;
 }
 
+// The row under sync-BN (kernels/batchnorm_sync.h) with a cross-process sum
+// that doubles, as if a second process held the same batch: the statistics,
+// the output and every gradient must be those of one process.
+OpCase sync_row(OpCase c) {
+  c.name = "sync_" + c.name;
+  c.run = [run = c.run](const Inputs& in) {
+    ops::SyncBatchNormScope scope([](Tensor& t) { t.add_(t.clone()); });
+    return run(in);
+  };
+  c.timed = false;
+  return c;
+}
+
 }  // namespace
 
 std::vector<OpCase> batchnorm_cases() {
@@ -103,6 +117,12 @@ std::vector<OpCase> batchnorm_cases() {
       big.name += " parity";
       rows.push_back(big);
     }
+  rows.push_back(sync_row(batchnorm_row({2, 3, 4, 5}, true, false, false)));
+  rows.push_back(sync_row(batchnorm_row({2, 3, 4, 5}, true, true, true)));
+  OpCase big = sync_row(batchnorm_row({4, 16, 16, 64}, true, true, true));
+  big.finite_differences = false;
+  big.name += " parity";
+  rows.push_back(big);
   return rows;
 }
 

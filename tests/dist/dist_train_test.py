@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Data-parallel training runs under mpirun, compared with single-process ones.
+
+  sync-bn      2 ranks x batch 8 with --sync-bn give the per-step losses of
+               one process with batch 16 (float32 tolerance).
+  kill-resume  SIGKILL of one rank mid-run ends the other within 60 s with a
+               message naming the rank; --resume then continues exactly
+               (every step's loss equals an uninterrupted run's).
+
+Usage: dist_train_test.py MODE POSENET WORKDIR MPIRUN [MPIRUN ARGS...]
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+COMMON = ["--model", "tiny", "--data", "synthetic", "--synthetic-count", "200", "--synthetic-size", "64",
+          "--input-size", "64", "--epochs", "1", "--max-steps", "6", "--val-every", "0", "--workers", "1",
+          "--lr", "0.002", "--sigmas", "1.0", "--seed", "3", "--progress", "false", "--device", "cpu"]
+
+
+def run(cmd, **kw):
+    print("$", " ".join(cmd), flush=True)
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+def losses(out_dir):
+    """global_step -> loss, the last record of each step winning (a resume repeats steps)."""
+    steps = {}
+    with open(os.path.join(out_dir, "log.jsonl")) as f:
+        for line in f:
+            r = json.loads(line)
+            if r.get("type") == "step":
+                steps[r["global_step"]] = r["loss"]
+    return steps
+
+
+def require(ok, message):
+    if not ok:
+        print("FAIL:", message, flush=True)
+        sys.exit(1)
+
+
+def same_losses(a, b, rtol, what):
+    require(sorted(a) == sorted(b), f"{what}: steps {sorted(a)} vs {sorted(b)}")
+    for step in sorted(a):
+        x, y = a[step], b[step]
+        require(abs(x - y) <= rtol * abs(y), f"{what}: step {step} loss {x!r} vs {y!r}")
+        print(f"step {step}: {x:.9g} vs {y:.9g}")
+
+
+def checked(result, what):
+    print(result.stdout, flush=True)
+    require(result.returncode == 0, f"{what} exited {result.returncode}")
+
+
+def sync_bn(posenet, work, mpirun):
+    single, double = os.path.join(work, "single"), os.path.join(work, "two_ranks")
+    checked(run([posenet, "train", *COMMON, "--batch-size", "16", "--out", single]), "one process")
+    checked(run([*mpirun, "-np", "2", posenet, "train", *COMMON, "--batch-size", "8", "--sync-bn", "--out", double]),
+            "two ranks")
+    same_losses(losses(double), losses(single), 2e-5, "2 x 8 with --sync-bn against 1 x 16")
+    require(not os.path.exists(os.path.join(double, "log.jsonl.1")), "a second rank wrote a log")
+
+
+def rank_pids(out_dir, rank):
+    """The pids of posenet processes training into out_dir as MPI rank `rank`."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().split(b"\0")
+            if out_dir.encode() not in cmd or b"train" not in cmd:
+                continue
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+            if f"OMPI_COMM_WORLD_RANK={rank}".encode() in env:
+                pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+def kill_resume(posenet, work, mpirun):
+    args = [*COMMON, "--batch-size", "8", "--save-every", "2"]
+    args[args.index("--max-steps") + 1] = "10"
+    whole, broken = os.path.join(work, "uninterrupted"), os.path.join(work, "killed")
+    checked(run([*mpirun, "-np", "2", posenet, "train", *args, "--out", whole]), "uninterrupted run")
+    # Slow steps are not needed: the kill comes once step 5 is logged, after
+    # the checkpoint of step 4 and before the end (step 10).
+    proc = subprocess.Popen([*mpirun, "-np", "2", posenet, "train", *args, "--out", broken],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = os.path.join(broken, "log.jsonl")
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if os.path.exists(log) and any(s >= 5 for s in losses(broken)):
+            break
+        time.sleep(0.02)
+    pids = rank_pids(os.path.abspath(broken), 1) or rank_pids(broken, 1)
+    require(proc.poll() is None and pids, "the run ended (or rank 1 was not found) before it could be killed")
+    os.kill(pids[0], signal.SIGKILL)
+    killed_at = time.time()
+    try:
+        out, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        require(False, "rank 0 still runs 60 s after rank 1 was killed")
+    print(out, flush=True)
+    print(f"the run ended {time.time() - killed_at:.1f} s after the kill, exit {proc.returncode}")
+    require(proc.returncode != 0, "the run exited 0 although a rank was killed")
+    require("rank 1" in out, "no message names rank 1")
+    require(os.path.exists(os.path.join(broken, "last.safetensors")), "no checkpoint survived")
+    done = max(losses(broken))
+    require(done < 10, f"the killed run got to step {done}")
+    checked(run([*mpirun, "-np", "2", posenet, "train", "--resume", "--out", broken, "--progress", "false"]),
+            "resumed run")
+    same_losses(losses(broken), losses(whole), 0.0, "killed and resumed against uninterrupted")
+
+
+def main():
+    mode, posenet, work, mpirun = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3]), sys.argv[4:]
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    {"sync-bn": sync_bn, "kill-resume": kill_resume}[mode](posenet, work, mpirun)
+    print("OK")
+
+
+if __name__ == "__main__":
+    main()

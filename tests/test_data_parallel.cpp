@@ -1,0 +1,118 @@
+// Data parallelism without --sync-bn against the computation done by hand:
+// every global batch of 16 split into its two halves, each half's forward
+// and backward on its own (with its own batch statistics), the gradients and
+// the running statistics averaged, one update. `mpirun -np 2 posenet train
+// --batch-size 8` of the same settings must log the same losses.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_run.h"
+#include "core/rng.h"
+#include "kernels/elementwise.h"
+#include "kernels/loss.h"
+#include "models/spec.h"
+#include "train/checkpoint.h"
+#include "train/loader.h"
+#include "train/training_data.h"
+
+namespace posenet::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Rows [begin, begin + count) of a [N, ...] CPU tensor, copied.
+Tensor rows_of(const Tensor& t, int64_t begin, int64_t count) {
+  Shape shape = t.shape();
+  const size_t row_bytes = t.nbytes() / size_t(shape[0]);
+  shape[0] = count;
+  Tensor out = Tensor::empty(shape, t.dtype());
+  std::memcpy(out.raw_data(), static_cast<const char*>(t.raw_data()) + size_t(begin) * row_bytes,
+              size_t(count) * row_bytes);
+  return out;
+}
+
+std::vector<double> logged_losses(const fs::path& log) {
+  std::vector<double> out;
+  std::ifstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    const auto record = nlohmann::json::parse(line);
+    if (record["type"] == "step") out.push_back(record["loss"].get<double>());
+  }
+  return out;
+}
+
+TEST(DataParallel, TwoRanksWithoutSyncBnMatchHalfBatchesByHand) {
+  if (std::string(POSENET_MPIRUN).empty()) GTEST_SKIP() << POSENET_MPIRUN_SKIPPED;
+  const fs::path out = fs::temp_directory_path() / ("posenet_data_parallel_" + std::to_string(getpid()));
+  fs::remove_all(out);
+  constexpr int kSteps = 4;
+  const testing::CliRun run = testing::cli(
+      "train --model tiny --data synthetic --synthetic-count 120 --synthetic-size 64 --input-size 64 --epochs 1 "
+      "--max-steps 4 --val-every 0 --workers 1 --lr 0.002 --sigmas 1.0 --seed 5 --progress false --batch-size 8 "
+      "--out " + out.string(),
+      300, std::string("OMP_NUM_THREADS=1 OMPI_MCA_btl_vader_single_copy_mechanism=none ") + POSENET_MPIRUN + " -np 2");
+  ASSERT_EQ(run.code, 0) << run.out;
+  const std::vector<double> logged = logged_losses(out / "log.jsonl");
+  ASSERT_EQ(logged.size(), size_t(kSteps)) << run.out;
+
+  TrainConfig c;
+  c.model = "tiny";
+  c.synthetic_count = 120;
+  c.synthetic_size = 64;
+  c.input_size = 64;
+  c.sigmas = {1.0};
+  c.seed = 5;
+  c.lr = 0.002;
+  c.batch_size = 16;  // the global batch
+  c.workers = 0;
+  const TrainingData data = prepare_training_data(c, out);  // the run's rendered images
+  const models::ModelSpec spec = model_spec_of(c);
+  Generator gen = Generator(c.seed).fork(0x6d6f64656cULL);  // as the trainer initialises its model
+  std::shared_ptr<models::PoseModel> model = models::build_model(spec, gen);
+  model->train();
+  AdamOptions options;
+  options.lr = c.lr;
+  Adam adam(model->parameters(), options);
+  DataLoader loader(data.train, training_loader_config(c, spec));
+  loader.start_epoch(0);
+  const std::vector<Tensor> params = model->parameters();
+  std::vector<Tensor> buffers;
+  for (const auto& [name, b] : model->named_buffers()) buffers.push_back(b);
+
+  for (int step = 0; step < kSteps; ++step) {
+    const Batch batch = *loader.next();
+    std::vector<Tensor> before;
+    for (const Tensor& b : buffers) before.push_back(b.clone());
+    std::vector<std::vector<Tensor>> grads(2), stats(2);
+    double loss_sum = 0;
+    for (int half = 0; half < 2; ++half) {
+      for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(before[i]);
+      std::vector<Tensor> heatmaps = model->forward_heatmaps(rows_of(batch.images, 8 * half, 8));
+      const Tensor weight = rows_of(batch.target_weight, 8 * half, 8);
+      Tensor loss;
+      for (size_t s = 0; s < heatmaps.size(); ++s) {
+        Tensor l = ops::weighted_mse(heatmaps[s], rows_of(batch.targets[s], 8 * half, 8), weight);
+        loss = loss.defined() ? ops::add(loss, l) : l;
+      }
+      loss_sum += loss.item();
+      adam.zero_grad();
+      loss.backward();
+      for (const Tensor& p : params) grads[size_t(half)].push_back(p.grad().clone());
+      for (const Tensor& b : buffers) stats[size_t(half)].push_back(b.clone());
+    }
+    EXPECT_NEAR(logged[size_t(step)], loss_sum / 2, 1e-5 * std::abs(loss_sum / 2)) << "step " << step + 1;
+    for (size_t i = 0; i < params.size(); ++i) params[i].grad().copy_(ops::scale(ops::add(grads[0][i], grads[1][i]), 0.5));
+    for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(ops::scale(ops::add(stats[0][i], stats[1][i]), 0.5));
+    adam.step();
+  }
+  fs::remove_all(out);
+}
+
+}  // namespace
+}  // namespace posenet::train
