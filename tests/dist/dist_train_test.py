@@ -62,7 +62,7 @@ def sync_bn(posenet, work, mpirun):
     checked(run([posenet, "train", *COMMON, "--batch-size", "16", "--out", single]), "one process")
     checked(run([*mpirun, "-np", "2", posenet, "train", *COMMON, "--batch-size", "8", "--sync-bn", "--out", double]),
             "two ranks")
-    same_losses(losses(double), losses(single), 2e-5, "2 x 8 with --sync-bn against 1 x 16")
+    same_losses(losses(double), losses(single), 3e-5, "2 x 8 with --sync-bn against 1 x 16")
     require(not os.path.exists(os.path.join(double, "log.jsonl.1")), "a second rank wrote a log")
 
 
