@@ -99,6 +99,7 @@ void add_train_command(CLI::App& app) {
       if (const int sig = train::stop_signal(); sig != 0) throw ExitStatus{128 + sig};
       return;
     }
+    if (!trainer.writes_files()) return;  // rank 0 reports for a data-parallel run
     std::cout << "\ntraining finished: " << r.steps << " steps, last loss " << r.last_loss;
     if (r.best_pckh >= 0)
       std::cout << (trainer.config().keypoints == "coco" ? ", best validation OKS AP " : ", best validation Mean PCKh@0.5 ")

@@ -6,6 +6,9 @@
 
 #include "core/error.h"
 #include "dist/mpi_communicator.h"
+#ifdef POSENET_WITH_NCCL
+#include "dist/nccl_communicator.h"
+#endif
 
 namespace posenet::dist {
 
@@ -77,6 +80,10 @@ Communicator& process_communicator() {
 #ifdef POSENET_WITH_MPI
     if (launched > 1 || std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr) {
       process_slot() = make_mpi_communicator();
+#ifdef POSENET_WITH_NCCL
+      // CUDA tensors through NCCL (its communicator is made at the first CUDA collective).
+      process_slot() = make_nccl_communicator(std::move(process_slot()));
+#endif
       return;
     }
 #endif

@@ -48,6 +48,9 @@ class Trainer {
   const TrainConfig& config() const { return config_; }
   Device device() const { return device_; }
   models::PoseModel& model() { return *model_; }
+  // Rank 0 of a data-parallel run (or the only process): it alone writes
+  // files and reports.
+  bool writes_files() const { return comm_->is_root(); }
   std::filesystem::path last_checkpoint() const { return out_dir_ / "last.safetensors"; }
   std::filesystem::path best_checkpoint() const { return out_dir_ / "best.safetensors"; }
 
@@ -84,7 +87,6 @@ class Trainer {
   // parallel_ only with several ranks. Only rank 0 writes files.
   dist::Communicator* comm_ = nullptr;
   std::unique_ptr<DataParallel> parallel_;
-  bool writes_files() const { return comm_->is_root(); }
   // Where this process prints run reports: std::cout on rank 0, nowhere on others.
   std::ostream& report_stream();
 };
