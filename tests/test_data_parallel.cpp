@@ -19,6 +19,7 @@
 #include "kernels/loss.h"
 #include "models/spec.h"
 #include "train/checkpoint.h"
+#include "train/data_parallel.h"
 #include "train/loader.h"
 #include "train/training_data.h"
 
@@ -46,6 +47,53 @@ std::vector<double> logged_losses(const fs::path& log) {
     if (record["type"] == "step") out.push_back(record["loss"].get<double>());
   }
   return out;
+}
+
+// Two ranks holding the same values, in one process: a sum doubles.
+class TwinCommunicator final : public dist::Communicator {
+ public:
+  int starts = 0;
+  bool first_param_done_at_first_start = false;
+  Tensor first_param;
+  dist::World world() const override { return {0, 2, 0}; }
+  std::string kind() const override { return "twin"; }
+  void all_reduce_sum(Tensor& t) override { t.add_(t.clone()); }
+  std::unique_ptr<dist::PendingReduce> start_all_reduce_sum(Tensor& t) override {
+    if (starts++ == 0) first_param_done_at_first_start = first_param.grad().defined();
+    return Communicator::start_all_reduce_sum(t);
+  }
+  Tensor all_gather(const Tensor& t) override { return t.clone(); }
+  void broadcast(Tensor&, int) override {}
+  void barrier() override {}
+  [[noreturn]] void abort(const std::string& message) override { throw Error(message); }
+};
+
+TEST(DataParallel, GradientsAreAveragedInBucketsWhileBackwardRuns) {
+  Generator gen(7);
+  std::shared_ptr<models::PoseModel> model = models::build_model(models::parse_model_spec("tiny"), gen);
+  model->train();
+  const std::vector<Tensor> params = model->parameters();
+  Generator data(8);
+  const Tensor images = Tensor::from_data({2, 64, 64, 3}, [&] {
+    std::vector<float> v(2 * 64 * 64 * 3);
+    for (float& x : v) x = float(data.uniform(-1.0, 1.0));
+    return v;
+  }());
+  auto loss_of = [&] { return ops::sum(model->forward_heatmaps(images).back()); };
+  // Plain backward: the reference gradients.
+  loss_of().backward();
+  std::vector<Tensor> expected;
+  for (const Tensor& p : params) expected.push_back(p.grad().clone());
+  for (Tensor p : params) p.set_grad(Tensor());
+
+  TwinCommunicator twin;
+  twin.first_param = params.front();  // the stem's first weight: its gradient is complete last
+  DataParallel parallel(twin, false, 64 << 10);
+  parallel.backward(loss_of(), params);
+  EXPECT_GT(twin.starts, 2) << "64 KiB buckets: the tiny model's gradients take several";
+  EXPECT_FALSE(twin.first_param_done_at_first_start) << "the first all-reduce waited for the end of backward";
+  for (size_t i = 0; i < params.size(); ++i)
+    EXPECT_EQ(params[i].grad().to_vector(), expected[i].to_vector()) << "parameter " << i;  // (g + g) / 2 == g
 }
 
 TEST(DataParallel, TwoRanksWithoutSyncBnMatchHalfBatchesByHand) {

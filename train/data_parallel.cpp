@@ -1,5 +1,7 @@
 #include "train/data_parallel.h"
 
+#include <unordered_set>
+
 #include "core/autograd.h"
 #include "core/error.h"
 #include "kernels/elementwise.h"
@@ -68,32 +70,73 @@ bool DataParallel::any(bool flag) {
   return v[0] > 0.0;
 }
 
-void DataParallel::average_in_buckets(const std::vector<Tensor>& tensors) {
-  NoGradGuard no_grad;
-  std::vector<std::unique_ptr<Bucket>> buckets;
-  auto start = [&](Bucket& b) {
-    b.pack();
-    b.pending = comm_.start_all_reduce_sum(b.flat);
-  };
-  for (const Tensor& t : tensors) {
+// Tensors gathered into buckets, each bucket's all-reduce started once full.
+class DataParallel::Buckets {
+ public:
+  Buckets(dist::Communicator& comm, int64_t bucket_bytes) : comm_(comm), bucket_bytes_(bucket_bytes) {}
+
+  void add(const Tensor& t) {
     PN_CHECK(is_float(t.dtype()), "data parallel: a ", dtype_name(t.dtype()), " tensor cannot be averaged");
-    Bucket* open = buckets.empty() ? nullptr : buckets.back().get();
-    const bool fits = open != nullptr && open->members.front().dtype() == t.dtype() &&
-                      open->members.front().device() == t.device() &&
-                      int64_t(size_t(open->numel + t.numel()) * dtype_size(t.dtype())) <= bucket_bytes_;
-    if (!fits) {
-      if (open != nullptr) start(*open);
-      buckets.push_back(std::make_unique<Bucket>());
-      open = buckets.back().get();
+    Bucket* open = buckets_.empty() || buckets_.back()->pending ? nullptr : buckets_.back().get();
+    if (open != nullptr && (open->members.front().dtype() != t.dtype() || open->members.front().device() != t.device())) {
+      start(*open);
+      open = nullptr;
+    }
+    if (open == nullptr) {
+      buckets_.push_back(std::make_unique<Bucket>());
+      open = buckets_.back().get();
     }
     open->members.push_back(t);
     open->numel += t.numel();
+    if (int64_t(size_t(open->numel) * dtype_size(t.dtype())) >= bucket_bytes_) start(*open);
   }
-  if (!buckets.empty()) start(*buckets.back());
-  for (auto& b : buckets) {
-    b->pending->wait();
-    b->unpack_scaled(1.0 / double(size()));
+
+  // Starts the last bucket, waits for all, writes the means back.
+  void finish(int ranks) {
+    if (!buckets_.empty() && !buckets_.back()->pending) start(*buckets_.back());
+    for (auto& b : buckets_) {
+      b->pending->wait();
+      b->unpack_scaled(1.0 / double(ranks));
+    }
+    buckets_.clear();
   }
+
+ private:
+  void start(Bucket& b) {
+    b.pack();
+    b.pending = comm_.start_all_reduce_sum(b.flat);
+  }
+
+  dist::Communicator& comm_;
+  int64_t bucket_bytes_;
+  std::vector<std::unique_ptr<Bucket>> buckets_;
+};
+
+void DataParallel::average_in_buckets(const std::vector<Tensor>& tensors) {
+  NoGradGuard no_grad;
+  Buckets buckets(comm_, bucket_bytes_);
+  for (const Tensor& t : tensors) buckets.add(t);
+  buckets.finish(size());
+}
+
+void DataParallel::backward(const Tensor& loss, const std::vector<Tensor>& params) {
+  std::unordered_set<const TensorImpl*> ours, reduced;
+  for (const Tensor& p : params) ours.insert(p.impl());
+  Buckets buckets(comm_, bucket_bytes_);
+  {
+    GradReadyScope on_ready([&](const Tensor& leaf) {
+      if (!ours.count(leaf.impl()) || !reduced.insert(leaf.impl()).second) return;
+      NoGradGuard no_grad;
+      if (leaf.grad().numel() > 0) buckets.add(leaf.grad());
+    });
+    loss.backward();
+  }
+  // Gradients the pass did not report (none in a plain backward pass) go
+  // last, in parameter order.
+  NoGradGuard no_grad;
+  for (const Tensor& p : params)
+    if (p.grad().defined() && p.grad().numel() > 0 && !reduced.count(p.impl())) buckets.add(p.grad());
+  buckets.finish(size());
 }
 
 void DataParallel::average_gradients(const std::vector<Tensor>& params) {

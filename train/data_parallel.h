@@ -39,10 +39,14 @@ class DataParallel {
   void average_losses(double& loss, std::vector<double>& stage_losses);
   // True on every rank when `flag` is true on any.
   bool any(bool flag);
-  // Every defined gradient of params := its mean over the ranks. Buckets of
-  // about bucket_bytes, taken in reverse parameter order (the order the
-  // backward pass completes them), are each packed and their all-reduce
-  // started before the next is packed; all are waited for at the end.
+  // loss.backward(), with every defined gradient of params := its mean over
+  // the ranks. Gradients join buckets of about bucket_bytes as the backward
+  // pass completes them (the same order on every rank: the same graph); a
+  // full bucket is packed and its all-reduce started at once, overlapping
+  // the rest of the backward pass; all are waited for at the end.
+  void backward(const Tensor& loss, const std::vector<Tensor>& params);
+  // The same average after a backward pass (no overlap), buckets taken in
+  // reverse parameter order.
   void average_gradients(const std::vector<Tensor>& params);
   // Every floating-point buffer (batch norm's running statistics) := its
   // mean over the ranks.
@@ -53,6 +57,7 @@ class DataParallel {
  private:
   // Each tensor := its mean over the ranks, in place, bucket by bucket.
   void average_in_buckets(const std::vector<Tensor>& tensors);
+  class Buckets;
 
   dist::Communicator& comm_;
   bool sync_bn_;

@@ -60,8 +60,10 @@ StepOutcome train_step(models::PoseModel& model, Optimizer& optimizer, const Bat
     return out;
   }
   optimizer.zero_grad();
-  loss.backward();
-  if (parallel) parallel->average_gradients(optimizer.params());
+  if (parallel)
+    parallel->backward(loss, optimizer.params());  // gradients averaged across ranks, overlapping backward
+  else
+    loss.backward();
   if (!all_finite(gradients(optimizer.params()))) {
     out.non_finite = NonFinite::kGradient;
     return out;
