@@ -148,7 +148,7 @@ void wait_or_abort(MpiCommunicator& comm, MPI_Request& request, const char* what
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   const auto deadline = start + comm.timeout();
-  for (int polls = 0;; ++polls) {
+  while (true) {
     int done = 0;
     comm.check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what);
     if (done) return;
@@ -157,12 +157,14 @@ void wait_or_abort(MpiCommunicator& comm, MPI_Request& request, const char* what
       comm.abort(detail::concat(what, " timed out after ",
                                 std::chrono::duration_cast<std::chrono::seconds>(now - start).count(),
                                 " s (--collective-timeout): another rank died or is stuck"));
-    // Spin briefly (small reductions finish in microseconds), then sleep so
-    // a long wait does not hold a core the data loader could use.
-    if (polls < 1000)
+    // MPI progresses a non-blocking collective only inside MPI calls: poll
+    // without sleeping for the first second (a large reduction is many
+    // pipelined steps), then sleep between polls so that a long wait (a
+    // slower rank) does not hold a core the data loader could use.
+    if (now - start < std::chrono::seconds(1))
       std::this_thread::yield();
     else
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 
