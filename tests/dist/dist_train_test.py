@@ -38,6 +38,17 @@ def losses(out_dir):
     return steps
 
 
+def validation(out_dir):
+    """The last epoch record's validation scores."""
+    found = None
+    with open(os.path.join(out_dir, "log.jsonl")) as f:
+        for line in f:
+            r = json.loads(line)
+            if r.get("type") == "epoch" and "validation" in r:
+                found = r["validation"]
+    return found
+
+
 def require(ok, message):
     if not ok:
         print("FAIL:", message, flush=True)
@@ -63,11 +74,17 @@ def sync_bn(posenet, work, mpirun):
     # convolution's bias before batch norm) into whole steps of either sign.
     args = [*COMMON, "--optimizer", "sgd"]
     args[args.index("--lr") + 1] = "0.05"
+    args[args.index("--val-every") + 1] = "1"
     single, double = os.path.join(work, "single"), os.path.join(work, "two_ranks")
     checked(run([posenet, "train", *args, "--batch-size", "16", "--out", single]), "one process")
     checked(run([*mpirun, "-np", "2", posenet, "train", *args, "--batch-size", "8", "--sync-bn", "--out", double]),
             "two ranks")
     same_losses(losses(double), losses(single), 1e-5, "2 x 8 with --sync-bn against 1 x 16")
+    # Validation, sharded across the ranks, scores the (same) weights alike.
+    ours, theirs = validation(double), validation(single)
+    print("validation:", ours, "vs", theirs)
+    require(ours is not None and ours == theirs, "the sharded validation differs")
+    require(os.path.exists(os.path.join(double, "pred_valid.mat")), "rank 0 wrote no predictions")
     require(not os.path.exists(os.path.join(double, "log.jsonl.1")), "a second rank wrote a log")
 
 
