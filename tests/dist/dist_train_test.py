@@ -7,7 +7,9 @@
                message naming the rank; --resume then continues exactly
                (every step's loss equals an uninterrupted run's).
 
-Usage: dist_train_test.py MODE POSENET WORKDIR MPIRUN [MPIRUN ARGS...]
+Usage: dist_train_test.py MODE POSENET WORKDIR DEVICE MPIRUN [MPIRUN ARGS...]
+(DEVICE: cpu, or cuda:0 in emulated CUDA builds, where both ranks share the
+emulated device and MPI stages its tensors through the host)
 """
 import json
 import os
@@ -143,7 +145,8 @@ def kill_resume(posenet, work, mpirun):
 
 
 def main():
-    mode, posenet, work, mpirun = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3]), sys.argv[4:]
+    mode, posenet, work, device, mpirun = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3]), sys.argv[4], sys.argv[5:]
+    COMMON[COMMON.index("--device") + 1] = device
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     {"sync-bn": sync_bn, "kill-resume": kill_resume}[mode](posenet, work, mpirun)
