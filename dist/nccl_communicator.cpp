@@ -4,6 +4,7 @@
 #include <nccl.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -77,6 +78,7 @@ class NcclCommunicator final : public Communicator {
     if (comm_ != nullptr) ncclCommAbort(comm_);  // frees ranks stuck in a kernel of this communicator
     comm_ = nullptr;
     mpi_->abort(message);
+    std::_Exit(1);  // not reached: the MPI communicator's abort ends the process
   }
 
  private:

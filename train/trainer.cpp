@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -56,7 +57,14 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
     remove_stale_temporaries(out_dir_);
     data_ = prepare_training_data(config_, out_dir_);  // renders synthetic data once, for every rank
   }
-  comm_->barrier();
+  {
+    // Rank 0 may take long here (rendering, checking every image header of
+    // a large set): the others wait up to an hour, not the step timeout.
+    const auto step_timeout = comm_->timeout();
+    comm_->set_timeout(std::max<std::chrono::milliseconds>(step_timeout, std::chrono::hours(1)));
+    comm_->barrier();
+    comm_->set_timeout(step_timeout);
+  }
   if (!writes_files()) data_ = prepare_training_data(config_, out_dir_);
   if (comm_->size() > 1) parallel_ = std::make_unique<DataParallel>(*comm_, config_.sync_bn);
   if (resume_from) warn_if_training_set_changed(*resume_from, data_.train->size());
