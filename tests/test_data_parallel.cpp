@@ -7,6 +7,7 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -47,6 +48,19 @@ std::vector<double> logged_losses(const fs::path& log) {
     if (record["type"] == "step") out.push_back(record["loss"].get<double>());
   }
   return out;
+}
+
+TEST(DataParallel, WorldSizeComesFromTheLauncherEnvironment) {
+  const char* before = std::getenv("PMI_SIZE");
+  const std::string saved = before ? before : "";
+  ::setenv("PMI_SIZE", "3", 1);
+  EXPECT_EQ(dist::launcher_world_size(), std::getenv("OMPI_COMM_WORLD_SIZE") ? dist::launcher_world_size() : 3);
+  ::setenv("PMI_SIZE", "not a number", 1);
+  const int without = dist::launcher_world_size();
+  if (before) ::setenv("PMI_SIZE", saved.c_str(), 1);
+  else ::unsetenv("PMI_SIZE");
+  EXPECT_GE(without, 1);
+  if (!std::getenv("OMPI_COMM_WORLD_SIZE")) EXPECT_EQ(without, 1);
 }
 
 // Two ranks holding the same values, in one process: a sum doubles.

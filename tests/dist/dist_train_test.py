@@ -139,6 +139,14 @@ def kill_resume(posenet, work, mpirun):
     require(os.path.exists(os.path.join(broken, "last.safetensors")), "no checkpoint survived")
     done = max(losses(broken))
     require(done < 10, f"the killed run got to step {done}")
+    # Resuming on another world size: one process continues the epoch after
+    # the samples the two ranks took (4 batches of 16 = batch 8 of 8).
+    alone = os.path.join(work, "resumed_alone")
+    shutil.copytree(broken, alone)
+    result = run([posenet, "train", "--resume", "--out", alone, "--progress", "false"])
+    checked(result, "resumed by one process")
+    require("the run had 2 processes, now 1" in result.stdout and "continues at batch 8" in result.stdout,
+            "no word of the world-size change")
     checked(run([*mpirun, "-np", "2", posenet, "train", "--resume", "--out", broken, "--progress", "false"]),
             "resumed run")
     same_losses(losses(broken), losses(whole), 0.0, "killed and resumed against uninterrupted")
