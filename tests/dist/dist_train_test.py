@@ -3,6 +3,8 @@
 
   sync-bn      2 ranks x batch 8 with --sync-bn give the per-step losses of
                one process with batch 16 (float32 tolerance).
+  non-finite   a learning rate that blows the weights up stops every rank with
+               a message naming a rank; the last checkpoint stays intact.
   kill-resume  SIGKILL of one rank mid-run ends the other within 60 s with a
                message naming the rank; --resume then continues exactly
                (every step's loss equals an uninterrupted run's).
@@ -13,6 +15,7 @@ emulated device and MPI stages its tensors through the host)
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -90,6 +93,20 @@ def sync_bn(posenet, work, mpirun):
     require(not os.path.exists(os.path.join(double, "log.jsonl.1")), "a second rank wrote a log")
 
 
+def non_finite(posenet, work, mpirun):
+    args = [*COMMON, "--batch-size", "8", "--optimizer", "sgd", "--save-every", "1"]
+    args[args.index("--lr") + 1] = "1e12"
+    out = os.path.join(work, "blown_up")
+    result = run([*mpirun, "-np", "2", posenet, "train", *args, "--out", out], timeout=120)
+    print(result.stdout, flush=True)
+    require(result.returncode != 0, "the run exited 0 although its weights went non-finite")
+    require(re.search(r"rank [01]: non-finite", result.stdout) is not None, "no message naming the rank")
+    require(os.path.exists(os.path.join(out, "last.safetensors")), "the last good checkpoint is gone")
+    with open(os.path.join(out, "last.safetensors"), "rb") as f:  # a whole safetensors file: header, then data
+        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+        require(json.loads(header["__metadata__"]["progress"])["global_step"] == 1, "the checkpoint is not step 1's")
+
+
 def rank_pids(out_dir, rank):
     """The pids of posenet processes training into out_dir as MPI rank `rank`."""
     pids = []
@@ -157,7 +174,7 @@ def main():
     COMMON[COMMON.index("--device") + 1] = device
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    {"sync-bn": sync_bn, "kill-resume": kill_resume}[mode](posenet, work, mpirun)
+    {"sync-bn": sync_bn, "non-finite": non_finite, "kill-resume": kill_resume}[mode](posenet, work, mpirun)
     print("OK")
 
 
