@@ -194,6 +194,9 @@ void Trainer::stop_on_non_finite(const StepOutcome& step, int64_t epoch, int64_t
 void Trainer::stop_with_checkpoint(int64_t epoch) {
   save(last_checkpoint());
   log_.write({{"type", "stopped"}, {"epoch", epoch}, {"batch", state_.batch}, {"global_step", state_.global_step}});
+  // A signalled rank exits 128 + signal, and mpirun then ends the others:
+  // none leaves before rank 0 has written the checkpoint.
+  comm_->barrier();
   if (writes_files()) std::cerr << "posenet: stopped; checkpoint saved to " << last_checkpoint().string() << " (continue with --resume)\n";
 }
 
