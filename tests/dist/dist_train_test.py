@@ -7,7 +7,9 @@
                a message naming a rank; the last checkpoint stays intact.
   kill-resume  SIGKILL of one rank mid-run ends the other within 60 s with a
                message naming the rank; --resume then continues exactly
-               (every step's loss equals an uninterrupted run's).
+               (every step's loss equals an uninterrupted run's); SIGTERM
+               to one rank stops both at one step with a checkpoint, and
+               a resume continues exactly too.
 
 Usage: dist_train_test.py MODE POSENET WORKDIR DEVICE MPIRUN [MPIRUN ARGS...]
 (DEVICE: cpu, or cuda:0 in emulated CUDA builds, where both ranks share the
@@ -125,24 +127,30 @@ def rank_pids(out_dir, rank):
     return pids
 
 
+def start_and_signal_rank_1(mpirun, posenet, args, out_dir, step, sig):
+    """Starts a 2-rank run and sends rank 1 `sig` once `step` is logged."""
+    proc = subprocess.Popen([*mpirun, "-np", "2", posenet, "train", *args, "--out", out_dir],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = os.path.join(out_dir, "log.jsonl")
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if os.path.exists(log) and any(s >= step for s in losses(out_dir)):
+            break
+        time.sleep(0.02)
+    pids = rank_pids(out_dir, 1)
+    require(proc.poll() is None and pids, "the run ended (or rank 1 was not found) before the signal")
+    os.kill(pids[0], sig)
+    return proc
+
+
 def kill_resume(posenet, work, mpirun):
     args = [*COMMON, "--batch-size", "8", "--save-every", "2"]
     args[args.index("--max-steps") + 1] = "10"
     whole, broken = os.path.join(work, "uninterrupted"), os.path.join(work, "killed")
     checked(run([*mpirun, "-np", "2", posenet, "train", *args, "--out", whole]), "uninterrupted run")
-    # Slow steps are not needed: the kill comes once step 5 is logged, after
-    # the checkpoint of step 4 and before the end (step 10).
-    proc = subprocess.Popen([*mpirun, "-np", "2", posenet, "train", *args, "--out", broken],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    log = os.path.join(broken, "log.jsonl")
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if os.path.exists(log) and any(s >= 5 for s in losses(broken)):
-            break
-        time.sleep(0.02)
-    pids = rank_pids(os.path.abspath(broken), 1) or rank_pids(broken, 1)
-    require(proc.poll() is None and pids, "the run ended (or rank 1 was not found) before it could be killed")
-    os.kill(pids[0], signal.SIGKILL)
+    # The kill comes once step 5 is logged, after the checkpoint of step 4
+    # and before the end (step 10).
+    proc = start_and_signal_rank_1(mpirun, posenet, args, broken, 5, signal.SIGKILL)
     killed_at = time.time()
     try:
         out, _ = proc.communicate(timeout=60)
@@ -167,6 +175,21 @@ def kill_resume(posenet, work, mpirun):
     checked(run([*mpirun, "-np", "2", posenet, "train", "--resume", "--out", broken, "--progress", "false"]),
             "resumed run")
     same_losses(losses(broken), losses(whole), 0.0, "killed and resumed against uninterrupted")
+
+    # SIGTERM to rank 1 alone: every rank stops after the same step, rank 0
+    # writes the checkpoint before any rank exits, and a resume continues exactly.
+    stopped = os.path.join(work, "terminated")
+    proc = start_and_signal_rank_1(mpirun, posenet, args, stopped, 3, signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    print(out, flush=True)
+    require(proc.returncode == 128 + signal.SIGTERM, f"the run exited {proc.returncode}, not 143")
+    with open(os.path.join(stopped, "log.jsonl")) as f:
+        records = [json.loads(line) for line in f]
+    stops = [r for r in records if r.get("type") == "stopped"]
+    require(len(stops) == 1 and stops[0]["global_step"] == max(losses(stopped)), "no stop record at the last step")
+    checked(run([*mpirun, "-np", "2", posenet, "train", "--resume", "--out", stopped, "--progress", "false"]),
+            "resumed after SIGTERM")
+    same_losses(losses(stopped), losses(whole), 0.0, "stopped by SIGTERM and resumed against uninterrupted")
 
 
 def main():
