@@ -207,7 +207,7 @@ void Trainer::validate_epoch(int64_t epoch, nlohmann::json& epoch_record, TrainR
   es.workers = config_.workers;
   es.flip_test = config_.flip_test;
   es.skip_undecodable = config_.skip_bad;
-  if (comm_->size() > 1) es.comm = comm_;  // PCKh validation sharded across ranks (COCO: each rank all of it)
+  if (comm_->size() > 1) es.comm = comm_;  // validation sharded across ranks
   if (data_.val_coco) {  // COCO keypoints: OKS AP (%) is the run's validation score
     const std::vector<eval::CocoDetection> detections = predict_coco_persons(*model_, *data_.val, es);
     const eval::CocoStats stats = eval::evaluate_coco_keypoints(*data_.val_coco, detections);

@@ -3,6 +3,9 @@
 
   sync-bn      2 ranks x batch 8 with --sync-bn give the per-step losses of
                one process with batch 16 (float32 tolerance).
+  coco         COCO validation sharded across 2 ranks predicts what one
+               process does (results_valid.json, to rounding); skipped
+               (exit 77) without the COCO sample of POSENET_TEST_COCO_DIR.
   non-finite   a learning rate that blows the weights up stops every rank with
                a message naming a rank; the last checkpoint stays intact.
   kill-resume  SIGKILL of one rank mid-run ends the other within 60 s with a
@@ -93,6 +96,32 @@ def sync_bn(posenet, work, mpirun):
     require(ours is not None and ours == theirs, "the sharded validation differs")
     require(os.path.exists(os.path.join(double, "pred_valid.mat")), "rank 0 wrote no predictions")
     require(not os.path.exists(os.path.join(double, "log.jsonl.1")), "a second rank wrote a log")
+
+
+def coco(posenet, work, mpirun):
+    data = os.environ.get("POSENET_TEST_COCO_DIR", "")
+    annotations = os.path.join(data, "person_keypoints_sample.json")
+    if not os.path.exists(annotations):
+        print(f"skipped: no COCO sample at {annotations}")
+        sys.exit(77)
+    spec = f"coco:{annotations}:{os.path.join(data, 'images')}"
+    args = ["--data", spec, "--val-data", spec, "--model", "tiny", "--width", "0.125", "--decoder-channels", "16",
+            "--input-size", "64", "32", "--workers", "0", "--progress", "false", "--epochs", "1", "--max-steps", "2",
+            "--optimizer", "sgd", "--lr", "0.01", "--seed", "3", "--device", COMMON[COMMON.index("--device") + 1]]
+    single, double = os.path.join(work, "single"), os.path.join(work, "two_ranks")
+    checked(run([posenet, "train", *args, "--batch-size", "4", "--out", single]), "one process")
+    checked(run([*mpirun, "-np", "2", posenet, "train", *args, "--batch-size", "2", "--sync-bn", "--out", double]),
+            "two ranks")
+    with open(os.path.join(single, "results_valid.json")) as f:
+        theirs = json.load(f)
+    with open(os.path.join(double, "results_valid.json")) as f:
+        ours = json.load(f)
+    require(len(ours) == len(theirs) > 0, f"{len(ours)} detections against {len(theirs)}")
+    for a, b in zip(ours, theirs):
+        require(a["image_id"] == b["image_id"], "the detections' order differs")
+        worst = max(abs(x - y) for x, y in zip(a["keypoints"], b["keypoints"]))
+        require(worst <= 1e-3, f"image {a['image_id']}: keypoints differ by {worst}")
+    print(f"{len(ours)} detections agree")
 
 
 def non_finite(posenet, work, mpirun):
@@ -197,7 +226,7 @@ def main():
     COMMON[COMMON.index("--device") + 1] = device
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    {"sync-bn": sync_bn, "non-finite": non_finite, "kill-resume": kill_resume}[mode](posenet, work, mpirun)
+    {"sync-bn": sync_bn, "coco": coco, "non-finite": non_finite, "kill-resume": kill_resume}[mode](posenet, work, mpirun)
     print("OK")
 
 
