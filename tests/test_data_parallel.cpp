@@ -51,16 +51,33 @@ std::vector<double> logged_losses(const fs::path& log) {
 }
 
 TEST(DataParallel, WorldSizeComesFromTheLauncherEnvironment) {
+  if (std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr) GTEST_SKIP() << "runs outside mpirun";
   const char* before = std::getenv("PMI_SIZE");
   const std::string saved = before ? before : "";
   ::setenv("PMI_SIZE", "3", 1);
-  EXPECT_EQ(dist::launcher_world_size(), std::getenv("OMPI_COMM_WORLD_SIZE") ? dist::launcher_world_size() : 3);
+  const int three = dist::launcher_world_size();
   ::setenv("PMI_SIZE", "not a number", 1);
-  const int without = dist::launcher_world_size();
-  if (before) ::setenv("PMI_SIZE", saved.c_str(), 1);
-  else ::unsetenv("PMI_SIZE");
-  EXPECT_GE(without, 1);
-  if (!std::getenv("OMPI_COMM_WORLD_SIZE")) EXPECT_EQ(without, 1);
+  const int unreadable = dist::launcher_world_size();
+  if (before) {
+    ::setenv("PMI_SIZE", saved.c_str(), 1);
+  } else {
+    ::unsetenv("PMI_SIZE");
+  }
+  EXPECT_EQ(three, 3);
+  EXPECT_EQ(unreadable, 1);
+}
+
+// A build without MPI started by a launcher with several ranks refuses,
+// instead of training N unrelated copies into one folder.
+TEST(DataParallel, BuildWithoutMpiRefusesSeveralRanks) {
+  if (dist::mpi_compiled_in()) GTEST_SKIP() << "this build has MPI (a -DPOSENET_MPI=OFF build runs this)";
+  const fs::path out = fs::temp_directory_path() / ("posenet_no_mpi_" + std::to_string(getpid()));
+  const testing::CliRun run =
+      testing::cli("train --model tiny --synthetic-count 20 --out " + out.string(), 60, "OMPI_COMM_WORLD_SIZE=2");
+  EXPECT_EQ(run.code, 1) << run.out;
+  EXPECT_NE(run.out.find("launched as one of 2 ranks, but this posenet was built without MPI"), std::string::npos)
+      << run.out;
+  EXPECT_FALSE(fs::exists(out)) << "nothing is written";
 }
 
 // Two ranks holding the same values, in one process: a sum doubles.
