@@ -42,6 +42,8 @@ def losses(out_dir):
     steps = {}
     with open(os.path.join(out_dir, "log.jsonl")) as f:
         for line in f:
+            if not line.endswith("\n"):
+                break  # a line being written while a running job is polled
             r = json.loads(line)
             if r.get("type") == "step":
                 steps[r["global_step"]] = r["loss"]
