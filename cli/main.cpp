@@ -4,6 +4,7 @@
 #include "cli/app.h"
 #include "cli/command.h"
 #include "core/error.h"
+#include "dist/communicator.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"posenet: multi-stage ResNet-hourglass human pose estimation"};
@@ -23,9 +24,12 @@ int main(int argc, char** argv) {
   } catch (const posenet::cli::ExitStatus& s) {
     return s.code;
   } catch (const posenet::Error& e) {
+    // With several processes, one rank's error ends them all (naming the rank).
+    posenet::dist::abort_run_if_distributed(e.what());
     std::cerr << "posenet: error: " << e.what() << "\n";
     return 1;
   } catch (const std::exception& e) {
+    posenet::dist::abort_run_if_distributed(e.what());
     std::cerr << "posenet: error: " << e.what() << "\n";
     return 1;
   }

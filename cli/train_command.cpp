@@ -45,7 +45,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--skip-bad", c.skip_bad, "log and skip bad annotations and images instead of stopping: images are checked (header) when the "
                 "data is loaded; one that still fails to decode is replaced by the next decodable sample");
   cmd->add_option("--epochs", c.epochs, "epochs")->capture_default_str();
-  cmd->add_option("--batch-size", c.batch_size, "images per step")->capture_default_str();
+  cmd->add_option("--batch-size", c.batch_size, "images per step (per process when launched by mpirun)")->capture_default_str();
   cmd->add_option("--optimizer", c.optimizer, "adam or sgd")->capture_default_str();
   cmd->add_option("--lr", c.lr, "base learning rate")->capture_default_str();
   cmd->add_option("--lr-steps", c.lr_steps, "epochs at which the learning rate drops")->delimiter(',')->capture_default_str();
@@ -73,6 +73,12 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--val-every", c.val_every, "validate every N epochs (0: never)")->capture_default_str();
   cmd->add_option("--flip-test", c.flip_test, "flip test in validation")->capture_default_str();
   cmd->add_option("--progress", c.progress, "show the progress bar")->capture_default_str();
+  cmd->add_flag("--sync-bn", c.sync_bn,
+                "several processes (mpirun): batch-norm statistics over every process's batch, as one batch of "
+                "processes x --batch-size");
+  cmd->add_option("--collective-timeout", c.collective_timeout,
+                  "several processes: seconds a rank waits for the others before the run is aborted")
+      ->capture_default_str();
   cmd->callback([config, seed, cmd, input_size] {
     config->seed_given = seed->count() > 0;
     if (!input_size->empty()) {
@@ -96,6 +102,7 @@ void add_train_command(CLI::App& app) {
       if (const int sig = train::stop_signal(); sig != 0) throw ExitStatus{128 + sig};
       return;
     }
+    if (!trainer.writes_files()) return;  // rank 0 reports for a data-parallel run
     std::cout << "\ntraining finished: " << r.steps << " steps, last loss " << r.last_loss;
     if (r.best_score >= 0)
       std::cout << (trainer.config().keypoints == "coco" ? ", best validation OKS AP " : ", best validation Mean PCKh@0.5 ")

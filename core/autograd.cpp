@@ -6,6 +6,7 @@ namespace posenet {
 
 namespace {
 thread_local bool g_grad_enabled = true;
+thread_local const GradReadyScope::Hook* g_grad_ready = nullptr;
 }
 
 bool grad_enabled() { return g_grad_enabled; }
@@ -27,8 +28,13 @@ std::vector<Tensor> AccumulateGrad::backward(const Tensor& grad_output) {
   } else {
     leaf_->grad.add_(grad_output);
   }
+  if (g_grad_ready != nullptr) (*g_grad_ready)(Tensor(leaf_));
   return {};
 }
+
+GradReadyScope::GradReadyScope(Hook hook) : previous_(g_grad_ready), hook_(std::move(hook)) { g_grad_ready = &hook_; }
+
+GradReadyScope::~GradReadyScope() { g_grad_ready = previous_; }
 
 bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {
   if (!g_grad_enabled) return false;

@@ -12,6 +12,7 @@
 // gradient per input, undefined where that input needs none; gradients are
 // computed with grad mode off (no higher-order derivatives).
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +44,23 @@ class AccumulateGrad final : public Node {
 
  private:
   std::shared_ptr<TensorImpl> leaf_;
+};
+
+// While alive on a thread, backward passes there call `hook` with each leaf
+// whose .grad they have just completed (all of its incoming gradients
+// added), in the order the pass completes them: data-parallel training
+// starts averaging gradients while the rest of the backward pass runs.
+class GradReadyScope {
+ public:
+  using Hook = std::function<void(const Tensor& leaf)>;
+  explicit GradReadyScope(Hook hook);
+  ~GradReadyScope();
+  GradReadyScope(const GradReadyScope&) = delete;
+  GradReadyScope& operator=(const GradReadyScope&) = delete;
+
+ private:
+  const Hook* previous_;
+  Hook hook_;
 };
 
 // Grad mode is per thread; NoGradGuard turns it off for a scope (inference,

@@ -2,6 +2,7 @@
 
 #include "core/autograd.h"
 #include "kernels/batchnorm_kernels.h"
+#include "kernels/batchnorm_sync.h"
 #include "kernels/dispatch.h"
 
 // The registry entries of this family's kernels (kernels/batchnorm_kernels.h).
@@ -62,6 +63,8 @@ Tensor batch_norm_add_relu(const Tensor& x, const Tensor& weight, const Tensor& 
   const int64_t per_channel = x.numel() / C;
   PN_CHECK(!p.training || per_channel > 1, "batch_norm: expected more than 1 value per channel when training, got input of shape ",
            shape_str(x.shape()), " (batch statistics of a single value are undefined; use eval mode or a larger batch)");
+  if (const CrossProcessSum* sum = p.training ? active_batch_norm_sync() : nullptr)
+    return sync_batch_norm_add_relu(x, weight, bias, running_mean, running_var, p, residual, relu, *sum);
 
   Tensor mean = Tensor::empty({C}, compute_dtype(x.dtype()), x.device());
   Tensor invstd = Tensor::empty({C}, compute_dtype(x.dtype()), x.device());

@@ -11,5 +11,6 @@ $SUDO apt-get install -y -q --no-install-recommends \
   build-essential cmake ninja-build pkg-config \
   libopenblas-openmp-dev libgtest-dev libgmock-dev libbenchmark-dev \
   libcli11-dev libstb-dev nlohmann-json3-dev libmatio-dev libturbojpeg0-dev \
+  openmpi-bin libopenmpi-dev \
   clang libclang-rt-14-dev libomp-dev python3 \
   patchelf

@@ -1,7 +1,7 @@
 # Checks DESIGN.md's rule that arrows point down only: a file in a layer may
 # include headers of its own layer and of the layers below it, never above.
 # emu (the CUDA emulator, EMU builds) sits below everything.
-set(order emu core kernels layers models eval train)
+set(order emu core kernels dist layers models eval train)
 list(LENGTH order n)
 set(violations "")
 math(EXPR last "${n} - 1")

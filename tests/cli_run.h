@@ -16,8 +16,10 @@ struct CliRun {
 // `posenet ARGS`, with stderr folded into stdout. timeout_s > 0 runs it under
 // timeout(1): a command that blocks (on a FIFO, say) then fails the test with
 // status 124 instead of hanging it.
-inline CliRun cli(const std::string& args, int timeout_s = 0) {
-  const std::string prefix = timeout_s > 0 ? "timeout " + std::to_string(timeout_s) + " " : std::string();
+// launcher, when given, goes before the command (mpirun -np 2, say).
+inline CliRun cli(const std::string& args, int timeout_s = 0, const std::string& launcher = "") {
+  std::string prefix = timeout_s > 0 ? "timeout " + std::to_string(timeout_s) + " " : std::string();
+  if (!launcher.empty()) prefix = launcher + " " + prefix;
   CliRun r;
   FILE* p = popen((prefix + POSENET_CLI_PATH + " " + args + " 2>&1").c_str(), "r");
   if (p == nullptr) return r;

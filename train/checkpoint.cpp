@@ -29,7 +29,8 @@ void save_checkpoint(const std::filesystem::path& path, const Module& model, con
                              {"batch", state.batch},
                              {"global_step", state.global_step},
                              {"best_score", state.best_score},
-                             {"last_loss", state.last_loss}};
+                             {"last_loss", state.last_loss},
+                             {"world_size", state.world_size}};
   const nlohmann::json rng = {{"seed", config.seed},
                               {"epoch", state.epoch},
                               {"batch", state.batch},
@@ -93,6 +94,7 @@ Checkpoint read_checkpoint(const std::filesystem::path& path) {
     // Checkpoints written before COCO training named the score for PCKh.
     ck.state.best_score = (p.contains("best_score") ? p.at("best_score") : p.at("best_pckh")).get<double>();
     ck.state.last_loss = p.value("last_loss", 0.0);
+    if (p.contains("world_size")) ck.state.world_size = integer(p, "world_size", "progress").get<int64_t>();
     if (auto rng = ck.metadata.find("rng"); rng != ck.metadata.end()) {
       auto r = nlohmann::json::parse(rng->second);
       ck.rng = RngRecord{integer(r, "seed", "rng record").get<uint64_t>(),
@@ -104,8 +106,8 @@ Checkpoint read_checkpoint(const std::filesystem::path& path) {
   } catch (const nlohmann::json::exception& e) {
     throw InputError(path.string() + ": corrupt checkpoint metadata: " + e.what());
   }
-  if (ck.state.epoch < 0 || ck.state.batch < 0 || ck.state.global_step < 0)
-    throw InputError(path.string() + ": corrupt checkpoint progress (negative epoch, batch or step)");
+  if (ck.state.epoch < 0 || ck.state.batch < 0 || ck.state.global_step < 0 || ck.state.world_size < 1)
+    throw InputError(path.string() + ": corrupt checkpoint progress (negative epoch, batch or step, or no process)");
   if (ck.rng && (ck.rng->seed != ck.config.seed || ck.rng->epoch != ck.state.epoch || ck.rng->batch != ck.state.batch))
     throw InputError(detail::concat(path.string(), ": corrupt checkpoint: its rng record (seed ", ck.rng->seed,
                                     ", epoch ", ck.rng->epoch, ", batch ", ck.rng->batch,

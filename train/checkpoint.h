@@ -37,6 +37,7 @@ struct TrainingState {
   double best_score = -1.0;
   double last_loss = 0.0;
   int64_t train_samples = 0;  // training-set size: the augmentation stream is keyed by it
+  int64_t world_size = 1;     // processes of the run (data parallel): a batch is world_size * batch_size samples
 };
 
 // The "rng" record: everything the run's random streams are derived from.

@@ -54,7 +54,9 @@ nlohmann::json TrainConfig::to_json() const {
           {"stop_after", stop_after},
           {"val_every", val_every},
           {"flip_test", flip_test},
-          {"progress", progress}};
+          {"progress", progress},
+          {"sync_bn", sync_bn},
+          {"collective_timeout", collective_timeout}};
 }
 
 namespace {
@@ -111,6 +113,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& s
   PN_READ(sigmas); PN_READ(sigmas_final); PN_READ(scale_factor); PN_READ(rotation_factor); PN_READ(rotation_prob);
   PN_READ(flip); PN_READ(device); PN_READ(precision); PN_READ(workers); PN_READ(seed); PN_READ(out); PN_READ(resume);
   PN_READ(save_every); PN_READ(max_steps); PN_READ(stop_after); PN_READ(val_every); PN_READ(flip_test); PN_READ(progress);
+  PN_READ(sync_bn); PN_READ(collective_timeout);
 #undef PN_READ
   return c;
 }
@@ -181,6 +184,8 @@ void TrainConfig::validate() const {
   finite_at_least("rotation-factor", rotation_factor, 0.0);
   if (!(rotation_prob >= 0 && rotation_prob <= 1)) bad("rotation-prob must be in [0, 1], got " + shown(rotation_prob));
   if (out.empty()) bad("out must name a directory");
+  if (!(collective_timeout > 0 && collective_timeout <= 86400))
+    bad("collective-timeout must be in (0, 86400] seconds, got " + shown(collective_timeout));
 }
 
 std::vector<double> TrainConfig::stage_sigmas(int stages) const {

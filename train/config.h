@@ -69,6 +69,9 @@ struct TrainConfig {
   int val_every = 1;         // validate every N epochs (0: never)
   bool flip_test = true;
   bool progress = true;      // progress bar on stderr
+  // Data-parallel runs (mpirun; docs/distributed.md): batch_size is per process.
+  bool sync_bn = false;               // batch-norm statistics over every process's batch
+  double collective_timeout = 300.0;  // seconds a collective may wait before the run is aborted
 
   nlohmann::json to_json() const;
   // source names the file the JSON came from, for error messages.

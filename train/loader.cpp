@@ -55,12 +55,15 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, LoaderConfig conf
                config_.heatmap_height > 0,
            "DataLoader: input and heatmap sizes must be positive");
   config_.sigmas.validate();
+  PN_CHECK(config_.shard_count > 0 && config_.shard_rank >= 0 && config_.shard_rank < config_.shard_count,
+           "DataLoader: shard ", config_.shard_rank, " of ", config_.shard_count, " does not exist");
+  PN_CHECK(config_.shard_count == 1 || config_.drop_last, "DataLoader: shards need drop_last (equal batches)");
 }
 
 DataLoader::~DataLoader() { stop_workers(); }
 
 int64_t DataLoader::batches_per_epoch() const {
-  const int64_t n = int64_t(dataset_->size()), b = config_.batch_size;
+  const int64_t n = int64_t(dataset_->size()), b = int64_t(config_.batch_size) * config_.shard_count;
   return config_.drop_last ? n / b : (n + b - 1) / b;
 }
 
@@ -70,6 +73,13 @@ std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
   if (config_.shuffle) {
     Generator gen = Generator(config_.seed).fork(uint64_t(epoch));
     for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[size_t(gen.randint(0, int64_t(i)))]);
+  }
+  if (config_.shard_count > 1) {
+    const int64_t B = config_.batch_size, global = B * config_.shard_count;
+    std::vector<int64_t> shard;
+    for (int64_t b = 0; b < batches_per_epoch(); ++b)
+      for (int64_t i = 0; i < B; ++i) shard.push_back(order[size_t(b * global + config_.shard_rank * B + i)]);
+    return shard;
   }
   return order;
 }

@@ -62,6 +62,12 @@ struct LoaderConfig {
   // decode is a property of the files, so batches stay identical for any
   // worker count. The row's stands_in_for names the failed sample.
   bool replace_undecodable = false;
+  // Data parallelism: shard_rank of shard_count processes each take rows
+  // [rank * B, (rank + 1) * B) of every global batch of shard_count * B
+  // samples drawn from the epoch order (B = batch_size); augmentation stays
+  // keyed by (epoch, sample), so the global batch is the same for any count.
+  int shard_rank = 0;
+  int shard_count = 1;
 };
 
 struct Batch {
@@ -119,7 +125,8 @@ class DataLoader {
   // worker's error (which names the file) when its batch is reached.
   std::optional<Batch> next();
 
-  // The sample order of an epoch (a pure function of seed and epoch).
+  // The sample order of an epoch (a pure function of seed and epoch): with
+  // shards, this shard's rows of each global batch, in order.
   std::vector<int64_t> epoch_order(int64_t epoch) const;
   // The augmentation of one sample in one epoch.
   AugmentParams sample_params(int64_t epoch, int64_t sample_index) const;

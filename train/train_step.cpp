@@ -48,8 +48,8 @@ bool all_finite(const std::vector<Tensor>& tensors) {
 }
 
 TrainStepper::TrainStepper(models::PoseModel& model, Optimizer& optimizer, Device device,
-                           const ops::ImageNormalization& normalization)
-    : model_(model), optimizer_(optimizer), device_(device), normalization_(normalization) {
+                           const ops::ImageNormalization& normalization, DataParallel* parallel)
+    : model_(model), optimizer_(optimizer), device_(device), normalization_(normalization), parallel_(parallel) {
   found_inf_ = Tensor::zeros({1}, DType::F32, device);
   bad_weights_ = Tensor::zeros({1}, DType::F32, device);
   optimizer_.skip_updates_while(found_inf_);
@@ -76,12 +76,18 @@ std::optional<StepOutcome> TrainStepper::step(const Batch& batch) {
   }
   losses.insert(losses.begin(), loss);
   optimizer_.zero_grad();
-  loss.backward();
+  if (parallel_)
+    parallel_->backward(loss, optimizer_.params());  // gradients averaged across ranks, overlapping backward
+  else
+    loss.backward();
   {
     NoGradGuard no_grad;
     std::vector<Tensor> checked{loss};
     for (const Tensor& p : optimizer_.params()) checked.push_back(p.grad());
     ops::flag_non_finite(checked, found_inf_);
+    // Set on every rank when set on any (a rank's own loss may be the only
+    // non-finite value), so all ranks skip the same updates.
+    if (parallel_) parallel_->comm().all_reduce_sum(found_inf_);
     optimizer_.step();  // changes nothing while found_inf_ is set
     ops::flag_non_finite(optimizer_.params(), bad_weights_);
   }
@@ -112,11 +118,14 @@ std::optional<StepOutcome> TrainStepper::flush() {
   return read_back(int((queued_ - 1) % kReadbackSlots), pending_stages_);
 }
 
-StepOutcome TrainStepper::read_back(int slot, size_t stages) const {
+StepOutcome TrainStepper::read_back(int slot, size_t stages) {
   const float* v = static_cast<const float*>(readback_wait(device_, slot));
   StepOutcome out;
   out.loss = v[0];
   out.stage_losses.assign(v + 1, v + 1 + stages);
+  // The logged losses are the means over the ranks; a non-finite loss on
+  // any rank makes the mean non-finite on all.
+  if (parallel_) parallel_->average_losses(out.loss, out.stage_losses);
   if (!std::isfinite(out.loss)) out.non_finite = NonFinite::kLoss;
   else if (v[stages + 1] != 0) out.non_finite = NonFinite::kGradient;
   else if (v[stages + 2] != 0) out.non_finite = NonFinite::kWeight;

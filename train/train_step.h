@@ -11,6 +11,7 @@
 #include "kernels/normalize.h"
 #include "kernels/optim.h"
 #include "models/pose_model.h"
+#include "train/data_parallel.h"
 #include "train/loader.h"
 
 namespace posenet::train {
@@ -44,9 +45,12 @@ bool all_finite(const std::vector<Tensor>& tensors);
 class TrainStepper {
  public:
   // normalization: how a batch of uint8 images becomes the network's input
-  // (on the device); float32 batches are used as they are.
+  // (on the device); float32 batches are used as they are. With `parallel`
+  // (data-parallel runs) the gradients are averaged across the ranks before
+  // the update, the non-finite flag is set on all ranks when set on any,
+  // and the losses handed back are the means over the ranks.
   TrainStepper(models::PoseModel& model, Optimizer& optimizer, Device device,
-               const ops::ImageNormalization& normalization);
+               const ops::ImageNormalization& normalization, DataParallel* parallel = nullptr);
   TrainStepper(const TrainStepper&) = delete;
   TrainStepper& operator=(const TrainStepper&) = delete;
 
@@ -58,12 +62,13 @@ class TrainStepper {
   std::optional<StepOutcome> flush();
 
  private:
-  StepOutcome read_back(int slot, size_t stages) const;
+  StepOutcome read_back(int slot, size_t stages);
 
   models::PoseModel& model_;
   Optimizer& optimizer_;
   Device device_;
   ops::ImageNormalization normalization_;
+  DataParallel* parallel_ = nullptr;
   Tensor found_inf_;    // [1] float32: the loss or a gradient was non-finite
   Tensor bad_weights_;  // [1] float32: a weight was non-finite after an update
   int64_t queued_ = 0;  // steps queued; step k's values go to slot k % kReadbackSlots

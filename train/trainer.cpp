@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <iostream>
 #include <optional>
@@ -9,6 +11,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/rng.h"
+#include "dist/communicator.h"
 #include "models/growth.h"
 #include "models/pretrained.h"
 #include "models/spec.h"
@@ -28,13 +31,16 @@ namespace fs = std::filesystem;
 
 Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
   out_dir_ = config_.out;
+  comm_ = &dist::process_communicator();
+  comm_->set_timeout(std::chrono::milliseconds(int64_t(config_.collective_timeout * 1000)));
   // A new run's settings are checked before its folder is created, so bad
   // ones leave nothing behind; a resume checks them after merging with its
   // checkpoint's.
   if (!config_.resume) check_settings(false);
   // Taken before anything is written (a resume of a folder that does not
   // exist fails below without creating it).
-  if (!config_.resume || fs::exists(out_dir_)) lock_ = FolderLock::acquire(out_dir_, "--out");
+  // Rank 0 alone locks and writes the folder; the other ranks only read it.
+  if (writes_files() && (!config_.resume || fs::exists(out_dir_))) lock_ = FolderLock::acquire(out_dir_, "--out");
   std::optional<Checkpoint> resume_from;
   std::vector<SettingChange> changes;
   if (config_.resume) {
@@ -44,19 +50,32 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
     changes = std::move(resumed.changes);
     state_ = resume_from->state;
     check_settings(true);
-  } else {
+  } else if (writes_files()) {
     refuse_to_overwrite_a_run(out_dir_);
   }
-  check_writable_directory(out_dir_);
-  remove_stale_temporaries(out_dir_);
-  data_ = prepare_training_data(config_, out_dir_);
+  if (writes_files()) {
+    check_writable_directory(out_dir_);
+    remove_stale_temporaries(out_dir_);
+    data_ = prepare_training_data(config_, out_dir_);  // renders synthetic data once, for every rank
+  }
+  {
+    // Rank 0 may take long here (rendering, checking every image header of
+    // a large set): the others wait up to an hour, not the step timeout.
+    const auto step_timeout = comm_->timeout();
+    comm_->set_timeout(std::max<std::chrono::milliseconds>(step_timeout, std::chrono::hours(1)));
+    comm_->barrier();
+    comm_->set_timeout(step_timeout);
+  }
+  if (!writes_files()) data_ = prepare_training_data(config_, out_dir_);
+  if (comm_->size() > 1) parallel_ = std::make_unique<DataParallel>(*comm_, config_.sync_bn);
   if (resume_from) warn_if_training_set_changed(*resume_from, data_.train->size());
   state_.train_samples = int64_t(data_.train->size());
   build_model(resume_from ? &*resume_from : nullptr);
   build_optimizer();
   if (resume_from) optimizer_->load_state(resume_from->optimizer_state);
-  log_.open((out_dir_ / "log.jsonl").string(), config_.resume);
+  if (writes_files()) log_.open((out_dir_ / "log.jsonl").string(), config_.resume);
   for (const SettingChange& change : changes) {
+    if (!writes_files()) break;
     std::cerr << "posenet: resuming with " << change.option << " " << change.new_value.dump() << " (was "
               << change.old_value.dump() << ")\n";
     log_.write(change.to_log_record());
@@ -65,7 +84,7 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
   // "resume" is how this process started, not a setting of the run.
   nlohmann::json settings = config_.to_json();
   settings.erase("resume");
-  write_text_file_atomically(out_dir_ / "config.json", settings.dump(2) + "\n");
+  if (writes_files()) write_text_file_atomically(out_dir_ / "config.json", settings.dump(2) + "\n");
 }
 
 Trainer::~Trainer() = default;
@@ -73,6 +92,8 @@ Trainer::~Trainer() = default;
 void Trainer::check_settings(bool resuming) {
   config_.validate();
   device_ = parse_device(config_.device);
+  // One GPU per process: "cuda" means the one of this process's local rank.
+  if (comm_->size() > 1 && device_.is_cuda() && config_.device == "cuda") device_ = Device::cuda(comm_->world().local_rank);
   (void)backend_for(device_);  // a device that is not there fails before any data is rendered
   // Stored resolved (config.json, checkpoints): a resumed run keeps its
   // precision unless --precision is given.
@@ -150,7 +171,13 @@ void Trainer::build_optimizer() {
   }
 }
 
+std::ostream& Trainer::report_stream() {
+  static std::ostream nowhere(nullptr);
+  return writes_files() ? std::cout : nowhere;
+}
+
 void Trainer::save(const fs::path& path) {
+  if (!writes_files()) return;
   save_checkpoint(path, *model_, optimizer_.get(), config_, model_->spec().describe(), state_);
 }
 
@@ -173,7 +200,10 @@ void Trainer::stop_on_non_finite(const StepOutcome& step, int64_t epoch, int64_t
 void Trainer::stop_with_checkpoint(int64_t epoch) {
   save(last_checkpoint());
   log_.write({{"type", "stopped"}, {"epoch", epoch}, {"batch", state_.batch}, {"global_step", state_.global_step}});
-  std::cerr << "posenet: stopped; checkpoint saved to " << last_checkpoint().string() << " (continue with --resume)\n";
+  // A signalled rank exits 128 + signal, and mpirun then ends the others:
+  // none leaves before rank 0 has written the checkpoint.
+  comm_->barrier();
+  if (writes_files()) std::cerr << "posenet: stopped; checkpoint saved to " << last_checkpoint().string() << " (continue with --resume)\n";
 }
 
 void Trainer::validate_epoch(int64_t epoch, nlohmann::json& epoch_record, TrainResult& result) {
@@ -183,11 +213,13 @@ void Trainer::validate_epoch(int64_t epoch, nlohmann::json& epoch_record, TrainR
   es.workers = config_.workers;
   es.flip_test = config_.flip_test;
   es.skip_undecodable = config_.skip_bad;
+  if (comm_->size() > 1) es.comm = comm_;  // validation sharded across ranks
   if (data_.val_coco) {  // COCO keypoints: OKS AP (%) is the run's validation score
     const std::vector<eval::CocoDetection> detections = predict_coco_persons(*model_, *data_.val, es);
     const eval::CocoStats stats = eval::evaluate_coco_keypoints(*data_.val_coco, detections);
-    epoch_record["validation"] = report_coco_validation(std::cout, stats, epoch + 1, data_.val->size(), config_.flip_test);
-    write_text_file_atomically(out_dir_ / "results_valid.json", eval::coco_results_json(detections).dump() + "\n");
+    epoch_record["validation"] = report_coco_validation(report_stream(), stats, epoch + 1, data_.val->size(), config_.flip_test);
+    if (writes_files())
+      write_text_file_atomically(out_dir_ / "results_valid.json", eval::coco_results_json(detections).dump() + "\n");
     if (stats.ap() >= 0 && stats.ap() * 100 > state_.best_score) {
       state_.best_score = stats.ap() * 100;
       save(best_checkpoint());
@@ -196,10 +228,11 @@ void Trainer::validate_epoch(int64_t epoch, nlohmann::json& epoch_record, TrainR
     return;  // result.last_validation holds PCKh evaluations only
   }
   Evaluation ev = evaluate_model(*model_, *data_.val, data_.val_gt, es);
-  epoch_record["validation"] = report_validation(std::cout, ev, epoch + 1, data_.val->size(), config_.flip_test);
-  eval::write_predictions_mat(out_dir_ / "pred_valid.mat",
-                              predictions_for_every_person(ev.final_stage().predictions, *data_.val,
-                                                           data_.val_gt_persons));
+  epoch_record["validation"] = report_validation(report_stream(), ev, epoch + 1, data_.val->size(), config_.flip_test);
+  if (writes_files())
+    eval::write_predictions_mat(out_dir_ / "pred_valid.mat", predictions_for_every_person(
+                                                                 ev.final_stage().predictions, *data_.val,
+                                                                 data_.val_gt_persons));
   const double mean = ev.final_stage().pckh.mean;
   if (mean > state_.best_score) {  // best-epoch tracking: the best checkpoint follows the best mean PCKh
     state_.best_score = mean;
@@ -221,6 +254,23 @@ void Trainer::finish_epoch(int64_t epoch, nlohmann::json epoch_record, TrainResu
   result.epochs_done = epoch + 1;
 }
 
+void Trainer::continue_on_this_world_size(int64_t steps_per_epoch) {
+  const int64_t size = comm_->size();
+  if (state_.world_size != size && state_.batch > 0) {
+    // The checkpoint counts batches of its own global size: continue after
+    // the samples it took, at the next whole batch of the new global size.
+    const int64_t taken = state_.batch * state_.world_size * config_.batch_size;
+    const int64_t global = size * config_.batch_size;
+    const int64_t batch = std::min(steps_per_epoch, (taken + global - 1) / global);
+    if (writes_files())
+      std::cerr << "posenet: the run had " << state_.world_size << " processes, now " << size
+                << ": the global batch is " << global << " samples; epoch " << state_.epoch + 1
+                << " continues at batch " << batch << " (" << taken << " samples were taken)\n";
+    state_.batch = batch;
+  }
+  state_.world_size = size;
+}
+
 TrainResult Trainer::run() {
   TrainResult result;
   const models::ModelSpec& spec = model_->spec();
@@ -230,29 +280,44 @@ TrainResult Trainer::run() {
   schedule.factor = config_.lr_factor;
   schedule.validate();
 
-  DataLoader loader(data_.train, training_loader_config(config_, spec));
+  LoaderConfig loader_config = training_loader_config(config_, spec);
+  loader_config.shard_rank = comm_->rank();  // each rank its rows of every global batch
+  loader_config.shard_count = comm_->size();
+  DataLoader loader(data_.train, loader_config);
   int64_t steps_per_epoch = loader.batches_per_epoch();
   if (steps_per_epoch == 0)
     throw InputError(detail::concat("the training set has ", data_.train->size(), " samples, fewer than one batch of ",
-                                    config_.batch_size, ": lower --batch-size"));
+                                    config_.batch_size * comm_->size(),
+                                    comm_->size() > 1 ? " (--batch-size times the processes)" : "",
+                                    ": lower --batch-size"));
   if (config_.max_steps > 0 && config_.max_steps < steps_per_epoch) steps_per_epoch = config_.max_steps;
+  continue_on_this_world_size(steps_per_epoch);
+  const bool show = writes_files();  // rank 0 speaks for the run
 
-  if (config_.resume)
+  if (show && config_.resume)
     std::cerr << "posenet: resuming " << spec.describe() << " at epoch " << state_.epoch + 1 << ", batch "
               << state_.batch << " (step " << state_.global_step << ")\n";
-  else
+  else if (show)
     std::cerr << "posenet: training " << spec.describe() << " on " << data_.train->size() << " samples ("
-              << steps_per_epoch << " steps per epoch, " << config_.epochs << " epochs) on " << device_.str() << "\n";
+              << steps_per_epoch << " steps per epoch, " << config_.epochs << " epochs) on " << device_.str()
+              << (comm_->size() > 1 ? detail::concat(" and ", comm_->size() - 1, " more processes (", comm_->kind(),
+                                                     config_.sync_bn ? ", synchronised batch norm)" : ")")
+                                    : std::string())
+              << "\n";
   log_.write({{"type", "start"}, {"model", spec.describe()}, {"resume", config_.resume},
               {"epoch", state_.epoch}, {"batch", state_.batch}, {"global_step", state_.global_step},
-              {"train_samples", data_.train->size()}, {"val_samples", data_.has_validation() ? data_.val->size() : 0}});
+              {"world_size", comm_->size()}, {"train_samples", data_.train->size()}, {"val_samples", data_.has_validation() ? data_.val->size() : 0}});
 
-  const bool interactive = config_.progress && isatty(STDERR_FILENO);
+  const bool progress = config_.progress && show;
+  const bool interactive = progress && isatty(STDERR_FILENO);
+  // With --sync-bn, batch norm sums its statistics over the ranks while this lives.
+  const std::unique_ptr<ops::SyncBatchNormScope> sync_bn = parallel_ ? parallel_->sync_batch_norm_scope() : nullptr;
   // Each step's values come back while the next step runs (train_step.h):
   // a step's record is written when they arrive, and the last step's are
   // waited for before anything is saved and at the end of the epoch.
   TrainStepper stepper(*model_, *optimizer_, device_,
-                       ops::ImageNormalization::from_mean_std(loader.config().crop.mean, loader.config().crop.std));
+                       ops::ImageNormalization::from_mean_std(loader.config().crop.mean, loader.config().crop.std),
+                       parallel_.get());
   struct QueuedStep {
     int64_t epoch = 0, batch = 0, global_step = 0, rows = 0;
     double lr = 0, seconds = 0;
@@ -262,7 +327,7 @@ TrainResult Trainer::run() {
   for (int64_t epoch = state_.epoch; epoch < config_.epochs; ++epoch) {
     loader.start_epoch(epoch, state_.batch);
     ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.epochs), steps_per_epoch,
-                    config_.batch_size, interactive, long(state_.batch));
+                    config_.batch_size * comm_->size(), interactive, long(state_.batch));
     double epoch_loss = 0.0;
     int64_t epoch_steps = 0;
     const auto epoch_start = std::chrono::steady_clock::now();
@@ -271,7 +336,7 @@ TrainResult Trainer::run() {
       const QueuedStep q = *queued;
       queued.reset();
       if (!step.ok()) {
-        if (config_.progress) bar.finish();
+        if (progress) bar.finish();
         stop_on_non_finite(step, q.epoch, q.batch, q.global_step);
       }
       state_.last_loss = step.loss;
@@ -280,10 +345,10 @@ TrainResult Trainer::run() {
       result.step_losses.push_back(step.loss);
       log_.write({{"type", "step"}, {"epoch", q.epoch}, {"batch", q.batch}, {"global_step", q.global_step},
                   {"loss", step.loss}, {"stage_losses", step.stage_losses}, {"lr", q.lr},
-                  {"images_per_second", q.seconds > 0 ? double(q.rows) / q.seconds : 0.0},
+                  {"images_per_second", q.seconds > 0 ? double(q.rows * comm_->size()) / q.seconds : 0.0},
                   {"alloc_calls", q.counts.alloc_calls}, {"host_syncs", q.counts.host_syncs},
                   {"h2d_bytes", q.counts.h2d_bytes}});
-      if (config_.progress) bar.update(q.batch + 1, step.loss, q.lr);
+      if (progress) bar.update(q.batch + 1, step.loss, q.lr);
     };
     const auto wait_for_queued_step = [&] {
       if (std::optional<StepOutcome> step = stepper.flush()) complete(*step);
@@ -298,6 +363,7 @@ TrainResult Trainer::run() {
       const auto t0 = std::chrono::steady_clock::now();
       const std::optional<StepOutcome> previous = stepper.step(*batch);
       const BackendCounters step_counts = backend.counters() - counters_before;
+      if (parallel_ && !config_.sync_bn) parallel_->average_buffers(*model_);  // running statistics alike on all ranks
       const double step_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (previous) complete(*previous);
       queued = QueuedStep{epoch, b, state_.global_step + 1, batch->size(), lr, step_seconds, step_counts};
@@ -307,9 +373,11 @@ TrainResult Trainer::run() {
         wait_for_queued_step();  // a non-finite step is never saved
         save(last_checkpoint());
       }
-      if (stop_requested() || (config_.stop_after > 0 && state_.global_step >= config_.stop_after)) {
+      // A signal to any rank stops every rank at the same step.
+      const bool signalled = parallel_ ? parallel_->any(stop_requested()) : stop_requested();
+      if (signalled || (config_.stop_after > 0 && state_.global_step >= config_.stop_after)) {
         wait_for_queued_step();
-        if (config_.progress) bar.finish();
+        if (progress) bar.finish();
         stop_with_checkpoint(epoch);
         result.interrupted = true;
         result.steps = state_.global_step;
@@ -319,7 +387,7 @@ TrainResult Trainer::run() {
       }
     }
     wait_for_queued_step();
-    if (config_.progress) bar.finish();
+    if (progress) bar.finish();
     state_.epoch = epoch + 1;
     state_.batch = 0;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();

@@ -8,6 +8,7 @@
 #pragma once
 #include <filesystem>
 #include <memory>
+#include <ostream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,6 +48,9 @@ class Trainer {
   const TrainConfig& config() const { return config_; }
   Device device() const { return device_; }
   models::PoseModel& model() { return *model_; }
+  // Rank 0 of a data-parallel run (or the only process): it alone writes
+  // files and reports.
+  bool writes_files() const { return comm_->is_root(); }
   std::filesystem::path last_checkpoint() const { return out_dir_ / "last.safetensors"; }
   std::filesystem::path best_checkpoint() const { return out_dir_ / "best.safetensors"; }
 
@@ -63,6 +67,8 @@ class Trainer {
   [[noreturn]] void stop_on_non_finite(const StepOutcome& step, int64_t epoch, int64_t batch, int64_t global_step);
   // Saves last.safetensors and logs the stop (a signal or --stop-after).
   void stop_with_checkpoint(int64_t epoch);
+  // A resume on another number of processes: where the epoch continues.
+  void continue_on_this_world_size(int64_t steps_per_epoch);
   // After an epoch: validation when due, then best/last checkpoints and the
   // epoch's log record.
   void finish_epoch(int64_t epoch, nlohmann::json epoch_record, TrainResult& result);
@@ -78,6 +84,12 @@ class Trainer {
   std::unique_ptr<Optimizer> optimizer_;
   TrainingState state_;
   RunLog log_;
+  // Data parallelism (train/data_parallel.h): the process's communicator;
+  // parallel_ only with several ranks. Only rank 0 writes files.
+  dist::Communicator* comm_ = nullptr;
+  std::unique_ptr<DataParallel> parallel_;
+  // Where this process prints run reports: std::cout on rank 0, nowhere on others.
+  std::ostream& report_stream();
 };
 
 }  // namespace posenet::train

@@ -2,6 +2,7 @@
 
 #include <iostream>
 #include <limits>
+#include <optional>
 
 #include "core/autograd.h"
 #include "core/error.h"
@@ -37,6 +38,20 @@ std::array<eval::Point2, eval::kMpiiJointCount> no_prediction() {
   std::array<eval::Point2, eval::kMpiiJointCount> row;
   row.fill({std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()});
   return row;
+}
+// Every rank's predictions added: each person is predicted by one rank, the
+// others hold zeros there (a NaN, no prediction, stays NaN).
+void sum_across_ranks(dist::Communicator& comm, std::vector<eval::Predictions>& stages) {
+  std::vector<double> values;
+  for (const eval::Predictions& preds : stages)
+    for (const auto& row : preds)
+      for (const eval::Point2& p : row) values.insert(values.end(), {p.x, p.y});
+  Tensor t = Tensor::from_data({int64_t(values.size())}, values, DType::F64);
+  comm.all_reduce_sum(t);
+  const double* sums = t.data<double>();
+  for (eval::Predictions& preds : stages)
+    for (auto& row : preds)
+      for (eval::Point2& p : row) p = {sums[0], sums[1]}, sums += 2;
 }
 }  // namespace
 
@@ -97,7 +112,15 @@ Evaluation evaluate_model(models::PoseModel& model, const Dataset& dataset, cons
   lc.heatmap_height = spec.heatmap_h();
   lc.sigmas = SigmaSchedule::constant(1, 2.0);  // targets are not used here
   lc.replace_undecodable = settings.skip_undecodable;
+  // This rank's share: the persons rank, rank + ranks, ...; sample j of
+  // the share is person rank + j * ranks of the dataset.
+  const int64_t ranks = settings.comm ? settings.comm->size() : 1, rank = settings.comm ? settings.comm->rank() : 0;
   auto shared = std::make_shared<Dataset>(dataset);
+  if (ranks > 1) {
+    shared->samples.clear();
+    for (size_t i = size_t(rank); i < dataset.size(); i += size_t(ranks)) shared->samples.push_back(dataset.samples[i]);
+  }
+  auto person = [&](int64_t j) { return size_t(rank + j * ranks); };
   DataLoader loader(shared, lc);
   loader.start_epoch(0);
 
@@ -108,7 +131,9 @@ Evaluation evaluate_model(models::PoseModel& model, const Dataset& dataset, cons
   std::vector<eval::Predictions> stage_preds(static_cast<size_t>(stages), eval::Predictions(n));
   std::vector<eval::Predictions> second_preds(static_cast<size_t>(stages), eval::Predictions(n));
   int64_t done = 0;
-  while (auto batch = loader.next()) {
+  while (shared->size() > 0) {
+    std::optional<Batch> batch = loader.next();
+    if (!batch) break;
     Tensor images = batch->images.device() == settings.device ? batch->images : batch->images.to(settings.device);
     std::vector<Tensor> heatmaps = predict_heatmaps(model, images, settings.flip_test);
     std::vector<eval::Point2> centers, scales;
@@ -124,8 +149,8 @@ Evaluation evaluate_model(models::PoseModel& model, const Dataset& dataset, cons
         for (int64_t i = 0; i < batch->size(); ++i) {
           // A row standing in for an undecodable person predicts nothing for it.
           const int64_t failed = batch->stands_in_for[size_t(i)];
-          if (failed >= 0) into[size_t(s)][size_t(failed)] = no_prediction();
-          else into[size_t(s)][size_t(batch->sample_indices[size_t(i)])] = p[size_t(i)];
+          if (failed >= 0) into[size_t(s)][person(failed)] = no_prediction();
+          else into[size_t(s)][person(batch->sample_indices[size_t(i)])] = p[size_t(i)];
         }
       };
       emit(eval::decode_quarter_offset(hm), stage_preds);
@@ -137,6 +162,10 @@ Evaluation evaluate_model(models::PoseModel& model, const Dataset& dataset, cons
   }
   if (settings.progress) std::cerr << "\n";
   model.train(was_training);
+  if (ranks > 1) {
+    sum_across_ranks(*settings.comm, stage_preds);
+    if (settings.second_max_rows) sum_across_ranks(*settings.comm, second_preds);
+  }
 
   Evaluation result;
   for (int s = 0; s < stages; ++s) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/device.h"
+#include "dist/communicator.h"
 #include "eval/decode.h"
 #include "eval/keypoint_set.h"
 #include "eval/mat_io.h"
@@ -29,6 +30,11 @@ struct EvalSettings {
   // --skip-bad: a person whose image fails to decode is logged and gets NaN
   // predictions (LoaderConfig::replace_undecodable) instead of stopping.
   bool skip_undecodable = false;
+  // Data-parallel runs: each rank predicts every size-th person from its
+  // rank on, and the predictions are summed across ranks (each person's
+  // from one rank, zeros from the others), so every rank gets all of them
+  // and the same scores. nullptr: this process predicts every person.
+  dist::Communicator* comm = nullptr;
 };
 
 struct StageResult {

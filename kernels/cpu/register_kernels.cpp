@@ -4,6 +4,7 @@
 // weights and their state stay float32) and batch norm's eval statistics
 // (running statistics stay float32).
 #include "kernels/batchnorm_kernels.h"
+#include "kernels/batchnorm_sync_kernels.h"
 #include "kernels/cast_kernels.h"
 #include "kernels/conv_epilogue_kernels.h"
 #include "kernels/conv_kernels.h"
@@ -19,6 +20,7 @@ namespace posenet::kernels::cpu {
 
 void register_kernels() {
   PN_BATCHNORM_KERNELS(PN_REGISTER_CPU_KERNEL_)
+  PN_BATCHNORM_SYNC_KERNELS(PN_REGISTER_CPU_KERNEL_)
   PN_CONV_KERNELS(PN_REGISTER_CPU_KERNEL_)
   PN_CONV_EPILOGUE_KERNELS(PN_REGISTER_CPU_KERNEL_)
   PN_ELEMENTWISE_KERNELS(PN_REGISTER_CPU_KERNEL_)

@@ -2,6 +2,7 @@
 // every cuda:: kernel of every family, wherever it is defined (the .cu files,
 // or host stand-ins for the cuDNN/cuBLAS-backed ones in emulated builds).
 #include "kernels/batchnorm_kernels.h"
+#include "kernels/batchnorm_sync_kernels.h"
 #include "kernels/cast_kernels.h"
 #include "kernels/conv_epilogue_kernels.h"
 #include "kernels/conv_kernels.h"
@@ -37,6 +38,7 @@ bool cudnn_expressible(const OpArgs& args) {
 
 void register_kernels() {
   PN_BATCHNORM_KERNELS(PN_REGISTER_CUDA_KERNEL_)
+  PN_BATCHNORM_SYNC_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_CONV_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_CONV_EPILOGUE_KERNELS(PN_REGISTER_CUDA_KERNEL_)
   PN_ELEMENTWISE_KERNELS(PN_REGISTER_CUDA_KERNEL_)

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "kernels/batchnorm.h"
+#include "kernels/batchnorm_sync.h"
 #include "op_case.h"
 
 namespace posenet::optable {
@@ -12,8 +13,10 @@ namespace {
 
 constexpr double kEps = 1e-5, kMomentum = 0.1;
 
-// Naive per-channel loops; pre_activation leaves out the ReLU.
-HostValues naive_batch_norm(const Inputs& in, bool training, bool residual, bool relu) {
+// Naive per-channel loops; pre_activation leaves out the ReLU. copies: the
+// batch seen that many times over (sync-BN's processes holding the same
+// batch), which changes only the unbiased variance of running_var.
+HostValues naive_batch_norm(const Inputs& in, bool training, bool residual, bool relu, int copies = 1) {
   const auto x = in[0].to_vector(), w = in[1].to_vector(), b = in[2].to_vector();
   auto rm = in[3].to_vector(), rv = in[4].to_vector();
   const auto res = residual ? in[5].to_vector() : std::vector<double>(x.size(), 0.0);
@@ -27,7 +30,7 @@ HostValues naive_batch_norm(const Inputs& in, bool training, bool residual, bool
     if (training) {
       mean[c] = m, var[c] = q / double(rows);
       rm[c] = (1 - kMomentum) * rm[c] + kMomentum * m;
-      rv[c] = (1 - kMomentum) * rv[c] + kMomentum * q / double(rows - 1);
+      rv[c] = (1 - kMomentum) * rv[c] + kMomentum * copies * q / double(copies * rows - 1);
     } else {
       mean[c] = rm[c], var[c] = rv[c];
     }
@@ -83,6 +86,21 @@ OpCase batchnorm_row(const Shape& shape, bool training, bool residual, bool relu
   return c;
 }
 
+// The row under sync-BN (kernels/batchnorm_sync.h) with a cross-process sum
+// that doubles, as if a second process held the same batch: the output and
+// every gradient must be those of one process; running_var takes the
+// unbiased variance of the doubled count.
+OpCase sync_row(OpCase c, bool residual, bool relu) {
+  c.name = "sync_" + c.name;
+  c.reference = [=](const Inputs& in) { return naive_batch_norm(in, true, residual, relu, 2); };
+  c.run = [run = c.run](const Inputs& in) {
+    ops::SyncBatchNormScope scope([](Tensor& t) { t.add_(t.clone()); });
+    return run(in);
+  };
+  c.timed = false;
+  return c;
+}
+
 }  // namespace
 
 std::vector<OpCase> batchnorm_cases() {
@@ -105,6 +123,12 @@ std::vector<OpCase> batchnorm_cases() {
       big.name += " parity";
       rows.push_back(big);
     }
+  rows.push_back(sync_row(batchnorm_row({2, 3, 4, 5}, true, false, false), false, false));
+  rows.push_back(sync_row(batchnorm_row({2, 3, 4, 5}, true, true, true), true, true));
+  OpCase big = sync_row(batchnorm_row({4, 16, 16, 64}, true, true, true), true, true);
+  big.finite_differences = false;
+  big.name += " parity";
+  rows.push_back(big);
   return rows;
 }
 
