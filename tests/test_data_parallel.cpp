@@ -18,10 +18,13 @@
 #include "core/rng.h"
 #include "kernels/elementwise.h"
 #include "kernels/loss.h"
+#include "kernels/normalize.h"
+#include "kernels/targets.h"
 #include "models/spec.h"
 #include "train/checkpoint.h"
 #include "train/data_parallel.h"
 #include "train/loader.h"
+#include "train/targets.h"
 #include "train/training_data.h"
 
 namespace posenet::train {
@@ -164,6 +167,8 @@ TEST(DataParallel, TwoRanksWithoutSyncBnMatchHalfBatchesByHand) {
   options.lr = c.lr;
   Adam adam(model->parameters(), options);
   DataLoader loader(data.train, training_loader_config(c, spec));
+  const ops::ImageNormalization normalization =
+      ops::ImageNormalization::from_mean_std(loader.config().crop.mean, loader.config().crop.std);
   loader.start_epoch(0);
   const std::vector<Tensor> params = model->parameters();
   std::vector<Tensor> buffers;
@@ -177,11 +182,15 @@ TEST(DataParallel, TwoRanksWithoutSyncBnMatchHalfBatchesByHand) {
     double loss_sum = 0;
     for (int half = 0; half < 2; ++half) {
       for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(before[i]);
-      std::vector<Tensor> heatmaps = model->forward_heatmaps(rows_of(batch.images, 8 * half, 8));
-      const Tensor weight = rows_of(batch.target_weight, 8 * half, 8);
+      Tensor images = rows_of(batch.images, 8 * half, 8);
+      if (images.dtype() == DType::U8) images = ops::normalize_images(images, normalization);
+      std::vector<Tensor> heatmaps = model->forward_heatmaps(images);
+      const Tensor joints = rows_of(batch.joints, 8 * half, 8), weights = rows_of(batch.joint_weights, 8 * half, 8);
       Tensor loss;
       for (size_t s = 0; s < heatmaps.size(); ++s) {
-        Tensor l = ops::weighted_mse(heatmaps[s], rows_of(batch.targets[s], 8 * half, 8), weight);
+        const HeatmapGeometry geometry{int(images.dim(2)), int(images.dim(1)), int(heatmaps[s].dim(2)),
+                                       int(heatmaps[s].dim(1)), int(joints.dim(1))};
+        Tensor l = ops::gaussian_weighted_mse(heatmaps[s], joints, weights, stage_target_spec(geometry, batch.sigmas, s));
         loss = loss.defined() ? ops::add(loss, l) : l;
       }
       loss_sum += loss.item();

@@ -196,12 +196,17 @@ def kill_resume(posenet, work, mpirun):
     done = max(losses(broken))
     require(done < 10, f"the killed run got to step {done}")
     # Resuming on another world size: one process continues the epoch after
-    # the samples the two ranks took (4 batches of 16 = batch 8 of 8).
+    # the samples the two ranks took (S steps of 16 = batch 2 S of 8, at most
+    # the epoch's 10). The checkpoint is step 4's or step 6's: a step's record
+    # is logged one step late, so step 6 may be saved before the kill lands.
     alone = os.path.join(work, "resumed_alone")
     shutil.copytree(broken, alone)
     result = run([posenet, "train", "--resume", "--out", alone, "--progress", "false"])
     checked(result, "resumed by one process")
-    require("the run had 2 processes, now 1" in result.stdout and "continues at batch 8" in result.stdout,
+    saved = re.search(r"\(step (\d+)\)", result.stdout)
+    require(saved is not None, "the resume does not name the checkpoint's step")
+    batch = min(2 * int(saved.group(1)), 10)
+    require("the run had 2 processes, now 1" in result.stdout and f"continues at batch {batch}" in result.stdout,
             "no word of the world-size change")
     checked(run([*mpirun, "-np", "2", posenet, "train", "--resume", "--out", broken, "--progress", "false"]),
             "resumed run")
