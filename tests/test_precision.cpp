@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_run.h"
+#include "run_files.h"
 #include "kernels/elementwise.h"
 #include "models/spec.h"
 #include "test_util.h"
@@ -22,19 +23,14 @@ namespace {
 namespace fs = std::filesystem;
 using testing::cli;
 using testing::CliRun;
+using testing::file_bytes;
+using testing::log_records;
+using testing::write_bytes;
 
 const std::string kTiny =
     " --model tiny --width 0.125 --decoder-channels 16 --input-size 32 --synthetic-count 24 --synthetic-size 48"
     " --batch-size 4 --lr 0.001 --sigmas 1 --workers 0 --seed 11 --val-every 0 --progress false";
 constexpr int kEpochs = 2, kStepsPerEpoch = 4;
-
-std::vector<nlohmann::json> log_records(const fs::path& log) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(log);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
 
 std::vector<double> step_losses(const std::string& device, const std::string& precision, const fs::path& out) {
   const CliRun r = cli("train" + kTiny + " --epochs " + std::to_string(kEpochs) + " --max-steps " +
@@ -165,6 +161,28 @@ TEST(Precision, DefaultIsStoredAndAResumeMayChangeIt) {
       logged = rec.at("old") == "fp32" && rec.at("new") == "bf16";
   EXPECT_TRUE(logged) << "the change is in log.jsonl";
   EXPECT_EQ(train::read_checkpoint(run / "last.safetensors").config.precision, "bf16");
+}
+
+TEST(Precision, ATf32RunResumedOnTheCpuContinuesInFloat32) {
+  const fs::path run = testing::temp_dir("precision_tf32_resume");
+  CliRun r = cli("train" + kTiny + " --epochs 1 --max-steps 1 --out " + run.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  // The checkpoint of a CUDA run: its stored precision is tf32 (same length
+  // as fp32, so the header's size stays right).
+  std::string bytes = file_bytes(run / "last.safetensors");
+  const std::string stored = "\\\"precision\\\":\\\"fp32\\\"";
+  const size_t at = bytes.find(stored);
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at, stored.size(), "\\\"precision\\\":\\\"tf32\\\"");
+  write_bytes(run / "last.safetensors", bytes);
+  r = cli("train --resume --progress false --epochs 2 --max-steps 1 --out " + run.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("resuming with precision \"fp32\" (was \"tf32\")"), std::string::npos) << r.out;
+  EXPECT_EQ(train::read_checkpoint(run / "last.safetensors").config.precision, "fp32");
+  // Asked for explicitly, tf32 on the CPU is still refused by name.
+  r = cli("train --resume --progress false --epochs 3 --precision tf32 --out " + run.string());
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("precision tf32 needs a CUDA device"), std::string::npos) << r.out;
 }
 
 }  // namespace

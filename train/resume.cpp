@@ -92,6 +92,13 @@ ResumedConfig resumed_config(const Checkpoint& checkpoint, const TrainConfig& no
                                       "new run with another --out)"));
     }
   }
+  // TF32 is a CUDA math mode: a run trained with it continues in float32
+  // when resumed on the CPU without another --precision.
+  if (!now.given.count("precision") && merged.value("precision", "") == "tf32" &&
+      merged.value("device", "cpu") == "cpu") {
+    out.changes.push_back({"precision", merged["precision"], "fp32"});
+    merged["precision"] = "fp32";
+  }
   merged["resume"] = true;
   out.config = TrainConfig::from_json(merged, checkpoint.path.string());
   // "out" and the runtime settings do not describe the run: not logged as changes.

@@ -23,7 +23,9 @@ struct StepOutcome {
   std::vector<double> stage_losses;  // one per stage
   // What went non-finite: the loss or a gradient (the update was skipped on
   // the device), or a weight after the update (the update was applied; the
-  // model must not be saved). Once set, every later update is skipped too.
+  // model must not be saved). After a non-finite loss or gradient every
+  // later update is skipped too; after a non-finite weight the next step's
+  // gradients are non-finite in practice, which then skips its update.
   NonFinite non_finite = NonFinite::kNone;
   bool ok() const { return non_finite == NonFinite::kNone; }
 };

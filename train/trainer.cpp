@@ -354,7 +354,13 @@ TrainResult Trainer::run() {
       if (std::optional<StepOutcome> step = stepper.flush()) complete(*step);
     };
     for (int64_t b = state_.batch; b < steps_per_epoch; ++b) {
-      std::optional<Batch> batch = loader.next();
+      std::optional<Batch> batch;
+      try {
+        batch = loader.next();
+      } catch (...) {
+        wait_for_queued_step();  // the queued step is logged (or stops the run) before the loader's error
+        throw;
+      }
       if (!batch) break;
       const double lr = schedule.lr(int(epoch), long(state_.global_step));
       optimizer_->set_lr(lr);
