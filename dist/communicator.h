@@ -56,7 +56,9 @@ class Communicator {
   [[noreturn]] virtual void abort(const std::string& message) = 0;
 
   std::chrono::milliseconds timeout() const { return timeout_; }
-  void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
+  // Virtual: a communicator that delegates (NCCL's, to MPI for CPU tensors
+  // and barriers) passes the timeout on.
+  virtual void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
 
  private:
   std::chrono::milliseconds timeout_{std::chrono::seconds(300)};

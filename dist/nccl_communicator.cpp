@@ -34,6 +34,10 @@ class NcclCommunicator final : public Communicator {
   }
 
   World world() const override { return mpi_->world(); }
+  void set_timeout(std::chrono::milliseconds t) override {
+    Communicator::set_timeout(t);
+    mpi_->set_timeout(t);
+  }
   std::string kind() const override { return "NCCL"; }
 
   void all_reduce_sum(Tensor& t) override { start_all_reduce_sum(t)->wait(); }

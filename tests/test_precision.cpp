@@ -141,6 +141,10 @@ TEST(Precision, BadValuesAreRefusedByName) {
   r = cli("train" + kTiny + " --epochs 1 --max-steps 1 --precision fp16 --out " + (dir / "fp16").string());
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("precision must be bf16, tf32 or fp32, got 'fp16'"), std::string::npos) << r.out;
+  r = cli("train" + kTiny + " --epochs 1 --max-steps 1 --precision bf16 --sync-bn --out " + (dir / "sync").string());
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("--sync-bn cannot be combined with --precision bf16"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir / "sync" / "log.jsonl")) << "refused before the run started";
 }
 
 TEST(Precision, DefaultIsStoredAndAResumeMayChangeIt) {

@@ -99,6 +99,9 @@ void Trainer::check_settings(bool resuming) {
   // precision unless --precision is given.
   const Precision precision = resolve_precision(config_.precision, device_);
   if (!resuming) config_.precision = precision_name(precision);
+  if (config_.sync_bn && precision == Precision::BF16)
+    throw InputError("invalid training setting: --sync-bn cannot be combined with --precision bf16 yet (the "
+                     "cross-process batch-norm statistics take float32 inputs): use --precision tf32 or fp32");
   // The first data set decides the keypoint set (train/dataset.h); a resumed
   // run keeps its own, and its data must still give it.
   const eval::KeypointSet& data_keypoints = keypoint_set_of_specs(config_.data);

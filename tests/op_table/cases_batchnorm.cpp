@@ -98,6 +98,7 @@ OpCase sync_row(OpCase c, bool residual, bool relu) {
     return run(in);
   };
   c.timed = false;
+  c.bf16 = false;  // the cross-process statistics kernels take float32 and float64 only
   return c;
 }
 
