@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "kernels/elementwise.h"
 #include "kernels/optim.h"
 #include "test_util.h"
 
@@ -126,6 +127,23 @@ TEST(Optimizer, SetLrAndSkippedParametersAndZeroGrad) {
   opt.zero_grad();
   EXPECT_FALSE(a.grad().defined());
   EXPECT_FALSE(b.grad().defined());
+}
+
+// A training step's gradients keep their buffers: zeroed in place, then
+// accumulated into by the next backward pass (a CUDA graph replays them at
+// the same addresses).
+TEST(Optimizer, ZeroGradInPlaceKeepsTheBuffers) {
+  Tensor a = param_of({1.0, 2.0});
+  SGD opt({a}, {0.1, 0.0, 0.0, false});
+  set_grad(a, {1.0, -1.0});
+  const void* buffer = a.grad().raw_data();
+  opt.zero_grad_in_place();
+  ASSERT_TRUE(a.grad().defined());
+  EXPECT_EQ(a.grad().raw_data(), buffer);
+  EXPECT_EQ(a.grad().to_vector(), (std::vector<double>{0.0, 0.0}));
+  ops::sum(ops::mul(a, a)).backward();  // d/da sum(a^2) = 2a, added into the zeroed buffer
+  EXPECT_EQ(a.grad().raw_data(), buffer);
+  EXPECT_EQ(a.grad().to_vector(), (std::vector<double>{2.0, 4.0}));
 }
 
 TEST(Optimizer, GradientOfAnotherDtypeIsRefused) {
