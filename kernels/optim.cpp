@@ -110,11 +110,8 @@ void Optimizer::zero_grad() {
   for (Tensor& p : params_) p.set_grad(Tensor());
 }
 
-void Optimizer::zero_grad_in_place() {
-  for (Tensor& p : params_) {
-    Tensor g = p.grad();
-    if (g.defined()) g.fill_(0.0);  // autograd then adds into it (core/autograd.cpp)
-  }
+void Optimizer::zero_grad_keeping_buffers() {
+  for (Tensor& p : params_) p.drop_grad_keeping_buffer();
 }
 
 void Optimizer::stage_next_step_scalars() {

@@ -17,11 +17,12 @@ class Optimizer {
   virtual ~Optimizer() = default;
   virtual void step() = 0;
   void zero_grad();  // drops every parameter's .grad
-  // Zeroes every parameter's .grad in place, keeping its buffer: a training
-  // step's gradients then live at the same addresses every step (a CUDA
-  // graph replays them there) and are not allocated again. A parameter that
-  // then gets no gradient is updated with a zero one.
-  void zero_grad_in_place();
+  // Drops every parameter's .grad as zero_grad() does (a parameter that
+  // then gets no gradient is skipped), keeping each buffer for the next
+  // backward pass to write into: a training step's gradients then live at
+  // the same addresses every step (a CUDA graph replays them there) and are
+  // not allocated again (Tensor::drop_grad_keeping_buffer).
+  void zero_grad_keeping_buffers();
   int64_t steps() const { return steps_; }
   // For a step run as a CUDA graph (train/train_step.h): uploads the coming
   // step's {lr, step} now, before the graph is launched, so that step()
