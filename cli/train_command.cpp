@@ -62,6 +62,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--precision", c.precision,
                   "bf16 (bfloat16 activations, float32 weights and statistics), tf32 (CUDA only) or fp32; "
                   "default: tf32 on CUDA, fp32 on the CPU (bf16 there is emulated, slow)");
+  cmd->add_flag("--cuda-graph", c.cuda_graph,
+               "capture the training step once as a CUDA graph and replay it (CUDA only; off until shown right on a GPU)");
   cmd->add_option("--workers", c.workers, "data-loading threads")->capture_default_str();
   CLI::Option* seed = cmd->add_option("--seed", c.seed, "seed of every random choice (with --resume: must be the run's)")
                           ->capture_default_str();

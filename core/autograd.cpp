@@ -16,7 +16,15 @@ NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
 std::vector<Tensor> AccumulateGrad::backward(const Tensor& grad_output) {
   PN_CHECK(grad_output.shape() == leaf_->shape, "gradient of shape ", shape_str(grad_output.shape()),
            " for a parameter of shape ", shape_str(leaf_->shape));
-  if (!leaf_->grad.defined()) {
+  Tensor spare = std::move(leaf_->spare_grad);
+  leaf_->spare_grad = Tensor();
+  if (!leaf_->grad.defined() && spare.defined() && spare.dtype() == grad_output.dtype() &&
+      spare.device() == grad_output.device()) {
+    // The buffer of the last step's gradient (Tensor::drop_grad_keeping_buffer):
+    // the gradient is copied there, so .grad keeps its address.
+    spare.copy_(grad_output);
+    leaf_->grad = spare;
+  } else if (!leaf_->grad.defined()) {
     // A gradient that nothing else references (the usual case: a fresh
     // weight gradient) becomes .grad as is; one still shared with another
     // consumer or an op's saved state is copied, since .grad is later

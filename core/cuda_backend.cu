@@ -18,10 +18,12 @@
 #include <type_traits>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/cuda_check.h"
 #include "core/device.h"
+#include "core/op_scope.h"
 #include "core/uncounted_transfers.h"
 
 namespace posenet {
@@ -122,36 +124,22 @@ class CudaBackend final : public Backend {
   void* allocate(size_t bytes) override {
     std::lock_guard<std::mutex> lock(mu_);
     const size_t size = round_size(bytes);
-    auto it = free_.lower_bound(size);
-    // Reuse a cached block of the same size class (large blocks may be up to
-    // 2x larger, to bound waste).
-    if (it != free_.end() && it->first <= size * 2) {
-      void* p = it->second;
-      size_t block = it->first;
-      free_.erase(it);
+    void* p = nullptr;
+    size_t block = 0;
+    if (capturing_) return allocate_for_graph_locked(bytes, size);
+    if (take_cached(free_, size, &p, &block)) {
       cached_bytes_ -= block;
       note_alloc(p, block);
       return p;
     }
     DeviceGuard guard(index_);
-    void* p = nullptr;
     cudaError_t err = driver_malloc(&p, size);
     if (err == cudaErrorMemoryAllocation) {
       cudaGetLastError();
       release_cache_locked();
       err = driver_malloc(&p, size);
     }
-    if (err == cudaErrorMemoryAllocation) {
-      cudaGetLastError();
-      size_t free_b = 0, total_b = 0;
-      cudaMemGetInfo(&free_b, &total_b);
-      PN_FAIL("CUDA out of memory on cuda:", index_, ": tried to allocate ", bytes / 1048576.0, " MiB; ",
-              free_b / 1048576.0, " MiB free of ", total_b / 1048576.0, " MiB, ", in_use_ / 1048576.0,
-              " MiB held by posenet tensors. Lower --batch-size (or the input size) and try again.");
-    }
-    if (err != cudaSuccess)
-      throw Error(detail::concat("CUDA error ", cudaGetErrorName(err), " (", cudaGetErrorString(err), ") in cudaMalloc of ",
-                                 size, " bytes at ", __FILE__, ":", __LINE__));
+    check_driver_malloc(err, bytes, size);
     note_alloc(p, size);
     return p;
   }
@@ -163,8 +151,72 @@ class CudaBackend final : public Backend {
     size_t block = it->second;
     live_.erase(it);
     in_use_ -= block;
+    if (pool_blocks_.count(ptr)) {  // the graph's: only its capture may reuse it
+      pool_free_.emplace(block, ptr);
+      return;
+    }
     free_.emplace(block, ptr);
     cached_bytes_ += block;
+  }
+
+  // CUDA graphs (core/device_graph.h). One capture, and one graph's pool,
+  // per device at a time.
+  void begin_capture() {
+    DeviceGuard guard(index_);
+    cudaStream_t s = stream();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      PN_CHECK(!capturing_ && !pool_in_use_, "cuda:", index_,
+               ": a CUDA graph is already being captured or alive on this device (one at a time)");
+      capturing_ = true;
+      pool_in_use_ = true;
+    }
+    const cudaError_t err = cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal);
+    if (err != cudaSuccess) {
+      cudaGetLastError();
+      release_pool();
+      PN_FAIL("cuda:", index_, ": cudaStreamBeginCapture failed: ", cudaGetErrorName(err), " (",
+              cudaGetErrorString(err), ")");
+    }
+  }
+  // Ends the capture and instantiates its graph (a cudaGraphExec_t).
+  void* end_capture() {
+    DeviceGuard guard(index_);
+    cudaGraph_t graph = nullptr;
+    cudaError_t err = cudaStreamEndCapture(stream(), &graph);
+    capturing_ = false;
+    cudaGraphExec_t exec = nullptr;
+    if (err == cudaSuccess) err = cudaGraphInstantiate(&exec, graph, 0);
+    if (graph) cudaGraphDestroy(graph);
+    if (err != cudaSuccess) {
+      cudaGetLastError();
+      release_pool();
+      PN_FAIL("cuda:", index_, ": capturing the training step as a CUDA graph failed: ", cudaGetErrorName(err), " (",
+              cudaGetErrorString(err), ")");
+    }
+    return exec;
+  }
+  // After an error inside a capture: the capture is dropped, its pool freed.
+  void abort_capture() noexcept {
+    if (!capturing_) return;
+    DeviceGuard guard(index_);
+    cudaGraph_t graph = nullptr;
+    if (cudaStreamEndCapture(stream(), &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    capturing_ = false;
+    release_pool();
+  }
+  void launch_graph(void* exec) {
+    DeviceGuard guard(index_);
+    PN_CHECK(!capturing_, "cuda:", index_, ": a CUDA graph launched while a capture runs");
+    PN_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec), stream()));
+  }
+  // The pool's blocks go back to the general cache without a wait: work
+  // queued later on this device's one stream runs after the last replay.
+  void destroy_graph(void* exec) noexcept {
+    DeviceGuard guard(index_);
+    cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec));
+    release_pool();
   }
 
   void copy_device_to_device(void* dst, const void* src, size_t bytes) override {
@@ -172,12 +224,14 @@ class CudaBackend final : public Backend {
     PN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream()));
   }
   void copy_host_to_device(void* dst, const void* src, size_t bytes) override {
+    refuse_while_capturing("copy host memory to the device synchronously");
     DeviceGuard guard(index_);
     if (!UncountedTransfers::active()) h2d_bytes_.fetch_add(bytes, std::memory_order_relaxed);
     PN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream()));
     wait_for_stream();  // the host buffer may be freed next
   }
   void copy_device_to_host(void* dst, const void* src, size_t bytes) override {
+    refuse_while_capturing("read device memory on the host (item(), to(cpu))");
     DeviceGuard guard(index_);
     PN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream()));
     wait_for_stream();
@@ -240,6 +294,8 @@ class CudaBackend final : public Backend {
   // Pinned staging (core/async_transfers.h): uploads take the ring's slots
   // in turn; readbacks use the slot they are given.
   void upload_async(void* dst, const void* src, size_t bytes) {
+    // A captured copy from a staging slot would replay the slot's old bytes.
+    refuse_while_capturing("stage an upload (uploads go before the graph's launch)");
     DeviceGuard guard(index_);
     std::lock_guard<std::mutex> lock(staging_mu_);
     PinnedSlot& slot = uploads_[next_upload_];
@@ -252,6 +308,7 @@ class CudaBackend final : public Backend {
     slot.in_flight = true;
   }
   void readback_async(int index, const void* src, size_t bytes) {
+    refuse_while_capturing("queue a readback (readbacks go after the graph's launch)");
     DeviceGuard guard(index_);
     std::lock_guard<std::mutex> lock(staging_mu_);
     PinnedSlot& slot = readbacks_[index];
@@ -262,6 +319,7 @@ class CudaBackend final : public Backend {
   }
   // The one wait of a step: counted whether or not the copy has landed yet.
   const void* readback_wait(int index) {
+    refuse_while_capturing("wait for a readback");
     DeviceGuard guard(index_);
     std::lock_guard<std::mutex> lock(staging_mu_);
     PinnedSlot& slot = readbacks_[index];
@@ -293,6 +351,78 @@ class CudaBackend final : public Backend {
     DeviceGuard& operator=(const DeviceGuard&) = delete;
   };
 
+  // A block of `size` from a free list (of the same size class; large
+  // blocks may be up to 2x larger, to bound waste).
+  static bool take_cached(std::multimap<size_t, void*>& list, size_t size, void** p, size_t* block) {
+    auto it = list.lower_bound(size);
+    if (it == list.end() || it->first > size * 2) return false;
+    *p = it->second;
+    *block = it->first;
+    list.erase(it);
+    return true;
+  }
+  // While capturing, every block handed out joins the graph's pool: taken
+  // from the pool's own free blocks first (reuse within the step, in stream
+  // order as eager execution reuses), then from the general cache, then
+  // from the driver (allowed during capture in relaxed mode; only a
+  // capture, never a replay, allocates). A pool block is never returned to
+  // the general cache while the graph lives, so replays find their memory
+  // where the capture left it.
+  void* allocate_for_graph_locked(size_t bytes, size_t size) {
+    void* p = nullptr;
+    size_t block = 0;
+    if (take_cached(pool_free_, size, &p, &block)) {
+      note_alloc(p, block);
+      return p;
+    }
+    if (take_cached(free_, size, &p, &block)) {
+      cached_bytes_ -= block;
+    } else {
+      DeviceGuard guard(index_);
+      cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+      PN_CUDA_CHECK(cudaThreadExchangeStreamCaptureMode(&mode));
+      const cudaError_t err = driver_malloc(&p, size);
+      PN_CUDA_CHECK(cudaThreadExchangeStreamCaptureMode(&mode));
+      check_driver_malloc(err, bytes, size);
+      block = size;
+    }
+    pool_blocks_.insert(p);
+    note_alloc(p, block);
+    return p;
+  }
+  void release_pool() noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [size, p] : pool_free_) {
+      free_.emplace(size, p);
+      cached_bytes_ += size;
+    }
+    pool_free_.clear();
+    pool_blocks_.clear();  // live blocks go to the general cache when freed
+    pool_in_use_ = false;
+  }
+  void check_driver_malloc(cudaError_t err, size_t bytes, size_t size) {
+    if (err == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      size_t free_b = 0, total_b = 0;
+      cudaMemGetInfo(&free_b, &total_b);
+      PN_FAIL("CUDA out of memory on cuda:", index_, ": tried to allocate ", bytes / 1048576.0, " MiB; ",
+              free_b / 1048576.0, " MiB free of ", total_b / 1048576.0, " MiB, ", in_use_ / 1048576.0,
+              " MiB held by posenet tensors. Lower --batch-size (or the input size) and try again.");
+    }
+    if (err != cudaSuccess)
+      throw Error(detail::concat("CUDA error ", cudaGetErrorName(err), " (", cudaGetErrorString(err), ") in cudaMalloc of ",
+                                 size, " bytes at ", __FILE__, ":", __LINE__));
+  }
+  // A captured step must not make the host wait or stage host memory: the
+  // error names the op being dispatched, so the culprit can be found.
+  void refuse_while_capturing(const char* what) const {
+    if (!capturing_) return;
+    const char* op = current_op();
+    PN_FAIL("CUDA graph capture of the training step: ",
+            op ? detail::concat("op '", op, "'") : std::string("code outside any op"), " tried to ", what,
+            " on cuda:", index_, ", which a captured step cannot do. Train without --cuda-graph.");
+  }
+
   void note_alloc(void* p, size_t block) {
     live_[p] = block;
     in_use_ += block;
@@ -306,6 +436,7 @@ class CudaBackend final : public Backend {
   }
   // Every wait of the host on the device goes through here (host_syncs).
   void wait_for_stream() {
+    refuse_while_capturing("wait for the device");
     if (!UncountedTransfers::active()) host_syncs_.fetch_add(1, std::memory_order_relaxed);
     PN_CUDA_CHECK(cudaStreamSynchronize(stream()));
   }
@@ -357,6 +488,10 @@ class CudaBackend final : public Backend {
   mutable std::mutex mu_;
   std::once_flag stream_once_;
   std::multimap<size_t, void*> free_;
+  std::atomic<bool> capturing_{false};
+  bool pool_in_use_ = false;                  // a graph (or its capture) owns pool_blocks_
+  std::unordered_set<void*> pool_blocks_;     // every block the graph's capture took
+  std::multimap<size_t, void*> pool_free_;    // those the step frees: the graph still uses them
   std::unordered_map<void*, size_t> live_;
   size_t in_use_ = 0, peak_ = 0, cached_bytes_ = 0;
   cudaStream_t stream_ = nullptr;
@@ -423,6 +558,16 @@ void cuda_readback_async(int index, int slot, const void* src, size_t bytes) {
 }
 const void* cuda_readback_wait(int index, int slot) {
   return static_cast<CudaBackend&>(cuda_backend(index)).readback_wait(slot);
+}
+
+void cuda_begin_graph_capture(int index) { static_cast<CudaBackend&>(cuda_backend(index)).begin_capture(); }
+void* cuda_end_graph_capture(int index) { return static_cast<CudaBackend&>(cuda_backend(index)).end_capture(); }
+void cuda_abort_graph_capture(int index) noexcept {
+  static_cast<CudaBackend&>(cuda_backend(index)).abort_capture();
+}
+void cuda_launch_graph(int index, void* exec) { static_cast<CudaBackend&>(cuda_backend(index)).launch_graph(exec); }
+void cuda_destroy_graph(int index, void* exec) noexcept {
+  static_cast<CudaBackend&>(cuda_backend(index)).destroy_graph(exec);
 }
 
 cudaStream_t current_stream(int device_index) {

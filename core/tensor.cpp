@@ -205,6 +205,12 @@ void Tensor::set_grad(const Tensor& g) {
   impl_->grad = g;
 }
 
+void Tensor::drop_grad_keeping_buffer() {
+  PN_CHECK(impl_, "drop_grad_keeping_buffer on an undefined tensor");
+  if (impl_->grad.defined()) impl_->spare_grad = std::move(impl_->grad);
+  impl_->grad = Tensor();
+}
+
 const std::shared_ptr<Node>& Tensor::grad_fn() const {
   static const std::shared_ptr<Node> none;
   return impl_ ? impl_->grad_fn : none;

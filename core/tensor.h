@@ -106,6 +106,11 @@ class Tensor {
   Tensor& set_requires_grad(bool value);
   Tensor grad() const;
   void set_grad(const Tensor& grad);
+  // Drops .grad as set_grad(Tensor()) does, keeping its buffer: the next
+  // backward pass writes this tensor's gradient there (same address every
+  // training step, nothing allocated). Whoever still holds the old .grad
+  // sees it overwritten then.
+  void drop_grad_keeping_buffer();
   const std::shared_ptr<Node>& grad_fn() const;
   void set_grad_fn(std::shared_ptr<Node> fn);
   // Reverse-mode pass from this one-element tensor (core/autograd.cpp).
@@ -127,6 +132,7 @@ struct TensorImpl {
   // autograd
   bool requires_grad = false;
   Tensor grad;
+  Tensor spare_grad;  // a dropped .grad's buffer, for the next accumulation
   std::shared_ptr<Node> grad_fn;
   std::weak_ptr<Node> grad_accumulator;  // leaves: the node that adds into .grad
 };

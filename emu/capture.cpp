@@ -10,6 +10,7 @@
 #include <functional>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "emu/runtime_state.h"
@@ -42,6 +43,9 @@ Captures& captures() {
   return *c;
 }
 
+// The calling thread's mode (cudaThreadExchangeStreamCaptureMode).
+thread_local cudaStreamCaptureMode t_mode = cudaStreamCaptureModeGlobal;
+
 }  // namespace
 
 bool capture_active() { return captures().count.load(std::memory_order_acquire) != 0; }
@@ -62,6 +66,10 @@ bool refuse_during_capture() {
   std::lock_guard<std::mutex> lock(c.mu);
   for (auto& [stream, capture] : c.active) capture.invalidated = true;
   return !c.active.empty();
+}
+
+bool refuse_allocation_during_capture() {
+  return t_mode != cudaStreamCaptureModeRelaxed && refuse_during_capture();
 }
 
 }  // namespace posenet::emu
@@ -127,5 +135,11 @@ cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
 
 cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
   delete exec;
+  return cudaSuccess;
+}
+
+cudaError_t cudaThreadExchangeStreamCaptureMode(cudaStreamCaptureMode* mode) {
+  if (!mode) return record_error(cudaErrorInvalidValue);
+  std::swap(*mode, t_mode);
   return cudaSuccess;
 }

@@ -217,7 +217,7 @@ cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
 
 cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   if (!ptr) return fail(cudaErrorInvalidValue);
-  PN_EMU_REFUSE_DURING_CAPTURE();
+  if (refuse_allocation_during_capture()) return fail(cudaErrorStreamCaptureUnsupported);
   *ptr = nullptr;
   // Refused above what the machine has, as a GPU refuses above its memory
   // (and before the host allocator would abort, under a sanitizer).

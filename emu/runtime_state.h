@@ -15,5 +15,8 @@ size_t max_dynamic_shared_bytes(const void* kernel);
 // (emu/capture.cpp): a synchronous call must then fail with
 // cudaErrorStreamCaptureUnsupported, as under CUDA's global capture mode.
 bool refuse_during_capture();
+// The same for cudaMalloc: allowed to a thread whose capture mode is relaxed
+// (cudaThreadExchangeStreamCaptureMode).
+bool refuse_allocation_during_capture();
 
 }  // namespace posenet::emu

@@ -24,6 +24,7 @@
 
 #include "core/cuda_device.h"
 #include "core/error.h"
+#include "core/op_scope.h"
 #include "core/tensor.h"
 
 namespace posenet::kernels {
@@ -113,6 +114,7 @@ class Op<void(Params...)> {
     // Kernels for cuda:N run with device N current (its stream and handles);
     // a no-op for the CPU.
     const CudaDeviceScope device_scope(device);
+    const OpScope op_scope(name_);
     e.fn(std::forward<Args>(args)...);
   }
 

@@ -1,5 +1,6 @@
 #include "kernels/optim.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <set>
@@ -95,6 +96,7 @@ Tensor Optimizer::step_scalars(Device device, int64_t step) {
   Tensor* t = nullptr;
   for (Tensor& s : scalars_)
     if (s.device() == device) t = &s;
+  if (t && scalars_staged_) return *t;  // uploaded before the graph's launch
   if (!t) t = &scalars_.emplace_back(Tensor::empty({kernels::kOptimizerScalars}, DType::F64, device));
   const double values[kernels::kOptimizerScalars] = {lr_, double(step)};
   // Queued after the previous step's kernels on the device's stream: they
@@ -106,6 +108,24 @@ Tensor Optimizer::step_scalars(Device device, int64_t step) {
 
 void Optimizer::zero_grad() {
   for (Tensor& p : params_) p.set_grad(Tensor());
+}
+
+void Optimizer::zero_grad_keeping_buffers() {
+  for (Tensor& p : params_) p.drop_grad_keeping_buffer();
+}
+
+void Optimizer::stage_next_step_scalars() {
+  scalars_staged_ = false;
+  std::vector<Device> devices;
+  for (const Tensor& p : params_)
+    if (std::find(devices.begin(), devices.end(), p.device()) == devices.end()) devices.push_back(p.device());
+  for (Device d : devices) step_scalars(d, steps_ + 1);
+  scalars_staged_ = true;
+}
+
+void Optimizer::count_replayed_step() {
+  ++steps_;
+  scalars_staged_ = false;
 }
 
 // ---------------------------------------------------------------- SGD
@@ -143,6 +163,7 @@ void SGD::step() {
                                     step_scalars(device, steps_), skip_};
     PN_DISPATCH(device, sgd_step, s, args);
   });
+  scalars_staged_ = false;
 }
 
 std::map<std::string, Tensor> SGD::state() const {
@@ -196,6 +217,7 @@ void Adam::step() {
                                      step_scalars(device, steps_), skip_};
     PN_DISPATCH(device, adam_step, s, args);
   });
+  scalars_staged_ = false;
 }
 
 std::map<std::string, Tensor> Adam::state() const {

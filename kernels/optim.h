@@ -17,6 +17,20 @@ class Optimizer {
   virtual ~Optimizer() = default;
   virtual void step() = 0;
   void zero_grad();  // drops every parameter's .grad
+  // Drops every parameter's .grad as zero_grad() does (a parameter that
+  // then gets no gradient is skipped), keeping each buffer for the next
+  // backward pass to write into: a training step's gradients then live at
+  // the same addresses every step (a CUDA graph replays them there) and are
+  // not allocated again (Tensor::drop_grad_keeping_buffer).
+  void zero_grad_keeping_buffers();
+  int64_t steps() const { return steps_; }
+  // For a step run as a CUDA graph (train/train_step.h): uploads the coming
+  // step's {lr, step} now, before the graph is launched, so that step()
+  // (captured) reads them without an upload of its own, which a graph would
+  // replay with stale bytes. A replayed step does not run step() on the
+  // host; count_replayed_step() counts it instead.
+  void stage_next_step_scalars();
+  void count_replayed_step();
   double lr() const { return lr_; }
   void set_lr(double lr) { lr_ = lr; }
   const std::vector<Tensor>& params() const { return params_; }
@@ -39,6 +53,8 @@ class Optimizer {
   double lr_ = 1e-3;
   Tensor skip_;
   std::vector<Tensor> scalars_;  // one per device the parameters live on
+  bool scalars_staged_ = false;  // stage_next_step_scalars() ran for the coming step
+  int64_t steps_ = 0;
 };
 
 struct SGDOptions {
@@ -60,7 +76,6 @@ class SGD final : public Optimizer {
  private:
   SGDOptions options_;
   std::vector<Tensor> momentum_;
-  int64_t steps_ = 0;
 };
 
 struct AdamOptions {
@@ -78,14 +93,12 @@ class Adam final : public Optimizer {
  public:
   Adam(std::vector<Tensor> params, const AdamOptions& options);
   void step() override;
-  int64_t steps() const { return steps_; }
   std::map<std::string, Tensor> state() const override;
   void load_state(const std::map<std::string, Tensor>& state) override;
 
  private:
   AdamOptions options_;
   std::vector<Tensor> exp_avg_, exp_avg_sq_;
-  int64_t steps_ = 0;
 };
 
 }  // namespace posenet

@@ -331,6 +331,26 @@ RefusedDuringCapture synchronous_calls_during_capture() {
   return r;
 }
 
+RelaxedAllocation allocation_in_relaxed_capture_mode() {
+  RelaxedAllocation r{};
+  cudaStream_t s = nullptr;
+  PN_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  PN_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+  cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+  PN_CUDA_CHECK(cudaThreadExchangeStreamCaptureMode(&mode));
+  void* p = nullptr;
+  r.malloc_error = int(cudaMalloc(&p, 64));
+  PN_CUDA_CHECK(cudaThreadExchangeStreamCaptureMode(&mode));
+  r.restored_mode = int(mode);
+  cudaGraph_t graph = nullptr;
+  r.end_error = int(cudaStreamEndCapture(s, &graph));
+  r.got_graph = graph != nullptr;
+  if (graph) PN_CUDA_CHECK(cudaGraphDestroy(graph));
+  PN_CUDA_CHECK(cudaStreamDestroy(s));
+  if (p) PN_CUDA_CHECK(cudaFree(p));
+  return r;
+}
+
 int error_stream_capture_unsupported() { return int(cudaErrorStreamCaptureUnsupported); }
 int error_stream_capture_invalidated() { return int(cudaErrorStreamCaptureInvalidated); }
 int error_invalid_configuration() { return int(cudaErrorInvalidConfiguration); }

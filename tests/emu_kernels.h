@@ -91,6 +91,14 @@ struct RefusedDuringCapture {
   int memcpy_after;  // a cudaMemcpy once the capture has ended
 };
 RefusedDuringCapture synchronous_calls_during_capture();
+// cudaMalloc in relaxed capture mode while a stream captures, then the mode
+// restored: the allocation's error, the capture's end, a graph or not.
+struct RelaxedAllocation {
+  int malloc_error, end_error;
+  bool got_graph;
+  int restored_mode;  // the mode exchanged back (relaxed = 2)
+};
+RelaxedAllocation allocation_in_relaxed_capture_mode();
 int error_stream_capture_unsupported();
 int error_stream_capture_invalidated();
 int error_invalid_configuration();

@@ -191,6 +191,16 @@ TEST(EmuRuntime, SynchronousCallsDuringCaptureAreRefused) {
   EXPECT_EQ(r.memcpy_after, 0);
 }
 
+// A thread in relaxed capture mode may allocate while a stream captures (a
+// graph's memory pool growing), without invalidating the capture.
+TEST(EmuRuntime, RelaxedCaptureModeAllowsAllocationDuringCapture) {
+  const RelaxedAllocation r = allocation_in_relaxed_capture_mode();
+  EXPECT_EQ(r.malloc_error, 0);
+  EXPECT_EQ(r.restored_mode, 2);
+  EXPECT_EQ(r.end_error, 0);
+  EXPECT_TRUE(r.got_graph);
+}
+
 TEST(EmuRuntime, HalfAndBfloat16ConversionsRoundToNearestEven) {
   uint32_t bits = 0x2f800000u;  // covers half's subnormals up to beyond its range
   for (int i = 0; i < 200000; ++i, bits += 0x1357u) {

@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "kernels/elementwise.h"
 #include "kernels/optim.h"
 #include "test_util.h"
 
@@ -126,6 +127,28 @@ TEST(Optimizer, SetLrAndSkippedParametersAndZeroGrad) {
   opt.zero_grad();
   EXPECT_FALSE(a.grad().defined());
   EXPECT_FALSE(b.grad().defined());
+}
+
+// A training step's gradients keep their buffers: dropped as zero_grad()
+// drops them (a parameter without a gradient is skipped), then written in
+// place by the next backward pass (a CUDA graph replays them there).
+TEST(Optimizer, ZeroGradKeepingBuffersReusesThem) {
+  Tensor a = param_of({1.0, 2.0}), b = param_of({3.0});
+  SGD opt({a, b}, {0.5, 0.0, 0.0, false});
+  set_grad(a, {1.0, -1.0});
+  set_grad(b, {1.0});
+  const void* buffer = a.grad().raw_data();
+  opt.zero_grad_keeping_buffers();
+  EXPECT_FALSE(a.grad().defined());
+  EXPECT_FALSE(b.grad().defined());
+  ops::sum(ops::mul(a, a)).backward();  // d/da sum(a^2) = 2a; b gets none
+  ASSERT_TRUE(a.grad().defined());
+  EXPECT_EQ(a.grad().raw_data(), buffer);
+  EXPECT_EQ(a.grad().to_vector(), (std::vector<double>{2.0, 4.0}));
+  EXPECT_FALSE(b.grad().defined());
+  opt.step();
+  EXPECT_EQ(a.to_vector(), (std::vector<double>{0.0, 0.0}));
+  EXPECT_EQ(b.item(), 3.0) << "a parameter without a gradient is skipped";
 }
 
 TEST(Optimizer, GradientOfAnotherDtypeIsRefused) {

@@ -45,6 +45,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"flip", flip},
           {"device", device},
           {"precision", precision},
+          {"cuda_graph", cuda_graph},
           {"workers", workers},
           {"seed", seed},
           {"out", out},
@@ -111,7 +112,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& s
   PN_READ(synthetic_count); PN_READ(synthetic_size); PN_READ(skip_bad); PN_READ(synthesize_midpoints); PN_READ(epochs); PN_READ(batch_size);
   PN_READ(optimizer); PN_READ(lr); PN_READ(lr_steps); PN_READ(lr_factor); PN_READ(weight_decay); PN_READ(momentum);
   PN_READ(sigmas); PN_READ(sigmas_final); PN_READ(scale_factor); PN_READ(rotation_factor); PN_READ(rotation_prob);
-  PN_READ(flip); PN_READ(device); PN_READ(precision); PN_READ(workers); PN_READ(seed); PN_READ(out); PN_READ(resume);
+  PN_READ(flip); PN_READ(device); PN_READ(precision); PN_READ(cuda_graph); PN_READ(workers); PN_READ(seed); PN_READ(out); PN_READ(resume);
   PN_READ(save_every); PN_READ(max_steps); PN_READ(stop_after); PN_READ(val_every); PN_READ(flip_test); PN_READ(progress);
   PN_READ(sync_bn); PN_READ(collective_timeout);
 #undef PN_READ

@@ -53,6 +53,9 @@ struct TrainConfig {
   std::string device = "cpu";
   // bf16 | tf32 | fp32 (train/precision.h); empty = the device's default.
   std::string precision;
+  // The training step captured once as a CUDA graph and replayed
+  // (train/train_step.h); CUDA only, off by default.
+  bool cuda_graph = false;
   int workers = 4;
   uint64_t seed = 0;
   // Set when the command line or config file gave seed (not stored): with

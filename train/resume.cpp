@@ -32,7 +32,7 @@ void check_rng_record(const Checkpoint& ck, const TrainConfig& now) {
 // from the command line whether given or not (a resumed run starts on the
 // default device unless told otherwise); the others only when given.
 const std::set<std::string> kRuntimeSettings = {"device", "workers", "progress", "out", "stop_after",
-                                                "collective_timeout"};
+                                                "collective_timeout", "cuda_graph"};
 const std::set<std::string> kChangeableWhenGiven = {"epochs",   "lr",         "lr_steps",  "lr_factor",
                                                     "save_every", "max_steps", "val_every", "flip_test",
                                                     "val_data", "val_gt", "precision", "sync_bn"};

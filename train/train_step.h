@@ -4,10 +4,12 @@
 // without the host waiting; each step's values are read back while the next
 // one runs.
 #pragma once
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "core/device.h"
+#include "core/device_graph.h"
 #include "kernels/normalize.h"
 #include "kernels/optim.h"
 #include "models/pose_model.h"
@@ -44,15 +46,32 @@ bool all_finite(const std::vector<Tensor>& tensors);
 // change nothing. The flags are sticky: after the first non-finite step no
 // update is applied any more, so the weights stay those from before it even
 // though the next step was already queued when the host learns of it.
+//
+// Gradients keep their buffers from step to step (written in place). With
+// cuda_graph (--cuda-graph, CUDA only), after kWarmupSteps eager steps of
+// one batch shape and sigmas the whole step (forward, loss, backward,
+// non-finite flag, optimizer update, the gathering of the values read back)
+// is captured once as a CUDA graph and then replayed with one launch per
+// step. The uploads (the batch into fixed device tensors, the optimizer's
+// {lr, step}) are queued before each launch through the pinned staging ring,
+// and the readback of the graph's fixed values tensor after it: a graph's
+// own copy from pinned memory would replay a buffer the host may already be
+// refilling for the next step. A batch of another shape (a partial batch,
+// another input size) or other sigmas (a new epoch's) drops the graph: that
+// step runs eagerly, and a new graph is captured after kWarmupSteps steps
+// with the new key.
 class TrainStepper {
  public:
+  static constexpr int kWarmupSteps = 3;
+
   // normalization: how a batch of uint8 images becomes the network's input
   // (on the device); float32 batches are used as they are. With `parallel`
   // (data-parallel runs) the gradients are averaged across the ranks before
   // the update, the non-finite flag is set on all ranks when set on any,
   // and the losses handed back are the means over the ranks.
   TrainStepper(models::PoseModel& model, Optimizer& optimizer, Device device,
-               const ops::ImageNormalization& normalization, DataParallel* parallel = nullptr);
+               const ops::ImageNormalization& normalization, DataParallel* parallel = nullptr,
+               bool cuda_graph = false);
   TrainStepper(const TrainStepper&) = delete;
   TrainStepper& operator=(const TrainStepper&) = delete;
 
@@ -63,7 +82,31 @@ class TrainStepper {
   // every queued step has been handed back).
   std::optional<StepOutcome> flush();
 
+  // How the last queued step ran: "eager", "capture" or "replay".
+  const char* last_step_kind() const { return last_kind_; }
+
  private:
+  // What a captured graph depends on besides device memory: the shapes and
+  // dtypes of the batch and the sigmas, passed to kernels as values.
+  struct GraphKey {
+    Shape images, joints, weights;
+    DType image_dtype = DType::F32;
+    std::vector<double> sigmas;
+    bool operator==(const GraphKey& o) const {
+      return images == o.images && joints == o.joints && weights == o.weights && image_dtype == o.image_dtype &&
+             sigmas == o.sigmas;
+    }
+  };
+  struct StepInputs {
+    Tensor images, joints, weights;  // on the device
+  };
+
+  // The step's device work on uploaded inputs; returns the values tensor
+  // ([loss, stage losses..., found_inf, bad_weights]).
+  Tensor queue_step(const StepInputs& in, const std::vector<double>& sigmas);
+  // Eager or through the graph; returns the values tensor.
+  Tensor run_eagerly(const Batch& batch);
+  Tensor run_as_graph(const Batch& batch);
   StepOutcome read_back(int slot, size_t stages);
 
   models::PoseModel& model_;
@@ -76,6 +119,14 @@ class TrainStepper {
   int64_t queued_ = 0;  // steps queued; step k's values go to slot k % kReadbackSlots
   bool pending_ = false;
   size_t pending_stages_ = 0;
+
+  bool cuda_graph_ = false;
+  GraphKey last_key_;          // the key of the last eager steps
+  int same_key_steps_ = 0;     // eager steps in a row with last_key_
+  std::unique_ptr<DeviceGraph> graph_;
+  StepInputs graph_inputs_;    // fixed: what the graph reads
+  Tensor graph_values_;        // fixed: what the graph writes for the readback
+  const char* last_kind_ = "eager";
 };
 
 }  // namespace posenet::train

@@ -95,6 +95,12 @@ void Trainer::check_settings(bool resuming) {
   // One GPU per process: "cuda" means the one of this process's local rank.
   if (comm_->size() > 1 && device_.is_cuda() && config_.device == "cuda") device_ = Device::cuda(comm_->world().local_rank);
   (void)backend_for(device_);  // a device that is not there fails before any data is rendered
+  if (config_.cuda_graph && !device_.is_cuda())
+    throw InputError(detail::concat("--cuda-graph needs a CUDA device (--device cuda), got --device ", device_.str(),
+                                    ": CUDA graphs replay work queued on a GPU stream"));
+  if (config_.cuda_graph && comm_->size() > 1)
+    throw InputError("--cuda-graph is for one process: a data-parallel run's gradient all-reduces are started and "
+                     "waited for by the host, which a CUDA graph cannot replay; drop --cuda-graph under mpirun");
   // Stored resolved (config.json, checkpoints): a resumed run keeps its
   // precision unless --precision is given.
   const Precision precision = resolve_precision(config_.precision, device_);
@@ -320,11 +326,12 @@ TrainResult Trainer::run() {
   // waited for before anything is saved and at the end of the epoch.
   TrainStepper stepper(*model_, *optimizer_, device_,
                        ops::ImageNormalization::from_mean_std(loader.config().crop.mean, loader.config().crop.std),
-                       parallel_.get());
+                       parallel_.get(), config_.cuda_graph);
   struct QueuedStep {
     int64_t epoch = 0, batch = 0, global_step = 0, rows = 0;
     double lr = 0, seconds = 0;
     BackendCounters counts;
+    const char* kind = "eager";  // with --cuda-graph: eager, capture or replay
   };
   std::optional<QueuedStep> queued;
   for (int64_t epoch = state_.epoch; epoch < config_.epochs; ++epoch) {
@@ -346,11 +353,13 @@ TrainResult Trainer::run() {
       epoch_loss += step.loss;
       ++epoch_steps;
       result.step_losses.push_back(step.loss);
-      log_.write({{"type", "step"}, {"epoch", q.epoch}, {"batch", q.batch}, {"global_step", q.global_step},
-                  {"loss", step.loss}, {"stage_losses", step.stage_losses}, {"lr", q.lr},
-                  {"images_per_second", q.seconds > 0 ? double(q.rows * comm_->size()) / q.seconds : 0.0},
-                  {"alloc_calls", q.counts.alloc_calls}, {"host_syncs", q.counts.host_syncs},
-                  {"h2d_bytes", q.counts.h2d_bytes}});
+      nlohmann::json record{{"type", "step"}, {"epoch", q.epoch}, {"batch", q.batch}, {"global_step", q.global_step},
+                            {"loss", step.loss}, {"stage_losses", step.stage_losses}, {"lr", q.lr},
+                            {"images_per_second", q.seconds > 0 ? double(q.rows * comm_->size()) / q.seconds : 0.0},
+                            {"alloc_calls", q.counts.alloc_calls}, {"host_syncs", q.counts.host_syncs},
+                            {"h2d_bytes", q.counts.h2d_bytes}};
+      if (config_.cuda_graph) record["cuda_graph"] = q.kind;
+      log_.write(record);
       if (progress) bar.update(q.batch + 1, step.loss, q.lr);
     };
     const auto wait_for_queued_step = [&] {
@@ -375,7 +384,8 @@ TrainResult Trainer::run() {
       if (parallel_ && !config_.sync_bn) parallel_->average_buffers(*model_);  // running statistics alike on all ranks
       const double step_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (previous) complete(*previous);
-      queued = QueuedStep{epoch, b, state_.global_step + 1, batch->size(), lr, step_seconds, step_counts};
+      queued = QueuedStep{epoch, b, state_.global_step + 1, batch->size(), lr, step_seconds, step_counts,
+                          stepper.last_step_kind()};
       ++state_.global_step;
       state_.batch = b + 1;
       if (config_.save_every > 0 && state_.global_step % config_.save_every == 0) {

@@ -124,6 +124,10 @@ cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsig
 cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream);
 cudaError_t cudaGraphDestroy(cudaGraph_t graph);
 cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
+// The calling thread's capture mode (*mode gets the old one). Relaxed lets
+// this thread allocate (cudaMalloc) while a stream captures, as CUDA allows;
+// every other synchronous call is still refused.
+cudaError_t cudaThreadExchangeStreamCaptureMode(cudaStreamCaptureMode* mode);
 
 namespace posenet::emu {
 cudaError_t set_function_attribute(const void* kernel, cudaFuncAttribute attr, int value);
