@@ -4,6 +4,7 @@
 #include <iostream>
 #include <mutex>
 
+#include "core/device.h"
 #include "core/error.h"
 #include "dist/mpi_communicator.h"
 #ifdef POSENET_WITH_NCCL
@@ -57,6 +58,11 @@ std::unique_ptr<PendingReduce> Communicator::start_all_reduce_sum(Tensor& t) {
 
 std::unique_ptr<Communicator> make_single_process_communicator() {
   return std::make_unique<SingleProcessCommunicator>();
+}
+
+int local_cuda_index(const World& world) {
+  const int devices = cuda_device_count();
+  return devices > 0 ? world.local_rank % devices : world.local_rank;
 }
 
 bool mpi_compiled_in() {

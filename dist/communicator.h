@@ -21,8 +21,12 @@ namespace posenet::dist {
 struct World {
   int rank = 0;        // 0 .. size - 1
   int size = 1;
-  int local_rank = 0;  // rank among the processes of this machine: the GPU index
+  int local_rank = 0;  // rank among the processes of this machine
 };
+
+// The CUDA device index of this rank: its local rank among the devices it
+// sees (a launcher that gives each rank only its own GPU makes that cuda:0).
+int local_cuda_index(const World& world);
 
 // An all-reduce in flight (start_all_reduce_sum): wait() finishes it.
 class PendingReduce {

@@ -115,8 +115,8 @@ class NcclCommunicator final : public Communicator {
   // after everything queued so far on posenet's stream.
   void begin(Device device) {
     if (comm_ == nullptr) {
-      PN_CHECK(device.index == world().local_rank, "NCCL: rank ", rank(), " reduces on ", device.str(),
-               ", not on its own device cuda:", world().local_rank);
+      PN_CHECK(device.index == local_cuda_index(world()), "NCCL: rank ", rank(), " reduces on ", device.str(),
+               ", not on its own device cuda:", local_cuda_index(world()));
       ncclUniqueId id;
       if (is_root()) check(ncclGetUniqueId(&id), "ncclGetUniqueId");
       // The id's bytes travel as float64 bit patterns: a broadcast copies, it never computes.

@@ -93,7 +93,8 @@ void Trainer::check_settings(bool resuming) {
   config_.validate();
   device_ = parse_device(config_.device);
   // One GPU per process: "cuda" means the one of this process's local rank.
-  if (comm_->size() > 1 && device_.is_cuda() && config_.device == "cuda") device_ = Device::cuda(comm_->world().local_rank);
+  if (comm_->size() > 1 && device_.is_cuda() && config_.device == "cuda")
+    device_ = Device::cuda(dist::local_cuda_index(comm_->world()));
   (void)backend_for(device_);  // a device that is not there fails before any data is rendered
   if (config_.cuda_graph && !device_.is_cuda())
     throw InputError(detail::concat("--cuda-graph needs a CUDA device (--device cuda), got --device ", device_.str(),
@@ -370,7 +371,10 @@ TrainResult Trainer::run() {
       try {
         batch = loader.next();
       } catch (...) {
-        wait_for_queued_step();  // the queued step is logged (or stops the run) before the loader's error
+        // The queued step is logged (or stops the run) before the loader's
+        // error; not with other ranks, which are in the next step's
+        // collectives already: the error then ends every rank at once.
+        if (comm_->size() == 1) wait_for_queued_step();
         throw;
       }
       if (!batch) break;
