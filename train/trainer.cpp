@@ -67,6 +67,7 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
     comm_->set_timeout(step_timeout);
   }
   if (!writes_files()) data_ = prepare_training_data(config_, out_dir_);
+  if (comm_->size() > 1) require_the_same_data_on_every_rank();
   if (comm_->size() > 1) parallel_ = std::make_unique<DataParallel>(*comm_, config_.sync_bn);
   if (resume_from) warn_if_training_set_changed(*resume_from, data_.train->size());
   state_.train_samples = int64_t(data_.train->size());
@@ -88,6 +89,21 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
 }
 
 Trainer::~Trainer() = default;
+
+// Every rank reads the data itself: a rank that sees other files (a copy
+// not yet synced, --skip-bad dropping other entries) would train on other
+// samples and call other collectives. Ranks whose counts differ from the
+// mean over the ranks end the run, naming themselves.
+void Trainer::require_the_same_data_on_every_rank() {
+  const double train = double(data_.train->size()), val = data_.has_validation() ? double(data_.val->size()) : 0.0;
+  Tensor sums = Tensor::from_data({2}, std::vector<double>{train, val}, DType::F64);
+  comm_->all_reduce_sum(sums);
+  const std::vector<double> mean{sums.to_vector()[0] / comm_->size(), sums.to_vector()[1] / comm_->size()};
+  if (mean[0] != train || mean[1] != val)
+    comm_->abort(detail::concat("the ranks read different data: this rank has ", train, " training and ", val,
+                                " validation samples, the mean over the ranks is ", mean[0], " and ", mean[1],
+                                " (is --data the same files on every machine?)"));
+}
 
 void Trainer::check_settings(bool resuming) {
   config_.validate();

@@ -58,6 +58,7 @@ class Trainer {
   // Everything that can fail on the settings alone, before any data is read
   // (for a new run, before its folder is created).
   void check_settings(bool resuming);
+  void require_the_same_data_on_every_rank();
   void build_model(const Checkpoint* resume_from);
   void build_optimizer();
   void save(const std::filesystem::path& path);
